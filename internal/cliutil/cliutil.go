@@ -1,0 +1,159 @@
+// Package cliutil holds what the purefs subcommands share: size parsing and
+// output files that leave nothing behind when a command fails.
+package cliutil
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// ErrSize is wrapped by errors about a malformed size.
+var ErrSize = errors.New("invalid size")
+
+// ParseSize parses a byte count or a number with a K, M, G or T suffix
+// (powers of 1024; an optional trailing "iB" or "B" is accepted, as in
+// "512M", "1G", "64MiB").
+func ParseSize(s string) (int64, error) {
+	t := strings.TrimSpace(s)
+	t = strings.TrimSuffix(strings.TrimSuffix(t, "iB"), "B")
+	mult := int64(1)
+	if t != "" {
+		switch t[len(t)-1] {
+		case 'k', 'K':
+			mult = 1 << 10
+		case 'm', 'M':
+			mult = 1 << 20
+		case 'g', 'G':
+			mult = 1 << 30
+		case 't', 'T':
+			mult = 1 << 40
+		}
+		if mult != 1 {
+			t = t[:len(t)-1]
+		}
+	}
+	n, err := strconv.ParseInt(t, 10, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("%w %q: want a byte count or a number with K, M, G or T", ErrSize, s)
+	}
+	if n > (1<<62)/mult {
+		return 0, fmt.Errorf("%w %q: too large", ErrSize, s)
+	}
+	return n * mult, nil
+}
+
+// Output is an image file opened for writing in place by mkfs-like commands.
+// If the command created the file, Abort removes it; if the file existed,
+// Abort truncates it back to its old size (bytes inside the old size that
+// were written stay written; mkfs only writes inside its window).
+type Output struct {
+	*os.File
+	created bool
+	oldSize int64
+}
+
+// OpenOutput opens path for read-write, creating it if needed.
+func OpenOutput(path string) (*Output, error) {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err == nil {
+		fi, err := f.Stat()
+		if err != nil {
+			f.Close()
+			return nil, err
+		}
+		if !fi.Mode().IsRegular() {
+			// Block devices and the like: write in place, never truncate.
+			return &Output{File: f, oldSize: -1}, nil
+		}
+		return &Output{File: f, oldSize: fi.Size()}, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	f, err = os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	return &Output{File: f, created: true}, nil
+}
+
+// Size returns the current size of the output.
+func (o *Output) Size() (int64, error) {
+	fi, err := o.Stat()
+	if err != nil {
+		return 0, err
+	}
+	return fi.Size(), nil
+}
+
+// Commit syncs nothing (callers decide) and closes the file.
+func (o *Output) Commit() error { return o.Close() }
+
+// Abort undoes what it can: a created file is removed, an extended one is
+// truncated back to its old size.
+func (o *Output) Abort() {
+	name := o.Name()
+	switch {
+	case o.created:
+		o.Close()
+		os.Remove(name)
+	case o.oldSize >= 0:
+		o.Truncate(o.oldSize)
+		o.Close()
+	default:
+		o.Close()
+	}
+}
+
+// AtomicFile is a new output written under a temporary name in the target's
+// directory and renamed over the target only by Commit.
+type AtomicFile struct {
+	*os.File
+	target string
+	done   bool
+}
+
+// CreateAtomic starts a new output file for target.
+func CreateAtomic(target string, perm os.FileMode) (*AtomicFile, error) {
+	f, err := os.CreateTemp(filepath.Dir(target), "."+filepath.Base(target)+".tmp-*")
+	if err != nil {
+		return nil, err
+	}
+	if err := f.Chmod(perm); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return nil, err
+	}
+	return &AtomicFile{File: f, target: target}, nil
+}
+
+// Commit closes the file and renames it to its target.
+func (a *AtomicFile) Commit() error {
+	if a.done {
+		return errors.New("cliutil: output already finished")
+	}
+	a.done = true
+	if err := a.Close(); err != nil {
+		os.Remove(a.Name())
+		return err
+	}
+	if err := os.Rename(a.Name(), a.target); err != nil {
+		os.Remove(a.Name())
+		return err
+	}
+	return nil
+}
+
+// Abort closes and removes the temporary file; after Commit it does nothing.
+func (a *AtomicFile) Abort() {
+	if a.done {
+		return
+	}
+	a.done = true
+	a.Close()
+	os.Remove(a.Name())
+}
