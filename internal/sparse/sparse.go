@@ -1,0 +1,71 @@
+// Package sparse finds the data regions of a sparse file with
+// SEEK_DATA/SEEK_HOLE, so that readers never touch its holes.
+package sparse
+
+import (
+	"errors"
+	"io"
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// Range is a byte range [Off, Off+Len).
+type Range struct {
+	Off, Len int64
+}
+
+// End returns Off+Len.
+func (r Range) End() int64 { return r.Off + r.Len }
+
+// DataRanges returns the data regions of f in [0, size), in order. Where the
+// file system cannot tell holes (no SEEK_DATA support), the whole range is
+// returned as data. A hole that appears while scanning (the file changes)
+// is harmless: the caller reads zeros.
+func DataRanges(f *os.File, size int64) ([]Range, error) {
+	var out []Range
+	fd := int(f.Fd())
+	for pos := int64(0); pos < size; {
+		data, err := unix.Seek(fd, pos, unix.SEEK_DATA)
+		if err != nil {
+			if errors.Is(err, unix.ENXIO) {
+				break // only a hole is left
+			}
+			if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.EOPNOTSUPP) {
+				return []Range{{0, size}}, nil
+			}
+			return nil, err
+		}
+		if data >= size {
+			break
+		}
+		hole, err := unix.Seek(fd, data, unix.SEEK_HOLE)
+		if err != nil {
+			return nil, err
+		}
+		hole = min(hole, size)
+		out = append(out, Range{data, hole - data})
+		pos = hole
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// IsZero reports whether b holds only zero bytes.
+func IsZero(b []byte) bool {
+	// Compare eight bytes at a time; the tail byte by byte.
+	for len(b) >= 8 {
+		if b[0]|b[1]|b[2]|b[3]|b[4]|b[5]|b[6]|b[7] != 0 {
+			return false
+		}
+		b = b[8:]
+	}
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
+}
