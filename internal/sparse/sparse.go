@@ -69,3 +69,31 @@ func IsZero(b []byte) bool {
 	}
 	return true
 }
+
+// Source is a virtual disk to read: a raw file or a container's reader.
+// DataRanges lists the regions that may hold data, in order; everything
+// outside them reads as zeros and need not be read at all.
+type Source interface {
+	io.ReaderAt
+	Size() int64
+	DataRanges() ([]Range, error)
+}
+
+// FileSource is a raw image file as a Source.
+type FileSource struct {
+	F    *os.File
+	size int64
+}
+
+// NewFileSource returns f (a raw image) as a Source of its current size.
+func NewFileSource(f *os.File) (*FileSource, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	return &FileSource{F: f, size: fi.Size()}, nil
+}
+
+func (s *FileSource) ReadAt(p []byte, off int64) (int, error) { return s.F.ReadAt(p, off) }
+func (s *FileSource) Size() int64                             { return s.size }
+func (s *FileSource) DataRanges() ([]Range, error)            { return DataRanges(s.F, s.size) }
