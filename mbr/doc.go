@@ -1,0 +1,17 @@
+// Package mbr encodes and decodes the Master Boot Record partition table
+// at LBA 0 of a disk with 512-byte sectors: a legacy ("msdos") table of up
+// to four primary partitions, the protective MBR that guards a GPT, and
+// hybrid MBRs (a protective entry next to legacy entries that mirror GPT
+// partitions).
+//
+// The 440-byte boot code area is written as given and zero by default;
+// this package ships no boot code. CHS fields are computed for the
+// geometry in Options, the 4-heads × 32-sectors geometry GNU parted uses
+// for image files by default; addresses past cylinder 1023 get parted's
+// 1023/heads-1/sectors cap. Extended and logical partitions are neither
+// written nor followed: an extended entry is reported as it is.
+//
+// Sizes and starts are 32-bit sector counts, so a legacy table cannot
+// describe anything past 2 TiB; the protective entry's size is capped at
+// 0xFFFFFFFF for larger disks, as the UEFI specification requires.
+package mbr
