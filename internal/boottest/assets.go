@@ -1,0 +1,211 @@
+package boottest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// ErrAssets is wrapped by errors about fetching the boot-test assets.
+var ErrAssets = errors.New("boottest: assets")
+
+// Assets are the host paths of what the boot tests need, unpacked from
+// Debian packages into the cache directory.
+type Assets struct {
+	KernelVersion string // e.g. "6.1.0-26-amd64"
+	Kernel        string // vmlinuz
+	ModDir        string // lib/modules/KernelVersion
+	SystemdBoot   string // systemd-bootx64.efi
+	Busybox       string // static busybox binary
+	OVMFCode      string // OVMF_CODE.fd (no Secure Boot, no SMM)
+	OVMFVars      string // OVMF_VARS.fd template matching OVMFCode
+}
+
+// CacheDir is where downloaded packages are unpacked:
+// $PUREFS_BOOT_CACHE, else $XDG_CACHE_HOME/purefs/boot, else the user's
+// cache directory's purefs/boot.
+func CacheDir() (string, error) {
+	if d := os.Getenv("PUREFS_BOOT_CACHE"); d != "" {
+		return d, nil
+	}
+	d, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("%w: no cache directory (set PUREFS_BOOT_CACHE): %w", ErrAssets, err)
+	}
+	return filepath.Join(d, "purefs", "boot"), nil
+}
+
+// Fetch downloads (once; later calls reuse the cache) the Debian packages
+// of the kernel that linux-image-amd64 depends on, systemd-boot-efi and
+// busybox-static with `apt-get download`, unpacks them with `dpkg-deb -x`,
+// and finds OVMF in /usr/share/OVMF (or unpacks the ovmf package).
+// Concurrent callers, also in other processes, wait for each other.
+func Fetch(ctx context.Context) (*Assets, error) {
+	dir, err := CacheDir()
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrAssets, err)
+	}
+	unlock, err := lockDir(ctx, dir)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+
+	kpkg, err := kernelPackage(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var a Assets
+	kroot, err := unpacked(ctx, dir, kpkg)
+	if err != nil {
+		return nil, err
+	}
+	a.KernelVersion = strings.TrimPrefix(strings.TrimSuffix(kpkg, "-unsigned"), "linux-image-")
+	a.Kernel = filepath.Join(kroot, "boot", "vmlinuz-"+a.KernelVersion)
+	a.ModDir = filepath.Join(kroot, "lib", "modules", a.KernelVersion)
+	if _, err := os.Stat(a.ModDir); err != nil {
+		// Newer Debian kernels install modules under /usr/lib.
+		a.ModDir = filepath.Join(kroot, "usr", "lib", "modules", a.KernelVersion)
+	}
+	sroot, err := unpacked(ctx, dir, "systemd-boot-efi")
+	if err != nil {
+		return nil, err
+	}
+	a.SystemdBoot = filepath.Join(sroot, "usr", "lib", "systemd", "boot", "efi", "systemd-bootx64.efi")
+	broot, err := unpacked(ctx, dir, "busybox-static")
+	if err != nil {
+		return nil, err
+	}
+	a.Busybox = filepath.Join(broot, "bin", "busybox")
+	ovmf := "/usr/share/OVMF"
+	if _, err := os.Stat(filepath.Join(ovmf, "OVMF_CODE.fd")); err != nil {
+		oroot, err := unpacked(ctx, dir, "ovmf")
+		if err != nil {
+			return nil, err
+		}
+		ovmf = filepath.Join(oroot, "usr", "share", "OVMF")
+	}
+	a.OVMFCode = filepath.Join(ovmf, "OVMF_CODE.fd")
+	a.OVMFVars = filepath.Join(ovmf, "OVMF_VARS.fd")
+	for _, p := range []string{a.Kernel, a.ModDir, a.SystemdBoot, a.Busybox, a.OVMFCode, a.OVMFVars} {
+		if _, err := os.Stat(p); err != nil {
+			return nil, fmt.Errorf("%w: expected file missing after unpacking: %w", ErrAssets, err)
+		}
+	}
+	return &a, nil
+}
+
+// kernelPackage resolves linux-image-amd64 to the versioned kernel package
+// it depends on.
+func kernelPackage(ctx context.Context) (string, error) {
+	out, err := run(ctx, "", "apt-cache", "depends", "--important", "linux-image-amd64")
+	if err != nil {
+		return "", err
+	}
+	for _, l := range strings.Split(out, "\n") {
+		l = strings.TrimSpace(l)
+		if p, ok := strings.CutPrefix(l, "Depends: "); ok && strings.HasPrefix(p, "linux-image-") {
+			return strings.TrimSpace(p), nil
+		}
+	}
+	return "", fmt.Errorf("%w: apt-cache knows no kernel package behind linux-image-amd64 (run apt-get update)", ErrAssets)
+}
+
+// unpacked returns dir/pkg/root, downloading and unpacking pkg first if
+// no complete copy is there.
+func unpacked(ctx context.Context, dir, pkg string) (string, error) {
+	final := filepath.Join(dir, pkg)
+	root := filepath.Join(final, "root")
+	if _, err := os.Stat(filepath.Join(final, "complete")); err == nil {
+		return root, nil
+	}
+	if err := os.RemoveAll(final); err != nil {
+		return "", fmt.Errorf("%w: %w", ErrAssets, err)
+	}
+	tmp, err := os.MkdirTemp(dir, pkg+".tmp-")
+	if err != nil {
+		return "", fmt.Errorf("%w: %w", ErrAssets, err)
+	}
+	defer os.RemoveAll(tmp)
+	// apt drops privileges to _apt when it can; let it write here.
+	os.Chmod(tmp, 0o777)
+	if _, err := run(ctx, tmp, "apt-get", "download", "-q", pkg); err != nil {
+		return "", err
+	}
+	debs, _ := filepath.Glob(filepath.Join(tmp, "*.deb"))
+	if len(debs) != 1 {
+		return "", fmt.Errorf("%w: apt-get download %s left %d .deb files", ErrAssets, pkg, len(debs))
+	}
+	if _, err := run(ctx, tmp, "dpkg-deb", "-x", debs[0], filepath.Join(tmp, "root")); err != nil {
+		return "", err
+	}
+	if err := os.Remove(debs[0]); err != nil {
+		return "", fmt.Errorf("%w: %w", ErrAssets, err)
+	}
+	if err := os.WriteFile(filepath.Join(tmp, "complete"), []byte(filepath.Base(debs[0])+"\n"), 0o644); err != nil {
+		return "", fmt.Errorf("%w: %w", ErrAssets, err)
+	}
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return "", fmt.Errorf("%w: %w", ErrAssets, err)
+	}
+	if err := os.Rename(tmp, final); err != nil {
+		return "", fmt.Errorf("%w: %w", ErrAssets, err)
+	}
+	return root, nil
+}
+
+// run runs a command with a time limit and returns its standard output
+// followed by its standard error.
+func run(ctx context.Context, dir, name string, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "LC_ALL=C")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("%w: %s %s: %w\n%s", ErrAssets, name, strings.Join(args, " "), err, stderr.Bytes())
+	}
+	return stdout.String() + stderr.String(), nil
+}
+
+// lockDir takes an exclusive lock on dir/.lock, waiting at most until ctx
+// ends or 15 minutes.
+func lockDir(ctx context.Context, dir string) (func(), error) {
+	f, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrAssets, err)
+	}
+	deadline := time.Now().Add(15 * time.Minute)
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			return func() { syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, nil
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) {
+			f.Close()
+			return nil, fmt.Errorf("%w: lock %s: %w", ErrAssets, dir, err)
+		}
+		if time.Now().After(deadline) {
+			f.Close()
+			return nil, fmt.Errorf("%w: %s stayed locked by another process for 15 minutes", ErrAssets, dir)
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, fmt.Errorf("%w: waiting for lock on %s: %w", ErrAssets, dir, ctx.Err())
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}

@@ -1,0 +1,111 @@
+package boottest
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"path"
+	"sort"
+	"strings"
+)
+
+// VMModules are the kernel modules a guest needs for purefs's VM step and
+// boot tests: virtio PCI and block devices, 9p over virtio, ext4 and vfat.
+var VMModules = []string{
+	"virtio_pci", "virtio_blk", "9pnet_virtio", "9p",
+	"ext4", "crc32c_generic", "vfat", "nls_cp437", "nls_iso8859_1", "nls_ascii",
+}
+
+// File is an extra regular file placed in an initramfs or a test root.
+type File struct {
+	Path string
+	Mode os.FileMode
+	Data []byte
+}
+
+// InitramfsOptions describe a busybox initramfs.
+type InitramfsOptions struct {
+	Busybox string   // static busybox binary, installed as /bin/busybox
+	ModDir  string   // the kernel's lib/modules/VERSION ("" for no modules)
+	Modules []string // modules to include with their dependencies
+	Init    string   // the /init script
+	Files   []File   // more files (parent directories are created)
+}
+
+// WriteInitramfs writes an uncompressed newc initramfs to dst. The same
+// options give the same bytes. Modules go to /lib/modules/NAME.ko and
+// their load order to /lib/modules/load, as vm.GuestInit expects.
+func WriteInitramfs(dst string, o InitramfsOptions) (err error) {
+	bb, err := os.ReadFile(o.Busybox)
+	if err != nil {
+		return fmt.Errorf("boottest: busybox: %w", err)
+	}
+	var mods []Module
+	if len(o.Modules) > 0 {
+		mods, err = ModuleClosure(o.ModDir, o.Modules)
+		if err != nil {
+			return err
+		}
+	}
+	f, err := os.Create(dst)
+	if err != nil {
+		return fmt.Errorf("boottest: %w", err)
+	}
+	defer func() {
+		if cerr := f.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("boottest: %w", cerr)
+		}
+		if err != nil {
+			os.Remove(dst)
+		}
+	}()
+	bw := bufio.NewWriter(f)
+	c := NewCPIOWriter(bw)
+	dirs := map[string]bool{}
+	for _, d := range []string{"bin", "dev", "etc", "lib", "lib/modules", "mnt", "proc", "root", "run", "sbin", "sys", "tmp", "usr", "usr/bin", "usr/sbin"} {
+		dirs[d] = true
+	}
+	files := append([]File(nil), o.Files...)
+	for _, fl := range files {
+		for d := path.Dir(strings.TrimPrefix(fl.Path, "/")); d != "." && d != "/"; d = path.Dir(d) {
+			dirs[d] = true
+		}
+	}
+	dl := make([]string, 0, len(dirs))
+	for d := range dirs {
+		dl = append(dl, d)
+	}
+	sort.Strings(dl) // parents sort before their children
+	for _, d := range dl {
+		perm := os.FileMode(0o755)
+		if d == "tmp" {
+			perm = 0o777 | os.ModeSticky
+		}
+		c.Dir(d, perm)
+	}
+	c.CharDev("dev/console", 0o600, 5, 1)
+	c.CharDev("dev/null", 0o666, 1, 3)
+	c.File("bin/busybox", 0o755, bb)
+	c.File("init", 0o755, []byte(o.Init))
+	var load strings.Builder
+	for _, m := range mods {
+		b, err := os.ReadFile(m.Path)
+		if err != nil {
+			return fmt.Errorf("boottest: %w", err)
+		}
+		c.File("lib/modules/"+m.Name+".ko", 0o644, b)
+		load.WriteString(m.Name + ".ko\n")
+	}
+	c.File("lib/modules/load", 0o644, []byte(load.String()))
+	sort.SliceStable(files, func(i, j int) bool { return files[i].Path < files[j].Path })
+	for _, fl := range files {
+		c.File(fl.Path, fl.Mode, fl.Data)
+	}
+	if err := c.Close(); err != nil {
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("boottest: %w", err)
+	}
+	return nil
+}
