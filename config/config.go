@@ -1,0 +1,201 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+)
+
+// Errors. Every error that Parse, Load and Validate return wraps exactly one
+// of these.
+var (
+	ErrSyntax       = errors.New("config: invalid JSON")
+	ErrUnknownKey   = errors.New("config: unknown key")
+	ErrDuplicateKey = errors.New("config: duplicate key")
+	ErrType         = errors.New("config: wrong type")
+	ErrRequired     = errors.New("config: missing value")
+	ErrSize         = errors.New("config: invalid size")
+	ErrGUID         = errors.New("config: invalid GUID")
+	ErrMode         = errors.New("config: invalid mode")
+	ErrPath         = errors.New("config: invalid path")
+	ErrLabel        = errors.New("config: invalid label")
+	ErrEpoch        = errors.New("config: invalid SOURCE_DATE_EPOCH")
+
+	// The seed's assertions, in its order.
+	ErrPartitionTableType = errors.New("config: partitionTableType must be one of legacy, legacy+gpt, efi, hybrid, none")
+	ErrRootFSUID          = errors.New("config: in deterministic mode with an ext4 file system, rootFSUID must be non-null")
+	ErrTableFSType        = errors.New("config: a partition table needs fsType ext4")
+	ErrEFIVars            = errors.New("config: EFI variables can be used only with a partition table of type hybrid, efi or legacy+gpt")
+	ErrOnlyNixStore       = errors.New("config: an only-Nix-store image takes no contents, no configFile and no bootloader")
+	ErrUserGroup          = errors.New("config: contents must set both user and group or neither")
+
+	// purefs's own checks.
+	ErrFSType     = errors.New("config: unsupported fsType")
+	ErrFormat     = errors.New("config: format must be one of raw, qcow2, qcow2-compressed, vdi, vpc")
+	ErrBootSize   = errors.New("config: bootSize does not fit the layout")
+	ErrBootloader = errors.New("config: invalid bootloader")
+)
+
+// Partition table types.
+const (
+	Legacy    = "legacy"
+	LegacyGPT = "legacy+gpt"
+	EFI       = "efi"
+	Hybrid    = "hybrid"
+	None      = "none"
+)
+
+// MiB is a mebibyte.
+const MiB = 1 << 20
+
+// Defaults of make-disk-image.nix.
+const (
+	DefaultAdditionalSpace = "512M"
+	DefaultBootSize        = "256M"
+	DefaultRootGPUID       = "F222513B-DED1-49FA-B591-20CE86A2FE7F"
+	DefaultName            = "nixos-disk-image"
+	DefaultMemSize         = 1024
+)
+
+// Config is a parsed, defaulted and validated `purefs build` configuration.
+// Sizes are in bytes; the *Spec fields keep the text given (parted reads
+// bootSize with its own units, so the partition planner may want it).
+type Config struct {
+	Root string
+
+	// DiskSize is the fixed disk size in bytes (a whole number of MiB), or
+	// 0 for "auto".
+	DiskSize int64
+
+	AdditionalSpace     int64
+	AdditionalSpaceSpec string
+	BootSize            int64
+	BootSizeSpec        string
+
+	Contents []Content
+
+	PartitionTableType string
+	InstallBootLoader  bool
+	TouchEFIVars       bool
+	EFIVariables       string
+	FSType             string
+	Label              string
+	ConfigFile         string // "" when null
+	PostVM             string
+	MemSize            int64 // MiB
+	OnlyNixStore       bool
+	Name               string
+	Format             string
+	Deterministic      bool
+	RootGPUID          string // upper case, as given in the seed
+	RootFSUID          string // "" when null
+	CopyChannel        bool
+	AdditionalPaths    []string
+	NixpkgsCompat      bool
+
+	Bootloader *Bootloader // nil: none
+}
+
+// Content is one entry of the seed's contents list.
+type Content struct {
+	// Source is a host path; when it contains '*' it is a glob pattern
+	// whose matches are each copied into Target.
+	Source string
+	// Target is the path in the image (absolute or relative to its root).
+	Target string
+	// Mode is an rsync --chmod value applied to everything copied; nil
+	// keeps the sources' modes.
+	Mode *Chmod
+	// User and Group are names or numeric ids set recursively on Target;
+	// both empty or both set.
+	User, Group string
+}
+
+// AutoSize reports whether the disk size is computed ("auto").
+func (c *Config) AutoSize() bool { return c.DiskSize == 0 }
+
+// ContainerFormat is the qemu-img output format: "qcow2" for
+// "qcow2-compressed", else Format.
+func (c *Config) ContainerFormat() string {
+	if c.Format == "qcow2-compressed" {
+		return "qcow2"
+	}
+	return c.Format
+}
+
+// Compressed reports whether the qcow2 output is compressed.
+func (c *Config) Compressed() bool { return c.Format == "qcow2-compressed" }
+
+// Filename is the image's name in the output directory, as the seed names
+// it: nixos.img, nixos.qcow2, nixos.vdi or nixos.vhd.
+func (c *Config) Filename() string {
+	switch f := c.ContainerFormat(); f {
+	case "raw":
+		return "nixos.img"
+	case "vpc":
+		return "nixos.vhd"
+	default:
+		return "nixos." + f
+	}
+}
+
+// HydraFormat is the format word of the hydra-build-products line
+// ("file FORMAT-image PATH"): the seed's format after qcow2-compressed
+// became qcow2.
+func (c *Config) HydraFormat() string { return c.ContainerFormat() }
+
+// RootPartition is the 1-based number of the root partition (legacy 1,
+// legacy+gpt 2, efi 2, hybrid 3), or 0 for "none".
+func (c *Config) RootPartition() int {
+	switch c.PartitionTableType {
+	case Legacy:
+		return 1
+	case LegacyGPT, EFI:
+		return 2
+	case Hybrid:
+		return 3
+	}
+	return 0
+}
+
+// HasESP reports whether the layout has an EFI system partition.
+func (c *Config) HasESP() bool {
+	return c.PartitionTableType == EFI || c.PartitionTableType == Hybrid
+}
+
+// ReservedSpace is the disk space outside the root file system that "auto"
+// sizing adds, per the seed: efi and hybrid 512*34 + bootSize, legacy+gpt
+// 512*34 + 2 MiB, legacy 1 MiB, none 0.
+func (c *Config) ReservedSpace() int64 {
+	return ReservedSpace(c.PartitionTableType, c.BootSize)
+}
+
+// ReservedSpace is Config.ReservedSpace for a table type and boot size.
+func ReservedSpace(tableType string, bootSize int64) int64 {
+	const gptSpace = 512 * 34
+	switch tableType {
+	case EFI, Hybrid:
+		return gptSpace + bootSize
+	case LegacyGPT:
+		return gptSpace + 2*MiB
+	case Legacy:
+		return MiB
+	}
+	return 0
+}
+
+// Epoch returns the time stamp of a deterministic build: sourceDateEpoch
+// (the value of $SOURCE_DATE_EPOCH, a non-negative integer) if not empty,
+// else 1. fixed is false when Deterministic is off; the returned seconds are
+// still what new entries (created directories, configuration.nix) get.
+func (c *Config) Epoch(sourceDateEpoch string) (sec int64, fixed bool, err error) {
+	sec = 1
+	if sourceDateEpoch != "" {
+		v, err := strconv.ParseInt(sourceDateEpoch, 10, 64)
+		if err != nil || v < 0 {
+			return 0, false, fmt.Errorf("%w %q: want a non-negative integer", ErrEpoch, sourceDateEpoch)
+		}
+		sec = v
+	}
+	return sec, c.Deterministic, nil
+}

@@ -1,0 +1,350 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestDefaults(t *testing.T) {
+	c, err := Parse([]byte(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"diskSize", c.DiskSize, int64(0)},
+		{"auto", c.AutoSize(), true},
+		{"additionalSpace", c.AdditionalSpace, int64(512 * MiB)},
+		{"bootSize", c.BootSize, int64(256 * MiB)},
+		{"partitionTableType", c.PartitionTableType, Legacy},
+		{"installBootLoader", c.InstallBootLoader, false},
+		{"touchEFIVars", c.TouchEFIVars, false},
+		{"fsType", c.FSType, "ext4"},
+		{"label", c.Label, "nixos"},
+		{"configFile", c.ConfigFile, ""},
+		{"memSize", c.MemSize, int64(1024)},
+		{"name", c.Name, "nixos-disk-image"},
+		{"format", c.Format, "raw"},
+		{"deterministic", c.Deterministic, true},
+		{"rootGPUID", c.RootGPUID, DefaultRootGPUID},
+		{"rootFSUID", c.RootFSUID, DefaultRootGPUID},
+		{"copyChannel", c.CopyChannel, true},
+		{"filename", c.Filename(), "nixos.img"},
+		{"rootPartition", c.RootPartition(), 1},
+		{"reserved", c.ReservedSpace(), int64(MiB)},
+		{"bootloader", c.Bootloader == nil, true},
+	}
+	for _, ch := range checks {
+		if ch.got != ch.want {
+			t.Errorf("%s = %v, want %v", ch.name, ch.got, ch.want)
+		}
+	}
+	c, err = Parse([]byte(`{"onlyNixStore": true}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Label != "nix-store" {
+		t.Errorf("onlyNixStore label = %q", c.Label)
+	}
+}
+
+func TestFull(t *testing.T) {
+	c, err := Parse([]byte(`{
+		"root": "/r", "diskSize": "2048", "additionalSpace": "1.5G", "bootSize": 536870912,
+		"contents": [{"source": "/a", "target": "/etc/a", "mode": "0644", "user": "alice", "group": "100"},
+		             {"source": "/b/*", "target": "b", "mode": null}],
+		"partitionTableType": "efi", "touchEFIVars": true, "efiVariables": "vars.fd",
+		"label": "root", "configFile": null, "postVM": "echo hi", "memSize": 2048,
+		"name": "n", "format": "qcow2-compressed", "deterministic": false,
+		"rootGPUID": "f222513b-ded1-49fa-b591-20ce86a2fe7f", "rootFSUID": null,
+		"copyChannel": false, "additionalPaths": ["/nix/store/abc-x"], "nixpkgsCompat": true,
+		"bootloader": {"type": "systemd-boot", "efi": "sd.efi", "timeout": 0, "default": "b",
+			"entries": [{"id": "a", "linux": "k"}, {"id": "b", "title": "B", "linux": "k", "initrd": ["i0", "i1"], "options": "quiet"}]}
+	}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DiskSize != 2048*MiB || c.AdditionalSpace != 3*512*MiB || c.BootSize != 512*MiB {
+		t.Errorf("sizes %d %d %d", c.DiskSize, c.AdditionalSpace, c.BootSize)
+	}
+	if c.RootGPUID != DefaultRootGPUID || c.RootFSUID != "" {
+		t.Errorf("guids %q %q", c.RootGPUID, c.RootFSUID)
+	}
+	if c.Filename() != "nixos.qcow2" || c.ContainerFormat() != "qcow2" || !c.Compressed() || c.RootPartition() != 2 {
+		t.Errorf("format %q %q %v %d", c.Filename(), c.ContainerFormat(), c.Compressed(), c.RootPartition())
+	}
+	if got := c.ReservedSpace(); got != 512*34+512*MiB {
+		t.Errorf("reserved %d", got)
+	}
+	if len(c.Contents) != 2 || c.Contents[0].Mode.Apply(0o755, false) != 0o644 || c.Contents[1].Mode != nil || c.Contents[0].User != "alice" {
+		t.Errorf("contents %+v", c.Contents)
+	}
+	b := c.Bootloader
+	if b == nil || len(b.Entries) != 2 || b.Entries[0].Title != "a" {
+		t.Fatalf("bootloader %+v", b)
+	}
+	if got, want := string(b.LoaderConf()), "timeout 0\ndefault b.conf\n"; got != want {
+		t.Errorf("loader.conf %q, want %q", got, want)
+	}
+	want := "title B\nlinux /EFI/purefs/b/linux\ninitrd /EFI/purefs/b/initrd\ninitrd /EFI/purefs/b/initrd-1\noptions quiet\n"
+	if got := string(b.Entries[1].Conf()); got != want {
+		t.Errorf("entry conf %q, want %q", got, want)
+	}
+}
+
+func TestFilenameAndPartition(t *testing.T) {
+	for _, tc := range []struct{ format, file string }{
+		{"raw", "nixos.img"}, {"qcow2", "nixos.qcow2"}, {"qcow2-compressed", "nixos.qcow2"}, {"vdi", "nixos.vdi"}, {"vpc", "nixos.vhd"},
+	} {
+		c := &Config{Format: tc.format}
+		if got := c.Filename(); got != tc.file {
+			t.Errorf("%s: %s, want %s", tc.format, got, tc.file)
+		}
+	}
+	for tt, n := range map[string]int{Legacy: 1, LegacyGPT: 2, EFI: 2, Hybrid: 3, None: 0} {
+		if got := (&Config{PartitionTableType: tt}).RootPartition(); got != n {
+			t.Errorf("%s: partition %d, want %d", tt, got, n)
+		}
+	}
+	for tt, r := range map[string]int64{Legacy: MiB, LegacyGPT: 17408 + 2*MiB, EFI: 17408 + 256*MiB, Hybrid: 17408 + 256*MiB, None: 0} {
+		if got := ReservedSpace(tt, 256*MiB); got != r {
+			t.Errorf("%s: reserved %d, want %d", tt, got, r)
+		}
+	}
+}
+
+func TestErrors(t *testing.T) {
+	const esp = `"partitionTableType": "efi", `
+	for _, tc := range []struct {
+		name, json string
+		want       error
+	}{
+		{"syntax", `{"diskSize": }`, ErrSyntax},
+		{"trailing", `{} {}`, ErrSyntax},
+		{"not object", `[1]`, ErrType},
+		{"unknown key", `{"disksize": 3}`, ErrUnknownKey},
+		{"unknown content key", `{"contents": [{"source": "/a", "target": "/b", "owner": "x"}]}`, ErrUnknownKey},
+		{"unknown bootloader key", `{` + esp + `"bootloader": {"type": "systemd-boot", "efi": "e", "entries": [{"id": "a", "linux": "k"}], "x": 1}}`, ErrUnknownKey},
+		{"duplicate key", `{"name": "a", "name": "b"}`, ErrDuplicateKey},
+		{"bool type", `{"deterministic": "yes"}`, ErrType},
+		{"string type", `{"fsType": 4}`, ErrType},
+		{"null string", `{"name": null}`, ErrType},
+		{"memSize type", `{"memSize": "1024"}`, ErrType},
+		{"memSize float", `{"memSize": 1.5}`, ErrType},
+		{"contents type", `{"contents": {}}`, ErrType},
+		{"contents entry type", `{"contents": ["a"]}`, ErrType},
+		{"additionalPaths type", `{"additionalPaths": "/nix/store/a"}`, ErrType},
+		{"size type", `{"bootSize": true}`, ErrType},
+		{"diskSize type", `{"diskSize": [1]}`, ErrType},
+		{"bootloader type", `{"bootloader": "systemd-boot"}`, ErrType},
+		{"diskSize word", `{"diskSize": "big"}`, ErrSize},
+		{"diskSize suffix", `{"diskSize": "2G"}`, ErrSize},
+		{"diskSize zero", `{"diskSize": 0}`, ErrSize},
+		{"diskSize negative", `{"diskSize": -5}`, ErrSize},
+		{"diskSize fraction", `{"diskSize": 1.5}`, ErrSize},
+		{"diskSize huge", `{"diskSize": 99999999999999999999}`, ErrSize},
+		{"additionalSpace negative", `{"additionalSpace": "-1M"}`, ErrSize},
+		{"additionalSpace negative number", `{"additionalSpace": -1}`, ErrSize},
+		{"additionalSpace lower suffix", `{"additionalSpace": "512m"}`, ErrSize},
+		{"additionalSpace MiB", `{"additionalSpace": "512MiB"}`, ErrSize},
+		{"additionalSpace fraction bytes", `{"additionalSpace": "1.5"}`, ErrSize},
+		{"additionalSpace empty", `{"additionalSpace": ""}`, ErrSize},
+		{"bootSize huge", `{"bootSize": "9E"}`, ErrSize},
+		{"memSize zero", `{"memSize": 0}`, ErrSize},
+		{"disk too small for legacy", `{"diskSize": 1}`, ErrSize},
+		{"seed disk GUID as rootGPUID", `{"rootGPUID": "97FD5997-D90B-4AA3-8D16-C1723AEA73C"}`, ErrGUID},
+		{"GUID bad hex", `{"rootGPUID": "G222513B-DED1-49FA-B591-20CE86A2FE7F"}`, ErrGUID},
+		{"GUID bad dash", `{"rootFSUID": "F222513B_DED1-49FA-B591-20CE86A2FE7F"}`, ErrGUID},
+		{"GUID braces", `{"rootFSUID": "{F222513B-DED1-49FA-B591-20CE86A2FE7}"}`, ErrGUID},
+		{"mode", `{"contents": [{"source": "/a", "target": "/b", "mode": "u+q"}]}`, ErrMode},
+		{"mode octal", `{"contents": [{"source": "/a", "target": "/b", "mode": "0989"}]}`, ErrMode},
+		{"mode DF", `{"contents": [{"source": "/a", "target": "/b", "mode": "DF755"}]}`, ErrMode},
+		{"missing source", `{"contents": [{"target": "/b"}]}`, ErrRequired},
+		{"missing target", `{"contents": [{"source": "/a"}]}`, ErrRequired},
+		{"target escapes", `{"contents": [{"source": "/a", "target": "../etc"}]}`, ErrPath},
+		{"target escapes deep", `{"contents": [{"source": "/a", "target": "/x/../../y"}]}`, ErrPath},
+		{"additionalPath relative", `{"additionalPaths": ["nix/store/a"]}`, ErrPath},
+		{"additionalPath unclean", `{"additionalPaths": ["/nix/store/a/../b"]}`, ErrPath},
+		{"label", `{"label": "a-label-longer-than-16"}`, ErrLabel},
+
+		// the seed's assertions
+		{"partitionTableType", `{"partitionTableType": "gpt"}`, ErrPartitionTableType},
+		{"rootFSUID null", `{"rootFSUID": null}`, ErrRootFSUID},
+		{"table with xfs", `{"fsType": "xfs", "rootFSUID": null}`, ErrTableFSType},
+		{"efivars legacy", `{"touchEFIVars": true, "efiVariables": "v"}`, ErrEFIVars},
+		{"efivars none", `{"partitionTableType": "none", "touchEFIVars": true, "efiVariables": "v"}`, ErrEFIVars},
+		{"onlyNixStore contents", `{"onlyNixStore": true, "contents": [{"source": "/a", "target": "/b"}]}`, ErrOnlyNixStore},
+		{"onlyNixStore configFile", `{"onlyNixStore": true, "configFile": "/c.nix"}`, ErrOnlyNixStore},
+		{"onlyNixStore bootloader", `{"onlyNixStore": true, "installBootLoader": true}`, ErrOnlyNixStore},
+		{"user without group", `{"contents": [{"source": "/a", "target": "/b", "user": "u"}]}`, ErrUserGroup},
+		{"group without user", `{"contents": [{"source": "/a", "target": "/b", "group": "g", "user": null}]}`, ErrUserGroup},
+
+		// purefs's own
+		{"fsType none", `{"partitionTableType": "none", "fsType": "xfs"}`, ErrFSType},
+		{"format", `{"format": "vmdk"}`, ErrFormat},
+		{"efiVariables missing", `{"partitionTableType": "legacy+gpt", "touchEFIVars": true}`, ErrRequired},
+		{"bootSize beyond disk", `{` + esp + `"diskSize": 200}`, ErrBootSize},
+		{"bootSize before ESP", `{` + esp + `"bootSize": "8M"}`, ErrBootSize},
+		{"bootloader type", `{` + esp + `"bootloader": {"type": "grub", "efi": "e", "entries": [{"id": "a", "linux": "k"}]}}`, ErrBootloader},
+		{"bootloader efi", `{` + esp + `"bootloader": {"type": "systemd-boot", "entries": [{"id": "a", "linux": "k"}]}}`, ErrBootloader},
+		{"bootloader no entries", `{` + esp + `"bootloader": {"type": "systemd-boot", "efi": "e"}}`, ErrBootloader},
+		{"bootloader id", `{` + esp + `"bootloader": {"type": "systemd-boot", "efi": "e", "entries": [{"id": "a/b", "linux": "k"}]}}`, ErrBootloader},
+		{"bootloader dup id", `{` + esp + `"bootloader": {"type": "systemd-boot", "efi": "e", "entries": [{"id": "a", "linux": "k"}, {"id": "a", "linux": "k"}]}}`, ErrBootloader},
+		{"bootloader linux", `{` + esp + `"bootloader": {"type": "systemd-boot", "efi": "e", "entries": [{"id": "a"}]}}`, ErrBootloader},
+		{"bootloader default", `{` + esp + `"bootloader": {"type": "systemd-boot", "efi": "e", "default": "b", "entries": [{"id": "a", "linux": "k"}]}}`, ErrBootloader},
+		{"bootloader timeout", `{` + esp + `"bootloader": {"type": "systemd-boot", "efi": "e", "timeout": -1, "entries": [{"id": "a", "linux": "k"}]}}`, ErrBootloader},
+		{"bootloader options", `{` + esp + `"bootloader": {"type": "systemd-boot", "efi": "e", "entries": [{"id": "a", "linux": "k", "options": "a\nb"}]}}`, ErrBootloader},
+		{"bootloader legacy", `{"bootloader": {"type": "systemd-boot", "efi": "e", "entries": [{"id": "a", "linux": "k"}]}}`, ErrBootloader},
+		{"bootloader and installBootLoader", `{` + esp + `"installBootLoader": true, "bootloader": {"type": "systemd-boot", "efi": "e", "entries": [{"id": "a", "linux": "k"}]}}`, ErrBootloader},
+		{"bootloader initrd type", `{` + esp + `"bootloader": {"type": "systemd-boot", "efi": "e", "entries": [{"id": "a", "linux": "k", "initrd": 3}]}}`, ErrType},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Parse([]byte(tc.json))
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("Parse(%s) = %+v, %v; want %v", tc.json, c, err, tc.want)
+			}
+			if strings.Count(err.Error(), "\n") > 0 {
+				t.Errorf("error is not one line: %q", err)
+			}
+		})
+	}
+}
+
+// Errors name the offending key.
+func TestErrorNamesKey(t *testing.T) {
+	for js, key := range map[string]string{
+		`{"memSize": "x"}`: `"memSize"`,
+		`{"contents": [{"source": "/a", "target": "/b"}, {"source": "/a", "target": "/c", "mode": 5}]}`: `"contents[1].mode"`,
+		`{"contents": [{"source": "/a", "target": "/b", "bogus": 1}]}`:                                  `"contents[0].bogus"`,
+		`{"zzz": 1}`:               `"zzz"`,
+		`{"bootSize": "12Q"}`:      `"bootSize"`,
+		`{"rootGPUID": "x"}`:       `"rootGPUID"`,
+		`{"deterministic": 1}`:     "a boolean",
+		`{"diskSize": "2G"}`:       `"diskSize"`,
+		`{"additionalPaths": [1]}`: "array of strings",
+	} {
+		_, err := Parse([]byte(js))
+		if err == nil || !strings.Contains(err.Error(), key) {
+			t.Errorf("Parse(%s) = %v; want it to mention %s", js, err, key)
+		}
+	}
+}
+
+func TestParseIEC(t *testing.T) {
+	// Values checked against `numfmt --from=iec` (GNU coreutils 9.1).
+	for s, want := range map[string]int64{
+		"0": 0, "512": 512, "1K": 1024, "512M": 536870912, "256M": 268435456,
+		"1.5K": 1536, "0.1K": 103, "1G": 1 << 30, "1P": 1 << 50, "2.5M": 2621440,
+		"1.0000000001G": 1073741825, "4E": 1 << 62,
+	} {
+		got, err := ParseIEC(s)
+		if err != nil || got != want {
+			t.Errorf("ParseIEC(%q) = %d, %v; want %d", s, got, err, want)
+		}
+	}
+	for _, s := range []string{"", "-1", "+5", "1k", "1e3", "0x10", "512 M", "1.5", "512MiB", "M", ".5M", "5.M", "8E", "99999999999999999999"} {
+		if _, err := ParseIEC(s); !errors.Is(err, ErrSize) {
+			t.Errorf("ParseIEC(%q) = %v, want ErrSize", s, err)
+		}
+	}
+}
+
+func TestChmod(t *testing.T) {
+	for _, tc := range []struct {
+		mode string
+		perm uint32
+		dir  bool
+		want uint32
+	}{
+		{"755", 0o600, false, 0o755},
+		{"0644", 0o4755, false, 0o644},
+		{"D755,F644", 0o700, true, 0o755},
+		{"D755,F644", 0o700, false, 0o644},
+		{"u+x,go-w", 0o666, false, 0o744},
+		{"+x", 0o644, false, 0o755},
+		{"+w", 0o444, false, 0o644}, // umask 022 keeps group and other from w
+		{"a+w", 0o444, false, 0o666},
+		{"+X", 0o644, false, 0o644},
+		{"+X", 0o744, false, 0o755},
+		{"+X", 0o644, true, 0o755},
+		{"go=", 0o777, false, 0o700},
+		{"u=rw", 0o4777, false, 0o4677},
+		{"u=rws", 0o777, false, 0o4677},
+		{"g+s", 0o755, true, 0o2755},
+		{"+t", 0o777, true, 0o1777},
+		{"a-x", 0o755, false, 0o644},
+		{"Fa-x", 0o755, true, 0o755},
+	} {
+		c, err := ParseChmod(tc.mode)
+		if err != nil {
+			t.Errorf("ParseChmod(%q): %v", tc.mode, err)
+			continue
+		}
+		if got := c.Apply(tc.perm, tc.dir); got != tc.want {
+			t.Errorf("%q on %#o (dir %v) = %#o, want %#o", tc.mode, tc.perm, tc.dir, got, tc.want)
+		}
+	}
+	for _, bad := range []string{"", "u", "x+r", "u+q", "18", "07777777", "DF+x", "755,"} {
+		if _, err := ParseChmod(bad); !errors.Is(err, ErrMode) {
+			t.Errorf("ParseChmod(%q) = %v, want ErrMode", bad, err)
+		}
+	}
+}
+
+func TestLoadResolvesPaths(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "c.json")
+	js := `{"root": "root", "configFile": "/abs/c.nix", "contents": [{"source": "files/*", "target": "/x"}]}`
+	if err := os.WriteFile(p, []byte(js), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Root != filepath.Join(dir, "root") || c.ConfigFile != "/abs/c.nix" || c.Contents[0].Source != filepath.Join(dir, "files/*") {
+		t.Errorf("paths %q %q %q", c.Root, c.ConfigFile, c.Contents[0].Source)
+	}
+	if _, err := Load(filepath.Join(dir, "missing.json")); err == nil {
+		t.Error("Load of a missing file succeeded")
+	}
+}
+
+func TestEpoch(t *testing.T) {
+	c := &Config{Deterministic: true}
+	if s, fixed, err := c.Epoch(""); s != 1 || !fixed || err != nil {
+		t.Errorf("Epoch(\"\") = %d %v %v", s, fixed, err)
+	}
+	if s, _, err := c.Epoch("1700000000"); s != 1700000000 || err != nil {
+		t.Errorf("Epoch = %d %v", s, err)
+	}
+	if _, _, err := c.Epoch("yesterday"); !errors.Is(err, ErrEpoch) {
+		t.Errorf("Epoch(bad) = %v", err)
+	}
+}
+
+func TestCleanTarget(t *testing.T) {
+	for in, want := range map[string]string{"/etc/a": "etc/a", "etc/a/": "etc/a", "/": "", "a/../b": "b", "//x//y": "x/y"} {
+		if got, err := CleanTarget(in); got != want || err != nil {
+			t.Errorf("CleanTarget(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(`{"diskSize": "auto", "contents": [{"source": "/a", "target": "/b", "mode": "u+x"}]}`))
+	f.Add([]byte(`{"bootSize": "1.5G", "partitionTableType": "hybrid"}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := Parse(data)
+		if err == nil {
+			if err := c.Validate(); err != nil {
+				t.Fatalf("parsed config fails Validate: %v", err)
+			}
+		}
+	})
+}

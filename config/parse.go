@@ -1,0 +1,259 @@
+package config
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+var topKeys = []string{
+	"root", "diskSize", "additionalSpace", "bootSize", "contents",
+	"partitionTableType", "installBootLoader", "touchEFIVars", "efiVariables",
+	"fsType", "label", "configFile", "postVM", "memSize", "onlyNixStore",
+	"name", "format", "deterministic", "rootGPUID", "rootFSUID",
+	"copyChannel", "additionalPaths", "nixpkgsCompat", "bootloader",
+}
+
+// Load reads, defaults and validates the config file at path. Relative paths
+// in it are taken relative to the file's directory.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	c, err := Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	c.resolve(filepath.Dir(path))
+	return c, nil
+}
+
+// Parse reads, defaults and validates a JSON config.
+func Parse(data []byte) (*Config, error) {
+	o, err := readObject(data, "")
+	if err != nil {
+		return nil, err
+	}
+	if err := o.allow(topKeys...); err != nil {
+		return nil, err
+	}
+	c := &Config{}
+	if err := c.decode(o); err != nil {
+		return nil, err
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func (c *Config) decode(o *object) error {
+	var err error
+	str := func(dst *string, k, def string) {
+		if err == nil {
+			*dst, err = o.str(k, def)
+		}
+	}
+	boolean := func(dst *bool, k string, def bool) {
+		if err == nil {
+			*dst, err = o.boolean(k, def)
+		}
+	}
+	str(&c.Root, "root", "")
+	str(&c.PartitionTableType, "partitionTableType", Legacy)
+	boolean(&c.InstallBootLoader, "installBootLoader", false)
+	boolean(&c.TouchEFIVars, "touchEFIVars", false)
+	str(&c.EFIVariables, "efiVariables", "")
+	str(&c.FSType, "fsType", "ext4")
+	str(&c.PostVM, "postVM", "")
+	boolean(&c.OnlyNixStore, "onlyNixStore", false)
+	str(&c.Name, "name", DefaultName)
+	str(&c.Format, "format", "raw")
+	boolean(&c.Deterministic, "deterministic", true)
+	boolean(&c.CopyChannel, "copyChannel", true)
+	boolean(&c.NixpkgsCompat, "nixpkgsCompat", false)
+	if err != nil {
+		return err
+	}
+	label := "nixos"
+	if c.OnlyNixStore {
+		label = "nix-store"
+	}
+	if c.Label, err = o.str("label", label); err != nil {
+		return err
+	}
+	if c.ConfigFile, _, err = o.nullableStr("configFile"); err != nil {
+		return err
+	}
+	if c.MemSize, err = o.integer("memSize", DefaultMemSize); err != nil {
+		return err
+	}
+	if c.DiskSize, err = diskSize(o); err != nil {
+		return err
+	}
+	if c.AdditionalSpace, c.AdditionalSpaceSpec, err = o.sizeValue("additionalSpace", DefaultAdditionalSpace); err != nil {
+		return err
+	}
+	if c.BootSize, c.BootSizeSpec, err = o.sizeValue("bootSize", DefaultBootSize); err != nil {
+		return err
+	}
+	gpuid, err := o.str("rootGPUID", DefaultRootGPUID)
+	if err != nil {
+		return err
+	}
+	if c.RootGPUID, err = ParseGUID(gpuid); err != nil {
+		return fmt.Errorf("key %q: %w", "rootGPUID", err)
+	}
+	fsuid, present, err := o.nullableStr("rootFSUID")
+	if err != nil {
+		return err
+	}
+	switch {
+	case !present && c.FSType == "ext4":
+		c.RootFSUID = c.RootGPUID
+	case fsuid != "":
+		if c.RootFSUID, err = ParseGUID(fsuid); err != nil {
+			return fmt.Errorf("key %q: %w", "rootFSUID", err)
+		}
+	}
+	if c.AdditionalPaths, err = o.strList("additionalPaths", false); err != nil {
+		return err
+	}
+	if c.Contents, err = contents(o); err != nil {
+		return err
+	}
+	if c.Bootloader, err = bootloader(o); err != nil {
+		return err
+	}
+	return nil
+}
+
+// diskSize reads "auto", or a whole number of MiB as a JSON integer or a
+// decimal string, and returns bytes (0 for auto).
+func diskSize(o *object) (int64, error) {
+	const k = "diskSize"
+	raw, ok := o.fields[k]
+	if !ok {
+		return 0, nil
+	}
+	var text string
+	switch kindOf(raw) {
+	case "a string":
+		text, _ = o.str(k, "")
+		if text == "auto" {
+			return 0, nil
+		}
+	case "a number":
+		text = strings.TrimSpace(string(raw))
+	default:
+		return 0, o.typeErr(k, `"auto" or a number of MiB`)
+	}
+	v, err := strconv.ParseInt(text, 10, 64)
+	switch {
+	case err != nil && allDigits(text) && text != "":
+		return 0, fmt.Errorf("%w: key %q: %s MiB is too large", ErrSize, k, text)
+	case err != nil:
+		return 0, fmt.Errorf("%w: key %q: %q is not \"auto\" or a whole number of MiB", ErrSize, k, text)
+	case v <= 0:
+		return 0, fmt.Errorf("%w: key %q: %d MiB: want a positive number of MiB", ErrSize, k, v)
+	case v > 1<<42:
+		return 0, fmt.Errorf("%w: key %q: %d MiB is too large", ErrSize, k, v)
+	}
+	return v * MiB, nil
+}
+
+func contents(o *object) ([]Content, error) {
+	objs, err := o.objects("contents")
+	if err != nil {
+		return nil, err
+	}
+	var out []Content
+	for _, e := range objs {
+		if err := e.allow("source", "target", "mode", "user", "group"); err != nil {
+			return nil, err
+		}
+		var ct Content
+		var mode string
+		var err error
+		if ct.Source, err = e.str("source", ""); err != nil {
+			return nil, err
+		}
+		if ct.Target, err = e.str("target", ""); err != nil {
+			return nil, err
+		}
+		if mode, _, err = e.nullableStr("mode"); err != nil {
+			return nil, err
+		}
+		if ct.User, _, err = e.nullableStr("user"); err != nil {
+			return nil, err
+		}
+		if ct.Group, _, err = e.nullableStr("group"); err != nil {
+			return nil, err
+		}
+		for _, k := range []string{"source", "target"} {
+			if v, _ := e.str(k, ""); v == "" {
+				return nil, fmt.Errorf("%w: key %q", ErrRequired, e.key(k))
+			}
+		}
+		if mode != "" {
+			if ct.Mode, err = ParseChmod(mode); err != nil {
+				return nil, fmt.Errorf("key %q: %w", e.key("mode"), err)
+			}
+		}
+		out = append(out, ct)
+	}
+	return out, nil
+}
+
+// resolve makes relative host paths relative to dir.
+func (c *Config) resolve(dir string) {
+	abs := func(p *string) {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(dir, *p)
+		}
+	}
+	abs(&c.Root)
+	abs(&c.ConfigFile)
+	abs(&c.EFIVariables)
+	for i := range c.Contents {
+		abs(&c.Contents[i].Source)
+	}
+	if b := c.Bootloader; b != nil {
+		abs(&b.EFI)
+		for i := range b.Entries {
+			abs(&b.Entries[i].Linux)
+			for j := range b.Entries[i].Initrd {
+				abs(&b.Entries[i].Initrd[j])
+			}
+		}
+	}
+}
+
+// ParseGUID checks a GUID strictly (36 characters, 8-4-4-4-12 hexadecimal
+// digits) and returns it in upper case.
+func ParseGUID(s string) (string, error) {
+	if len(s) != 36 {
+		return "", fmt.Errorf("%w %q: %d characters, want 36 (8-4-4-4-12 hexadecimal digits)", ErrGUID, s, len(s))
+	}
+	for i := 0; i < len(s); i++ {
+		ch := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if ch != '-' {
+				return "", fmt.Errorf("%w %q: want '-' at position %d", ErrGUID, s, i+1)
+			}
+		default:
+			if !isHex(ch) {
+				return "", fmt.Errorf("%w %q: %q at position %d is not a hexadecimal digit", ErrGUID, s, ch, i+1)
+			}
+		}
+	}
+	return strings.ToUpper(s), nil
+}
+
+func isHex(ch byte) bool {
+	return ch >= '0' && ch <= '9' || ch >= 'a' && ch <= 'f' || ch >= 'A' && ch <= 'F'
+}
