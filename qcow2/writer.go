@@ -1,0 +1,517 @@
+package qcow2
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"sync"
+
+	"github.com/purefs/purefs/internal/sparse"
+)
+
+// Options control Write. The zero value writes an uncompressed image with
+// 64 KiB clusters using every CPU.
+type Options struct {
+	// Compress stores every data cluster compressed, unless compressing it
+	// does not make it smaller.
+	Compress bool
+	// Compression is "deflate" (the default; every qcow2 reader supports
+	// it) or "zstd" (sets compression_type and its incompatible feature
+	// bit; QEMU 5.1 or later reads it). Only used with Compress.
+	Compression string
+	// ClusterBits is log2 of the cluster size, 9 to 21; 0 means 16 (64 KiB).
+	ClusterBits int
+	// Workers is the number of goroutines that read and compress; 0 means
+	// GOMAXPROCS. The output does not depend on it.
+	Workers int
+}
+
+// geometry is what the options and the virtual size fix before any data
+// is read.
+type geometry struct {
+	clusterBits uint32
+	cs          int64 // cluster size
+	size        int64 // virtual size
+	l1Size      int64 // L1 entries
+	l2Entries   int64 // entries per L2 table
+	compression uint8
+}
+
+func newGeometry(size int64, opts Options) (geometry, error) {
+	g := geometry{clusterBits: defaultClusterBits}
+	if opts.ClusterBits != 0 {
+		if opts.ClusterBits < minClusterBits || opts.ClusterBits > maxClusterBits {
+			return g, fmt.Errorf("%w: ClusterBits %d is outside %d..%d", ErrOptions, opts.ClusterBits, minClusterBits, maxClusterBits)
+		}
+		g.clusterBits = uint32(opts.ClusterBits)
+	}
+	switch opts.Compression {
+	case "", "deflate":
+		g.compression = compressionDeflate
+	case "zstd":
+		g.compression = compressionZstd
+	default:
+		return g, fmt.Errorf("%w: compression %q (want deflate or zstd)", ErrOptions, opts.Compression)
+	}
+	if opts.Workers < 0 {
+		return g, fmt.Errorf("%w: Workers %d", ErrOptions, opts.Workers)
+	}
+	if size < 0 || size > 1<<62 {
+		return g, fmt.Errorf("%w: virtual size %d", ErrOptions, size)
+	}
+	// QEMU sees whole 512-byte sectors only: it rounds a raw file's size
+	// up and truncates a qcow2 size down, so round up here as qemu-img
+	// convert does.
+	g.size = (size + sectorSize - 1) / sectorSize * sectorSize
+	g.cs = 1 << g.clusterBits
+	g.l2Entries = g.cs / 8
+	span := g.cs * g.l2Entries // bytes one L1 entry maps
+	g.l1Size = g.size / span
+	if g.size%span != 0 {
+		g.l1Size++
+	}
+	if g.l1Size*8 > maxL1Bytes {
+		return g, fmt.Errorf("%w: virtual size %d needs an L1 table over %d bytes; use larger clusters", ErrOptions, size, maxL1Bytes)
+	}
+	return g, nil
+}
+
+// Write writes a complete qcow2 image of src into dst, which should be an
+// empty file; its size is set to the end of the image. src is read only
+// inside its data ranges, and clusters that read as zeros are not
+// allocated. Write does not close or sync dst.
+func Write(dst *os.File, src sparse.Source, opts Options) error {
+	g, err := newGeometry(src.Size(), opts)
+	if err != nil {
+		return err
+	}
+	ranges, err := src.DataRanges()
+	if err != nil {
+		return fmt.Errorf("qcow2: listing the source's data: %w", err)
+	}
+	w := &writer{g: g, dst: dst, out: coalescer{w: dst, max: 4 << 20}}
+	w.refs = append(w.refs, 1) // cluster 0: the header
+	w.next = 1
+	if err := w.data(src, ranges, opts); err != nil {
+		return err
+	}
+	return w.finish()
+}
+
+// writer places clusters in the image as they come, in virtual order.
+type writer struct {
+	g    geometry
+	dst  *os.File
+	out  coalescer
+	next int64    // first free host cluster
+	cpos int64    // end of the last compressed data (a byte offset), 0 if none
+	refs []uint16 // refcount of every host cluster below next
+	l2   []l2table
+}
+
+type l2table struct {
+	l1Index int64
+	entries []uint64
+}
+
+// entry returns the L2 entry slot of virtual cluster vc.
+func (w *writer) entry(vc int64) *uint64 {
+	i := vc / w.g.l2Entries
+	if n := len(w.l2); n == 0 || w.l2[n-1].l1Index != i {
+		w.l2 = append(w.l2, l2table{l1Index: i, entries: make([]uint64, w.g.l2Entries)})
+	}
+	return &w.l2[len(w.l2)-1].entries[vc%w.g.l2Entries]
+}
+
+// grow extends refs to cover host clusters below n.
+func (w *writer) grow(n int64) {
+	for int64(len(w.refs)) < n {
+		w.refs = append(w.refs, 0)
+	}
+	w.next = max(w.next, n)
+}
+
+// putCluster stores an uncompressed cluster of virtual cluster vc.
+func (w *writer) putCluster(vc int64, data []byte) error {
+	hc := w.next
+	w.grow(hc + 1)
+	w.refs[hc] = 1
+	off := hc * w.g.cs
+	*w.entry(vc) = entryCopied | uint64(off)
+	return w.out.writeAt(data, off)
+}
+
+// putCompressed stores compressed data of virtual cluster vc, right after
+// the previous compressed data when it fits there (in the same cluster, or
+// running on into the next one if that is still free), otherwise at the
+// start of a new cluster.
+func (w *writer) putCompressed(vc int64, data []byte) error {
+	cs, n := w.g.cs, int64(len(data))
+	off := w.cpos
+	if off%cs == 0 || ((off+n-1)/cs != off/cs && off/cs+1 != w.next) {
+		off = w.next * cs
+	}
+	last := (off + n - 1) / cs // the cluster of the last byte, and of its sector
+	w.grow(last + 1)
+	for c := off / cs; c <= last; c++ {
+		if w.refs[c] == 0xffff {
+			return fmt.Errorf("qcow2: refcount overflow in host cluster %d", c)
+		}
+		w.refs[c]++
+	}
+	w.cpos = off + n
+	*w.entry(vc) = compressedEntry(w.g.clusterBits, off, n)
+	return w.out.writeAt(data, off)
+}
+
+// finish writes the metadata after the data: (1) L2 tables, (2) the L1
+// table, (3) the refcount table, (4) the refcount blocks, and then (5) the
+// header in cluster 0.
+func (w *writer) finish() error {
+	if err := w.out.flush(); err != nil {
+		return err
+	}
+	g := w.g
+	cs := g.cs
+	clustersFor := func(bytes int64) int64 { return max(1, (bytes+cs-1)/cs) }
+
+	l2Start := w.next
+	l1Start := l2Start + int64(len(w.l2))
+	l1Clusters := clustersFor(g.l1Size * 8)
+	rtStart := l1Start + l1Clusters
+	// The refcount blocks count themselves and the table: iterate to the
+	// fixed point (it grows monotonically and settles in a step or two).
+	perBlock := cs * 8 / (1 << refcountOrder)
+	rtClusters, rbCount := int64(1), int64(1)
+	for {
+		total := rtStart + rtClusters + rbCount
+		needRB := (total + perBlock - 1) / perBlock
+		needRT := clustersFor(needRB * 8)
+		if needRB == rbCount && needRT == rtClusters {
+			break
+		}
+		rbCount, rtClusters = needRB, needRT
+	}
+	if rtClusters*cs > maxRefTableBytes {
+		return fmt.Errorf("qcow2: image too large: refcount table of %d clusters", rtClusters)
+	}
+	rbStart := rtStart + rtClusters
+	total := rbStart + rbCount
+	w.grow(total)
+	for c := l2Start; c < total; c++ {
+		w.refs[c] = 1
+	}
+
+	be := binary.BigEndian
+	// (1) L2 tables, in L1 order.
+	buf := make([]byte, cs)
+	l1 := make([]byte, l1Clusters*cs)
+	for i, t := range w.l2 {
+		off := (l2Start + int64(i)) * cs
+		for j, e := range t.entries {
+			be.PutUint64(buf[j*8:], e)
+		}
+		if err := w.out.writeAt(buf, off); err != nil {
+			return err
+		}
+		be.PutUint64(l1[t.l1Index*8:], entryCopied|uint64(off))
+	}
+	// (2) L1 table.
+	if err := w.out.writeAt(l1, l1Start*cs); err != nil {
+		return err
+	}
+	// (3) Refcount table.
+	rt := make([]byte, rtClusters*cs)
+	for i := int64(0); i < rbCount; i++ {
+		be.PutUint64(rt[i*8:], uint64((rbStart+i)*cs))
+	}
+	if err := w.out.writeAt(rt, rtStart*cs); err != nil {
+		return err
+	}
+	// (4) Refcount blocks, 16 bits per cluster.
+	for i := int64(0); i < rbCount; i++ {
+		clear(buf)
+		for j := int64(0); j < perBlock; j++ {
+			c := i*perBlock + j
+			if c >= total {
+				break
+			}
+			be.PutUint16(buf[j*2:], w.refs[c])
+		}
+		if err := w.out.writeAt(buf, (rbStart+i)*cs); err != nil {
+			return err
+		}
+	}
+	// (5) Header, then the end of the (empty) header extension list.
+	h := header{
+		version:               3,
+		clusterBits:           g.clusterBits,
+		size:                  uint64(g.size),
+		l1Size:                uint32(g.l1Size),
+		l1TableOffset:         uint64(l1Start * cs),
+		refcountTableOffset:   uint64(rtStart * cs),
+		refcountTableClusters: uint32(rtClusters),
+		refcountOrder:         refcountOrder,
+		headerLength:          headerLen,
+		compressionType:       g.compression,
+	}
+	if g.compression != compressionDeflate {
+		h.incompatibleFeatures |= incompatCompression
+	}
+	hb := make([]byte, headerLen+8)
+	h.marshal(hb)
+	be.PutUint32(hb[headerLen:], extEnd) // header extension type
+	be.PutUint32(hb[headerLen+4:], 0)    // header extension length
+	if err := w.out.writeAt(hb, 0); err != nil {
+		return err
+	}
+	if err := w.out.flush(); err != nil {
+		return err
+	}
+	if err := w.dst.Truncate(total * cs); err != nil {
+		return fmt.Errorf("qcow2: %w", err)
+	}
+	return nil
+}
+
+// coalescer merges writes to consecutive offsets into large ones.
+type coalescer struct {
+	w   io.WriterAt
+	max int
+	off int64
+	buf []byte
+}
+
+func (c *coalescer) writeAt(p []byte, off int64) error {
+	if len(c.buf) > 0 && off == c.off+int64(len(c.buf)) && len(c.buf)+len(p) <= c.max {
+		c.buf = append(c.buf, p...)
+		return nil
+	}
+	if err := c.flush(); err != nil {
+		return err
+	}
+	if len(p) >= c.max {
+		_, err := c.w.WriteAt(p, off)
+		return wrapWrite(err)
+	}
+	if c.buf == nil {
+		c.buf = make([]byte, 0, c.max)
+	}
+	c.off = off
+	c.buf = append(c.buf, p...)
+	return nil
+}
+
+func (c *coalescer) flush() error {
+	if len(c.buf) == 0 {
+		return nil
+	}
+	_, err := c.w.WriteAt(c.buf, c.off)
+	c.buf = c.buf[:0]
+	return wrapWrite(err)
+}
+
+func wrapWrite(err error) error {
+	if err != nil {
+		return fmt.Errorf("qcow2: writing the image: %w", err)
+	}
+	return nil
+}
+
+// A job is a run of virtual clusters [first, first+n) read and encoded by
+// one worker. Only spans (the source's data ranges inside the run) are
+// read; the rest of the run reads as zeros.
+type job struct {
+	first int64
+	n     int64
+	spans []sparse.Range
+	buf   []byte // n clusters of source data
+	out   []byte // compressed clusters, back to back
+	kinds []kind // per cluster
+	ends  []int  // per compressed cluster: end of its data in out
+	err   error
+	done  chan struct{}
+}
+
+type kind uint8
+
+const (
+	kindZero kind = iota
+	kindRaw
+	kindCompressed
+)
+
+// data reads and places every data cluster of src: a producer cuts the
+// data ranges into jobs, workers read and encode them, and the calling
+// goroutine places their results in order.
+func (w *writer) data(src sparse.Source, ranges []sparse.Range, opts Options) error {
+	g := w.g
+	workers := opts.Workers
+	if workers == 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	batch := max(1, int64(1<<20)>>g.clusterBits)
+	pool := sync.Pool{New: func() any {
+		return &job{buf: make([]byte, batch*g.cs), kinds: make([]kind, batch), ends: make([]int, batch)}
+	}}
+	quit := make(chan struct{})
+	work := make(chan *job, workers)
+	order := make(chan *job, 4*workers)
+	var wg sync.WaitGroup
+
+	var rangeErr error
+	wg.Add(1)
+	go func() { // producer
+		defer wg.Done()
+		defer close(order)
+		defer close(work)
+		var cur *job
+		emit := func() bool {
+			j := cur
+			cur = nil
+			select {
+			case order <- j:
+			case <-quit:
+				return false
+			}
+			select {
+			case work <- j:
+			case <-quit:
+				return false
+			}
+			return true
+		}
+		prevEnd := int64(0)
+		for _, r := range ranges {
+			start, end := max(r.Off, prevEnd), min(r.End(), src.Size())
+			if r.Off < 0 || r.Len < 0 {
+				rangeErr = fmt.Errorf("qcow2: source reports a bad data range %+v", r)
+				break
+			}
+			for off := start; off < end; {
+				c := off >> g.clusterBits
+				if cur != nil && c >= cur.first+batch {
+					if !emit() {
+						return
+					}
+				}
+				if cur == nil {
+					cur = pool.Get().(*job)
+					cur.first, cur.n, cur.spans, cur.err = c, 0, cur.spans[:0], nil
+					cur.done = make(chan struct{})
+				}
+				stop := min(end, (cur.first+batch)<<g.clusterBits)
+				cur.spans = append(cur.spans, sparse.Range{Off: off, Len: stop - off})
+				cur.n = (stop+g.cs-1)>>g.clusterBits - cur.first
+				off = stop
+			}
+			prevEnd = max(prevEnd, end)
+		}
+		if cur != nil {
+			emit()
+		}
+	}()
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			enc := newEncoder(g, opts.Compress)
+			for j := range work {
+				j.err = enc.run(j, src)
+				close(j.done)
+			}
+		}()
+	}
+
+	err := func() error {
+		for j := range order {
+			<-j.done
+			if j.err != nil {
+				return j.err
+			}
+			prev := 0
+			for i := range j.n {
+				vc := j.first + i
+				c := j.buf[i*g.cs : (i+1)*g.cs]
+				var err error
+				switch j.kinds[i] {
+				case kindRaw:
+					err = w.putCluster(vc, c)
+				case kindCompressed:
+					err = w.putCompressed(vc, j.out[prev:j.ends[i]])
+					prev = j.ends[i]
+				}
+				if err != nil {
+					return err
+				}
+			}
+			pool.Put(j)
+		}
+		return rangeErr
+	}()
+	if err != nil {
+		close(quit)
+		for range order { // let the producer and workers finish
+		}
+	}
+	wg.Wait()
+	return err
+}
+
+// encoder is one worker's reading and compression state.
+type encoder struct {
+	g        geometry
+	compress bool
+	c        compressor
+}
+
+func newEncoder(g geometry, compress bool) *encoder {
+	e := &encoder{g: g, compress: compress}
+	if compress {
+		e.c = newCompressor(g.compression)
+	}
+	return e
+}
+
+// run reads j's spans and classifies (and compresses) each cluster.
+func (e *encoder) run(j *job, src sparse.Source) error {
+	cs := e.g.cs
+	buf := j.buf[:j.n*cs]
+	clear(buf)
+	base := j.first * cs
+	for _, s := range j.spans {
+		p := buf[s.Off-base : s.End()-base]
+		n, err := src.ReadAt(p, s.Off)
+		if n < len(p) {
+			if err == nil || errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
+			return fmt.Errorf("qcow2: reading the source at %d: %w", s.Off+int64(n), err)
+		}
+	}
+	j.out = j.out[:0]
+	for i := range j.n {
+		c := buf[i*cs : (i+1)*cs]
+		switch {
+		case sparse.IsZero(c):
+			j.kinds[i] = kindZero
+		case !e.compress:
+			j.kinds[i] = kindRaw
+		default:
+			start := len(j.out)
+			var ok bool
+			j.out, ok = e.c.compress(j.out, c)
+			if ok && len(j.out)-start < int(cs) {
+				j.kinds[i] = kindCompressed
+				j.ends[i] = len(j.out)
+			} else {
+				j.out = j.out[:start]
+				j.kinds[i] = kindRaw
+			}
+		}
+	}
+	return nil
+}
