@@ -1,0 +1,78 @@
+package main
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/purefs/purefs/internal/boottest"
+	"github.com/purefs/purefs/vm"
+)
+
+func TestVMOptions(t *testing.T) {
+	o, err := vmOptions([]string{
+		"--kernel", "K", "--initrd", "I", "--append", "console=ttyS0",
+		"--mem", "512", "--disk", "a.img", "--disk", "b.qcow2,format=qcow2,readonly",
+		"--share", "/s", "--efi-vars", "vars.fd", "--timeout", "90s",
+		"--", "echo", "it's", "a b",
+	}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Kernel != "K" || o.Initrd != "I" || o.Append != "console=ttyS0" || o.MemSize != 512 || o.Timeout != 90*time.Second {
+		t.Errorf("options %+v", o)
+	}
+	if len(o.Disks) != 2 || o.Disks[0] != (vm.Disk{Path: "a.img"}) || o.Disks[1] != (vm.Disk{Path: "b.qcow2", Format: "qcow2", ReadOnly: true}) {
+		t.Errorf("disks %+v", o.Disks)
+	}
+	if o.Share == nil || o.Share.Dir != "/s" || o.UEFI == nil || o.UEFI.Vars != "vars.fd" {
+		t.Errorf("share %+v uefi %+v", o.Share, o.UEFI)
+	}
+	if want := `echo 'it'\''s' 'a b'`; o.Command != want {
+		t.Errorf("command %q, want %q", o.Command, want)
+	}
+	o, err = vmOptions([]string{"--kernel", "K", "--", "ls /; exit 3"}, io.Discard)
+	if err != nil || o.Command != "ls /; exit 3" || o.UEFI != nil {
+		t.Errorf("single-argument command: %q %v", o.Command, err)
+	}
+}
+
+func TestVMOptionsErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{"--disk", ",format=raw"},
+		{"--disk", "a.img,cache=none"},
+		{"--timeout", "0s"},
+		{"--mem", "lots"},
+	} {
+		if _, err := vmOptions(args, io.Discard); err == nil {
+			t.Errorf("%q: no error", args)
+		}
+	}
+}
+
+func TestVMExitStatus(t *testing.T) {
+	// A kernel that does not exist: one clear error, status 1, no QEMU.
+	dir := t.TempDir()
+	q := filepath.Join(dir, "qemu-system-x86_64")
+	if err := os.WriteFile(q, []byte("#!/bin/sh\nexit 0\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if got := run([]string{"vm", "--qemu", q, "--kernel", filepath.Join(dir, "nope"), "--", "true"}); got != 1 {
+		t.Errorf("missing kernel: exit %d, want 1", got)
+	}
+	if got := run([]string{"vm", "--bogus"}); got != 2 {
+		t.Errorf("bad flag: exit %d, want 2", got)
+	}
+}
+
+func TestVMBootExitStatus(t *testing.T) {
+	a := boottest.Need(t)
+	initrd := boottest.VMInitramfs(t, a)
+	got := run([]string{"vm", "--kernel", a.Kernel, "--initrd", initrd, "--mem", "256",
+		"--timeout", "4m", "--", "echo purefs-vm-cli; exit 5"})
+	if got != 5 {
+		t.Errorf("exit %d, want the guest command's 5", got)
+	}
+}
