@@ -22,18 +22,18 @@ type dirEntry struct {
 
 func (e *dirEntry) encode(b []byte) {
 	le := binary.LittleEndian
-	copy(b[0x00:0x0b], e.Name[:])                // 0x00 DIR_Name
-	b[0x0b] = e.Attr                             // 0x0B DIR_Attr
-	b[0x0c] = e.NTRes                            // 0x0C DIR_NTRes
-	b[0x0d] = e.CrtTimeTenth                     // 0x0D DIR_CrtTimeTenth
-	le.PutUint16(b[0x0e:], e.CrtTime)            // 0x0E DIR_CrtTime
-	le.PutUint16(b[0x10:], e.CrtDate)            // 0x10 DIR_CrtDate
-	le.PutUint16(b[0x12:], e.LstAccDate)         // 0x12 DIR_LstAccDate
+	copy(b[0x00:0x0b], e.Name[:])                 // 0x00 DIR_Name
+	b[0x0b] = e.Attr                              // 0x0B DIR_Attr
+	b[0x0c] = e.NTRes                             // 0x0C DIR_NTRes
+	b[0x0d] = e.CrtTimeTenth                      // 0x0D DIR_CrtTimeTenth
+	le.PutUint16(b[0x0e:], e.CrtTime)             // 0x0E DIR_CrtTime
+	le.PutUint16(b[0x10:], e.CrtDate)             // 0x10 DIR_CrtDate
+	le.PutUint16(b[0x12:], e.LstAccDate)          // 0x12 DIR_LstAccDate
 	le.PutUint16(b[0x14:], uint16(e.FstClus>>16)) // 0x14 DIR_FstClusHI
-	le.PutUint16(b[0x16:], e.WrtTime)            // 0x16 DIR_WrtTime
-	le.PutUint16(b[0x18:], e.WrtDate)            // 0x18 DIR_WrtDate
-	le.PutUint16(b[0x1a:], uint16(e.FstClus))    // 0x1A DIR_FstClusLO
-	le.PutUint32(b[0x1c:], e.FileSize)           // 0x1C DIR_FileSize
+	le.PutUint16(b[0x16:], e.WrtTime)             // 0x16 DIR_WrtTime
+	le.PutUint16(b[0x18:], e.WrtDate)             // 0x18 DIR_WrtDate
+	le.PutUint16(b[0x1a:], uint16(e.FstClus))     // 0x1A DIR_FstClusLO
+	le.PutUint32(b[0x1c:], e.FileSize)            // 0x1C DIR_FileSize
 }
 
 func decodeDirEntry(b []byte) dirEntry {

@@ -3,7 +3,7 @@ package fat
 import (
 	"bytes"
 	"fmt"
-		"os"
+	"os"
 	"path/filepath"
 	"testing"
 

@@ -72,7 +72,9 @@ type Geometry struct {
 }
 
 // RootSectors is the size of the FAT12/16 root directory region.
-func (g Geometry) RootSectors() uint32 { return (g.RootEntries*dirEntSize + sectorSize - 1) / sectorSize }
+func (g Geometry) RootSectors() uint32 {
+	return (g.RootEntries*dirEntSize + sectorSize - 1) / sectorSize
+}
 
 // FirstDataSector is the sector of cluster 2.
 func (g Geometry) FirstDataSector() uint32 {
@@ -340,15 +342,15 @@ func encodeBootSector(g Geometry, volumeID uint32, label [11]byte) ([sectorSize]
 	b[0x00] = 0xeb // 0x00 BS_jmpBoot: short jump over the BPB
 	b[0x01] = byte(codeAt - 2)
 	b[0x02] = 0x90
-	copy(b[0x03:0x0b], "purefs  ")   // 0x03 BS_OEMName
-	le.PutUint16(b[0x0b:], sectorSize) // 0x0B BPB_BytsPerSec
+	copy(b[0x03:0x0b], "purefs  ")      // 0x03 BS_OEMName
+	le.PutUint16(b[0x0b:], sectorSize)  // 0x0B BPB_BytsPerSec
 	b[0x0d] = byte(g.SectorsPerCluster) // 0x0D BPB_SecPerClus
 	rsvd, err := u16("reserved sectors", g.ReservedSectors)
 	if err != nil {
 		return b, err
 	}
-	le.PutUint16(b[0x0e:], rsvd)  // 0x0E BPB_RsvdSecCnt
-	b[0x10] = byte(g.NumFATs)     // 0x10 BPB_NumFATs
+	le.PutUint16(b[0x0e:], rsvd) // 0x0E BPB_RsvdSecCnt
+	b[0x10] = byte(g.NumFATs)    // 0x10 BPB_NumFATs
 	root, err := u16("root entries", g.RootEntries)
 	if err != nil {
 		return b, err
@@ -381,18 +383,18 @@ func encodeBootSector(g Geometry, volumeID uint32, label [11]byte) ([sectorSize]
 	}
 	ext := 0x24
 	if g.FATType == 32 {
-		le.PutUint32(b[0x24:], g.FATSectors) // 0x24 BPB_FATSz32
-		le.PutUint16(b[0x28:], 0)            // 0x28 BPB_ExtFlags: FATs mirrored
-		le.PutUint16(b[0x2a:], 0)            // 0x2A BPB_FSVer 0.0
-		le.PutUint32(b[0x2c:], g.RootCluster) // 0x2C BPB_RootClus
+		le.PutUint32(b[0x24:], g.FATSectors)           // 0x24 BPB_FATSz32
+		le.PutUint16(b[0x28:], 0)                      // 0x28 BPB_ExtFlags: FATs mirrored
+		le.PutUint16(b[0x2a:], 0)                      // 0x2A BPB_FSVer 0.0
+		le.PutUint32(b[0x2c:], g.RootCluster)          // 0x2C BPB_RootClus
 		le.PutUint16(b[0x30:], uint16(g.FSInfoSector)) // 0x30 BPB_FSInfo
 		le.PutUint16(b[0x32:], uint16(g.BackupBoot))   // 0x32 BPB_BkBootSec
 		// 0x34 BPB_Reserved: 12 zero bytes
 		ext = 0x40
 	}
-	b[ext+0] = g.DriveNumber // 0x24/0x40 BS_DrvNum
-	b[ext+1] = 0             // 0x25/0x41 BS_Reserved1
-	b[ext+2] = 0x29          // 0x26/0x42 BS_BootSig: the next three fields exist
+	b[ext+0] = g.DriveNumber          // 0x24/0x40 BS_DrvNum
+	b[ext+1] = 0                      // 0x25/0x41 BS_Reserved1
+	b[ext+2] = 0x29                   // 0x26/0x42 BS_BootSig: the next three fields exist
 	le.PutUint32(b[ext+3:], volumeID) // 0x27/0x43 BS_VolID
 	copy(b[ext+7:ext+18], label[:])   // 0x2B/0x47 BS_VolLab
 	fsType := fmt.Sprintf("FAT%d   ", g.FATType)
