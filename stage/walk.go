@@ -31,7 +31,7 @@ type fileID struct{ dev, ino uint64 }
 // links between several sources of one build are found too.
 type walker struct {
 	opts  WalkOptions
-	links map[fileID]*tree.Node
+	links map[fileID]*tree.Node // nil: every name gets its own node
 }
 
 // Dir reads the host directory dir (which must be a directory; symlinks in
@@ -56,7 +56,7 @@ func (w *walker) node(path string) (*tree.Node, error) {
 		return nil, fmt.Errorf("%w: %s: %v", ErrSource, path, err)
 	}
 	id := fileID{uint64(st.Dev), st.Ino}
-	if st.Mode&unix.S_IFMT != unix.S_IFDIR && st.Nlink > 1 {
+	if st.Mode&unix.S_IFMT != unix.S_IFDIR && st.Nlink > 1 && w.links != nil {
 		if n, ok := w.links[id]; ok {
 			return n, nil
 		}
@@ -107,7 +107,7 @@ func (w *walker) node(path string) (*tree.Node, error) {
 		}
 		n.Xattrs = x
 	}
-	if n.Type != tree.Dir && st.Nlink > 1 {
+	if n.Type != tree.Dir && st.Nlink > 1 && w.links != nil {
 		w.links[id] = n
 	}
 	if n.Type == tree.Dir {

@@ -1,0 +1,187 @@
+package stage
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/purefs/purefs/config"
+	"github.com/purefs/purefs/tree"
+)
+
+// ErrTooSmall is wrapped by the error of a fixed disk size that cannot hold
+// the staged tree; ErrTooLarge by sizes beyond 2^62 bytes.
+var (
+	ErrTooSmall = errors.New("stage: disk size too small")
+	ErrTooLarge = errors.New("stage: disk size too large")
+)
+
+// BlockSize is the seed's ext4 block size, the unit of its sizing.
+const BlockSize = 4096
+
+// Usage is what the seed's "auto" sizing measures in its staging folder.
+type Usage struct {
+	// Blocks is `find . ! -type d -print0 | du --files0-from=-
+	// --apparent-size --block-size 4096 | cut -f1 | sum_lines`: the apparent
+	// size of every non-directory in 4 KiB blocks, rounded up per file,
+	// hard-linked files counted once.
+	Blocks int64
+	// Entries is `find . | wc -l`: every name including directories and
+	// the root, a hard-linked file once per name (and a name holding
+	// newlines once more per newline, as wc counts lines).
+	Entries int64
+	// Nodes is the number of distinct inodes of the tree to write; the
+	// inode count recommended by AutoSize is derived from it.
+	Nodes int64
+}
+
+// Measure returns the Usage of a tree, as the seed's pipeline would report
+// it for that tree in its staging folder.
+func Measure(root *tree.Node) Usage {
+	var u Usage
+	seen := map[*tree.Node]bool{}
+	_ = tree.Walk(root, func(p string, n *tree.Node) error {
+		u.Entries += 1 + int64(strings.Count(p, "\n"))
+		if seen[n] {
+			return nil
+		}
+		seen[n] = true
+		u.Nodes++
+		var size int64
+		switch n.Type {
+		case tree.Dir:
+			return nil
+		case tree.Regular:
+			size = n.Size
+			if n.Data != nil {
+				size = int64(len(n.Data))
+			}
+		case tree.Symlink:
+			size = int64(len(n.Target))
+		}
+		u.Blocks += (size + BlockSize - 1) / BlockSize
+		return nil
+	})
+	return u
+}
+
+// SizeParams are the config values the seed's sizing reads.
+type SizeParams struct {
+	PartitionTableType string // config.Legacy ... config.None
+	BootSize           int64  // bytes (efi, hybrid)
+	AdditionalSpace    int64  // bytes, "auto" only
+}
+
+// ParamsFromConfig returns the SizeParams of cfg.
+func ParamsFromConfig(cfg *config.Config) SizeParams {
+	return SizeParams{PartitionTableType: cfg.PartitionTableType, BootSize: cfg.BootSize, AdditionalSpace: cfg.AdditionalSpace}
+}
+
+// Size is the outcome of the seed's sizing, field names after its shell
+// variables, all in bytes, plus purefs's inode count.
+type Size struct {
+	DiskUsage               int64 // (Blocks + 2*Entries) * 4096: "Closure space use"
+	Fudge                   int64 // DiskUsage * 52 / 1000, the reserved blocks
+	RequiredFilesystemSpace int64 // DiskUsage + Fudge
+	ReservedSpace           int64 // the partition layout's share
+	AdditionalSpace         int64 // additionalSpace + ReservedSpace (auto), or 0
+	DiskSize                int64 // the disk image's size
+	// FilesystemSpace is about what the root file system gets:
+	// DiskSize - ReservedSpace.
+	FilesystemSpace int64
+	// Inodes is the inode count to give the root file system: mke2fs's
+	// default for FilesystemSpace (one per 16 KiB), raised to the tree's
+	// inodes plus half again plus 1024 when that is more, so a full closure
+	// still leaves room (the seed passes no count and its images can run
+	// out of inodes). It never exceeds FilesystemSpace/4096. Writers round
+	// it up to whole block groups.
+	Inodes int64
+}
+
+const limit = int64(1) << 62
+
+// AutoSize computes diskSize "auto" exactly as the seed does.
+func AutoSize(u Usage, p SizeParams) (Size, error) {
+	s, err := required(u, p)
+	if err != nil {
+		return Size{}, err
+	}
+	if p.AdditionalSpace < 0 || p.AdditionalSpace > limit {
+		return Size{}, fmt.Errorf("%w: additionalSpace %d", ErrTooLarge, p.AdditionalSpace)
+	}
+	s.AdditionalSpace = p.AdditionalSpace + s.ReservedSpace
+	disk := s.RequiredFilesystemSpace + s.AdditionalSpace
+	if disk%config.MiB != 0 {
+		disk = (disk/config.MiB + 1) * config.MiB
+	}
+	if disk > limit {
+		return Size{}, fmt.Errorf("%w: %d bytes", ErrTooLarge, disk)
+	}
+	s.DiskSize = disk
+	s.finish(u)
+	return s, nil
+}
+
+// FixedSize checks that a fixed diskSize (bytes) holds the staged tree by
+// the seed's own estimate (RequiredFilesystemSpace plus the layout's
+// reserved space) and returns its figures; a disk too small is an
+// ErrTooSmall error naming the shortfall.
+func FixedSize(diskSize int64, u Usage, p SizeParams) (Size, error) {
+	s, err := required(u, p)
+	if err != nil {
+		return Size{}, err
+	}
+	need := s.RequiredFilesystemSpace + s.ReservedSpace
+	if diskSize < need {
+		short := need - diskSize
+		return Size{}, fmt.Errorf("%w: diskSize is %d MiB, the staged tree needs at least %d MiB (%d bytes): %d MiB short; raise diskSize or use \"auto\"",
+			ErrTooSmall, diskSize/config.MiB, ceilMiB(need), need, ceilMiB(short))
+	}
+	s.DiskSize = diskSize
+	s.finish(u)
+	return s, nil
+}
+
+func ceilMiB(b int64) int64 { return (b + config.MiB - 1) / config.MiB }
+
+func required(u Usage, p SizeParams) (Size, error) {
+	if u.Blocks < 0 || u.Entries < 0 || u.Blocks > limit/BlockSize/2 || u.Entries > limit/BlockSize/4 {
+		return Size{}, fmt.Errorf("%w: %d blocks and %d entries", ErrTooLarge, u.Blocks, u.Entries)
+	}
+	if p.BootSize < 0 || p.BootSize > limit {
+		return Size{}, fmt.Errorf("%w: bootSize %d", ErrTooLarge, p.BootSize)
+	}
+	var s Size
+	s.ReservedSpace = config.ReservedSpace(p.PartitionTableType, p.BootSize)
+	s.DiskUsage = (u.Blocks + 2*u.Entries) * BlockSize
+	s.Fudge = s.DiskUsage * 52 / 1000
+	s.RequiredFilesystemSpace = s.DiskUsage + s.Fudge
+	return s, nil
+}
+
+func (s *Size) finish(u Usage) {
+	s.FilesystemSpace = max(s.DiskSize-s.ReservedSpace, 0)
+	s.Inodes = RecommendedInodes(u.Nodes, s.FilesystemSpace)
+}
+
+// RecommendedInodes is Size.Inodes for a tree of nodes inodes and a file
+// system of fsBytes.
+func RecommendedInodes(nodes, fsBytes int64) int64 {
+	n := fsBytes / 16384
+	const firstIno = 11 // inodes 1..10 are reserved, lost+found is 11
+	if want := nodes + firstIno + (nodes+firstIno)/2 + 1024; want > n {
+		n = want
+	}
+	return min(n, max(fsBytes/BlockSize, firstIno+nodes))
+}
+
+// Report is the seed's "Automatic disk size..." text, byte for byte.
+func (s Size) Report() string {
+	return fmt.Sprintf("Automatic disk size...\n"+
+		"  Closure space use: %d bytes\n"+
+		"  fudge: %d bytes\n"+
+		"  Filesystem size needed: %d bytes\n"+
+		"  Additional space: %d bytes\n"+
+		"  Disk image size: %d bytes\n",
+		s.DiskUsage, s.Fudge, s.RequiredFilesystemSpace, s.AdditionalSpace, s.DiskSize)
+}

@@ -1,0 +1,189 @@
+package stage
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/purefs/purefs/config"
+)
+
+// seedSizing is the seed's "auto" computation (make-disk-image.nix, the
+// diskSize == "auto" branch), with bootSize and additionalSpace substituted
+// and run in the staged root instead of its parent.
+const seedSizing = `
+set -eo pipefail
+sum_lines() {
+  local acc=0
+  while read -r number; do
+    acc=$((acc+number))
+  done
+  echo "$acc"
+}
+mebibyte=$(( 1024 * 1024 ))
+compute_fudge() {
+  echo $(( $1 * 52 / 1000 ))
+}
+case "$TABLE" in
+efi|hybrid)
+  gptSpace=$(( 512 * 34 * 1 ))
+  reservedSpace=$(( gptSpace + $(numfmt --from=iec "$BOOTSIZE") )) ;;
+legacy+gpt)
+  gptSpace=$(( 512 * 34 * 1 ))
+  reservedSpace=$(( gptSpace + 2 * mebibyte )) ;;
+legacy)
+  reservedSpace=$(( mebibyte )) ;;
+*)
+  reservedSpace=0 ;;
+esac
+additionalSpace=$(( $(numfmt --from=iec "$ADDITIONAL") + reservedSpace ))
+diskUsage=$(find . ! -type d -print0 | du --files0-from=- --apparent-size --block-size "4096" | cut -f1 | sum_lines)
+numInodes=$(find . | wc -l)
+diskUsage=$(( (diskUsage + 2 * numInodes) * 4096 ))
+fudge=$(compute_fudge $diskUsage)
+requiredFilesystemSpace=$(( diskUsage + fudge ))
+diskSize=$(( requiredFilesystemSpace + additionalSpace ))
+if (( diskSize % mebibyte )); then
+  diskSize=$(( ( diskSize / mebibyte + 1) * mebibyte ))
+fi
+printf "Automatic disk size...\n"
+printf "  Closure space use: %d bytes\n" $diskUsage
+printf "  fudge: %d bytes\n" $fudge
+printf "  Filesystem size needed: %d bytes\n" $requiredFilesystemSpace
+printf "  Additional space: %d bytes\n" $additionalSpace
+printf "  Disk image size: %d bytes\n" $diskSize
+`
+
+// makeSizingTree writes a tree with files around block boundaries, hard
+// links, symlinks of several lengths, a FIFO, empty directories and a name
+// with a newline, scaled by n.
+func makeSizingTree(t *testing.T, dir string, n int) {
+	t.Helper()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	sizes := []int{0, 1, 100, 4095, 4096, 4097, 8191, 8192, 12289, 65536 + 3, 1 << 20}
+	for d := 0; d < n; d++ {
+		sub := filepath.Join(dir, fmt.Sprintf("d%02d", d), "deeper", "deepest")
+		must(os.MkdirAll(sub, 0o755))
+		for i, sz := range sizes {
+			p := filepath.Join(filepath.Dir(sub), fmt.Sprintf("f%d-%d", i, sz))
+			must(os.WriteFile(p, make([]byte, sz), 0o644))
+			if i%3 == 0 {
+				must(os.Link(p, filepath.Join(sub, fmt.Sprintf("link%d", i))))
+			}
+		}
+		must(os.Symlink(strings.Repeat("x", 10+d*400), filepath.Join(sub, "sym")))
+		must(os.MkdirAll(filepath.Join(dir, fmt.Sprintf("empty%02d", d)), 0o700))
+	}
+	// A sparse file: apparent size counts, not allocation.
+	f, err := os.Create(filepath.Join(dir, "sparse"))
+	must(err)
+	must(f.Truncate(3<<30 + 5))
+	must(f.Close())
+	must(unix.Mkfifo(filepath.Join(dir, "fifo"), 0o644))
+	must(os.WriteFile(filepath.Join(dir, "new\nline"), []byte("x"), 0o644))
+	must(os.MkdirAll(filepath.Join(dir, "two\nlines\ndir", "child"), 0o755))
+}
+
+func TestAutoSizeMatchesSeed(t *testing.T) {
+	if _, err := exec.LookPath("numfmt"); err != nil {
+		t.Skip("numfmt not installed")
+	}
+	dir := t.TempDir()
+	makeSizingTree(t, dir, 5)
+	root, err := Dir(dir, WalkOptions{NoXattrs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := Measure(root)
+	for _, tc := range []struct{ table, boot, additional string }{
+		{"legacy", "256M", "512M"},
+		{"legacy+gpt", "256M", "512M"},
+		{"efi", "256M", "512M"},
+		{"hybrid", "1G", "0"},
+		{"none", "256M", "1.5K"},
+		{"efi", "300000000", "3"},
+	} {
+		t.Run(tc.table+"-"+tc.boot, func(t *testing.T) {
+			cmd := exec.Command("bash", "-c", seedSizing)
+			cmd.Dir = dir
+			cmd.Env = append(os.Environ(), "LC_ALL=C", "TABLE="+tc.table, "BOOTSIZE="+tc.boot, "ADDITIONAL="+tc.additional)
+			out, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("seed pipeline: %v: %s", err, stderrOf(err))
+			}
+			boot, err := config.ParseIEC(tc.boot)
+			if err != nil {
+				t.Fatal(err)
+			}
+			add, err := config.ParseIEC(tc.additional)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := AutoSize(u, SizeParams{PartitionTableType: tc.table, BootSize: boot, AdditionalSpace: add})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := s.Report(); got != string(out) {
+				t.Errorf("report differs\n got:\n%s\nseed:\n%s", got, out)
+			}
+			if s.DiskSize%config.MiB != 0 || s.Inodes < u.Nodes+11 || s.Inodes < s.FilesystemSpace/16384 {
+				t.Errorf("size %+v for usage %+v", s, u)
+			}
+		})
+	}
+}
+
+func TestFixedSize(t *testing.T) {
+	u := Usage{Blocks: 100000, Entries: 20000, Nodes: 19000}
+	p := SizeParams{PartitionTableType: config.EFI, BootSize: 256 * config.MiB}
+	auto, err := AutoSize(u, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	need := auto.RequiredFilesystemSpace + auto.ReservedSpace
+	if _, err := FixedSize(need, u, p); err != nil {
+		t.Errorf("FixedSize(%d): %v", need, err)
+	}
+	_, err = FixedSize(need-1, u, p)
+	if !errors.Is(err, ErrTooSmall) || !strings.Contains(err.Error(), "short") {
+		t.Errorf("FixedSize(need-1) = %v, want ErrTooSmall naming the shortfall", err)
+	}
+	if _, err := AutoSize(Usage{Blocks: 1 << 60}, p); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("huge usage: %v", err)
+	}
+}
+
+func TestRecommendedInodes(t *testing.T) {
+	for _, tc := range []struct{ nodes, fs, min int64 }{
+		{10, 600 << 20, 600 << 20 / 16384},
+		{300000, 2 << 30, 300000*3/2 + 1024},
+		{1000, 8 << 20, 1011},
+	} {
+		got := RecommendedInodes(tc.nodes, tc.fs)
+		if got < tc.min || got < tc.nodes+11 {
+			t.Errorf("RecommendedInodes(%d, %d) = %d, want at least %d", tc.nodes, tc.fs, got, tc.min)
+		}
+		if got > tc.fs/4096 && got > tc.nodes+11 {
+			t.Errorf("RecommendedInodes(%d, %d) = %d exceeds one per block", tc.nodes, tc.fs, got)
+		}
+	}
+}
+
+func stderrOf(err error) string {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return string(ee.Stderr)
+	}
+	return ""
+}
