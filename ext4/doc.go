@@ -1,0 +1,29 @@
+// Package ext4 writes an ext4 file system from a tree.Node into an
+// io.WriterAt window, without root, loop devices or kernel help.
+//
+// The geometry and features are those of Debian's `mke2fs -t ext4 -b 4096`
+// 1.47 for the same size: 4 KiB blocks, 256-byte inodes, the inode ratio of
+// mke2fs's size class (floppy, small, default, big, huge), 64bit, flex_bg 16,
+// sparse_super, 5 % reserved blocks, resize_inode with mke2fs's reserved GDT
+// blocks, a jbd2 journal of mke2fs's default size (inode 8, valid and
+// empty), extents, huge_file, dir_nlink, extra_isize, ext_attr, dir_index,
+// filetype, large_file and metadata_csum (crc32c). Bitmaps and inode tables
+// are placed where mke2fs places them, so `dumpe2fs` of an empty file system
+// agrees with mke2fs's line for line apart from times and checksums.
+//
+// Content: regular files (holes and all-zero blocks are never allocated),
+// directories (linear when they fit in one block, hashed half_md4 htrees
+// otherwise, up to three index levels with large_dir), fast and slow
+// symlinks, hard links, character and block devices, FIFOs and sockets,
+// extended attributes in the inode and in one shared xattr block, POSIX
+// ACLs converted to ext4's encoding, times with nanoseconds.
+//
+// Output is deterministic: inode numbers follow a depth-first walk in
+// sorted name order, blocks are allocated in that order, and UUID, hash
+// seed and times come from Options. Only blocks that hold something are
+// written: the window must read as zeros beforehand (a new or truncated
+// file; FileWindow punches a hole over the window to make sure).
+//
+// Not supported: block sizes other than 4096, bigalloc, inline data,
+// encryption, casefolding, quotas, files over 16 TiB.
+package ext4

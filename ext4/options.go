@@ -1,0 +1,34 @@
+package ext4
+
+// Options control Write. The zero value works: a size must be given, and
+// everything else is derived.
+type Options struct {
+	// Size is the size of the window in bytes; the file system uses
+	// floor(Size/4096) blocks.
+	Size int64
+	// UUID of the file system; zero: derived from the label, size and a
+	// digest of the tree's metadata, never random.
+	UUID [16]byte
+	// HashSeed of directory hashes; zero: equal to UUID.
+	HashSeed [16]byte
+	// Label is the volume name, at most 16 bytes.
+	Label string
+	// Epoch, when HasEpoch, is the time of the file system's own fields
+	// and the upper clamp of file times. Without it the file system's
+	// times are 0 and file times are kept.
+	Epoch    int64
+	HasEpoch bool
+	// Owner, when set, owns every inode; nil keeps each node's own.
+	Owner *Owner
+	// Inodes is the inode count; 0: mke2fs's rule for the size, raised to
+	// fit the tree.
+	Inodes uint64
+	// NoZeroScan trusts the sources' data ranges (SEEK_DATA) without
+	// reading them for all-zero blocks, so that whole ranges are cloned
+	// by copy_file_range on file systems with reflinks. Holes are still
+	// kept; all-zero blocks inside data ranges are then allocated.
+	NoZeroScan bool
+}
+
+// Owner is a uid and gid.
+type Owner struct{ UID, GID uint32 }
