@@ -1,0 +1,30 @@
+// Package diskimage lays out and writes whole disk images: the partition
+// layout of make-disk-image.nix's partitionTableType (legacy, legacy+gpt,
+// efi, hybrid, none), the partition tables, and — in later stages — the
+// file systems and containers that fill them. It is the only package that
+// knows every format.
+//
+// Plan is a pure function from the seed's arguments to a Layout: every
+// partition's place, type, name and GUID, exactly where the seed's
+// `parted --script … mkpart …` commands put them. parted's placement rules
+// are reproduced, not approximated: a location such as "256M" is read in
+// parted's units (M is 10^6 bytes) with parted's tolerance of half a unit
+// either way, "8MiB" is exact, negative locations count from the end, and
+// within those ranges parted snaps to neighbouring free-space boundaries and
+// then to 1 MiB alignment (start on a MiB, end one sector before one),
+// falling back to the nearest unaligned placement when no aligned one
+// exists. WriteTables then writes the MBR and GPT bytes the seed's parted +
+// sgdisk commands produce, byte for byte, with these deliberate
+// differences:
+//
+//   - the root partition carries rootGPUID in every GPT layout (the seed's
+//     legacy+gpt sgdisk call names partition 3, which does not exist, so
+//     its root keeps 970C694F-…); Config.NixpkgsCompat restores the quirk;
+//   - the legacy MBR's disk signature is rootGPUID's first four bytes, not
+//     parted's random one;
+//   - the legacy MBR's boot code area is zero (parted writes a small
+//     loader there; the boot loader step overwrites it anyway).
+//
+// The hybrid layout gets, like the seed's, a plain protective MBR: parted
+// writes no legacy entries next to the 0xEE one.
+package diskimage

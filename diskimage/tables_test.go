@@ -1,0 +1,234 @@
+package diskimage
+
+import (
+	"bytes"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/purefs/purefs/gpt"
+	"github.com/purefs/purefs/internal/oracle"
+	"github.com/purefs/purefs/mbr"
+)
+
+const (
+	mib = int64(1) << 20
+	// otherRoot is a root GUID other than the seed's default, so that a
+	// test notices where rootGPUID does not reach.
+	otherRoot = "0A4D8F6E-1B2C-4D3E-8F90-A1B2C3D4E5F6"
+)
+
+// exactSizes are the disk sizes the exactness tests cover: small, around a
+// GiB, past 2^32 bytes, 1 TiB (sparse) and one not a whole number of MiB.
+var exactSizes = []int64{64 * mib, 1100 * mib, 3001 * mib, 1 << 40, 1100*mib + 7*512}
+
+// sparseFile creates a file of size bytes holding nothing.
+func sparseFile(t testing.TB, dir, name string, size int64) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := f.Truncate(size); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// ourImage plans c and writes its tables to a new sparse file.
+func ourImage(t testing.TB, dir string, c Config) (string, *Layout, error) {
+	t.Helper()
+	l, err := Plan(c)
+	if err != nil {
+		return "", nil, err
+	}
+	p := sparseFile(t, dir, "ours.img", c.DiskSize)
+	f, err := os.OpenFile(p, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := WriteTables(f, *l); err != nil {
+		t.Fatalf("WriteTables: %v", err)
+	}
+	return p, l, nil
+}
+
+// readRange reads n bytes at off of the file at p.
+func readRange(t testing.TB, p string, off, n int64) []byte {
+	t.Helper()
+	f, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	b := make([]byte, n)
+	if _, err := f.ReadAt(b, off); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// diffBytes reports the first differences between want and got as hex
+// lines, or "" if they are equal. base is the offset of both in the image.
+func diffBytes(want, got []byte, base int64) string {
+	if bytes.Equal(want, got) {
+		return ""
+	}
+	var sb strings.Builder
+	shown := 0
+	for i := 0; i < len(want) && shown < 6; i += 16 {
+		w, g := want[i:min(i+16, len(want))], got[i:min(i+16, len(got))]
+		if !bytes.Equal(w, g) {
+			fmt.Fprintf(&sb, "  %#010x want %s\n  %#010x got  %s\n", base+int64(i), hex.EncodeToString(w), base+int64(i), hex.EncodeToString(g))
+			shown++
+		}
+	}
+	return sb.String()
+}
+
+// compareTables compares the table areas of the seed's image and ours:
+// LBA 0–33 and the last 33 sectors. For legacy, the disk signature and the
+// boot code area are left out (see the package comment) and ours must have
+// no boot code.
+func compareTables(t *testing.T, seed, ours string, size int64, tt TableType) {
+	t.Helper()
+	head := int64(34 * 512)
+	n := size / 512 * 512
+	tail := int64(33 * 512)
+	sw, ow := readRange(t, seed, 0, head), readRange(t, ours, 0, head)
+	if tt == Legacy {
+		if !bytes.Equal(ow[:mbr.BootCodeSize], make([]byte, mbr.BootCodeSize)) {
+			t.Errorf("our legacy MBR has boot code")
+		}
+		copy(sw[:mbr.BootCodeSize+4], ow[:mbr.BootCodeSize+4])
+	}
+	if d := diffBytes(sw, ow, 0); d != "" {
+		t.Errorf("LBA 0–33 differ from the seed's:\n%s", d)
+	}
+	sb, ob := readRange(t, seed, n-tail, tail), readRange(t, ours, n-tail, tail)
+	if d := diffBytes(sb, ob, n-tail); d != "" {
+		t.Errorf("the backup area differs from the seed's:\n%s", d)
+	}
+}
+
+// partedIs35 reports whether the installed parted has 3.5's "KiB" end rule.
+func partedIs35(t testing.TB) bool {
+	v := oracle.PartedVersion(t)
+	return v == "3.5" || strings.HasPrefix(v, "3.5.") && v < "3.5.28" || v < "3.5"
+}
+
+// TestSeedExact runs the seed's exact parted + sgdisk commands on blank
+// sparse files and compares the table bytes with ours, in both GUID modes.
+func TestSeedExact(t *testing.T) {
+	oracle.Need(t, "parted", "sgdisk", "sfdisk")
+	v35 := partedIs35(t)
+	types := []TableType{Legacy, LegacyGPT, EFI, Hybrid}
+	boots := []string{"256M", "512M", "1G"}
+	for _, tt := range types {
+		for _, size := range exactSizes {
+			bs := boots
+			if tt == Legacy || tt == LegacyGPT {
+				bs = []string{"256M"}
+			}
+			for _, boot := range bs {
+				for _, root := range []string{DefaultRootGPUID, otherRoot} {
+					name := fmt.Sprintf("%s/%d/%s/%s", tt, size, boot, root[:8])
+					t.Run(name, func(t *testing.T) {
+						t.Parallel()
+						seedExactCase(t, tt, size, boot, root, v35)
+					})
+				}
+			}
+		}
+	}
+}
+
+func seedExactCase(t *testing.T, tt TableType, size int64, boot, root string, v35 bool) {
+	dir := t.TempDir()
+	seed := sparseFile(t, dir, "seed.img", size)
+	r, ok := oracle.SeedPartitionErr(t, seed, string(tt), boot, root, true)
+	for _, compat := range []bool{true, false} {
+		c := Config{PartitionTableType: string(tt), DiskSize: size, BootSize: boot, RootGPUID: root, NixpkgsCompat: compat, Parted35: v35}
+		sub := filepath.Join(dir, fmt.Sprint(compat))
+		if err := os.Mkdir(sub, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		ours, l, err := ourImage(t, sub, c)
+		if !ok {
+			if err == nil {
+				t.Fatalf("the seed's commands fail but Plan(%+v) succeeds:\n%s", c, r)
+			}
+			if !errors.Is(err, ErrBootSize) && !errors.Is(err, ErrDiskSize) {
+				t.Errorf("Plan fails with %v, want ErrBootSize or ErrDiskSize", err)
+			}
+			return
+		}
+		if err != nil {
+			t.Fatalf("Plan(%+v): %v", c, err)
+		}
+		want := seed
+		if !compat && tt == LegacyGPT {
+			// The seed's sgdisk call misses the root partition; set it
+			// the way it meant to.
+			want = filepath.Join(sub, "want.img")
+			copyFile(t, seed, want)
+			if r := oracle.Run("sgdisk", "--partition-guid=2:"+root, want); r.Code != 0 {
+				t.Fatal(r)
+			}
+		}
+		compareTables(t, want, ours, size, tt)
+		if l.IsGPT() {
+			oracle.SgdiskVerify(t, ours)
+		}
+		checkSfdisk(t, ours, l)
+	}
+}
+
+func copyFile(t testing.TB, from, to string) {
+	t.Helper()
+	r := oracle.Run("cp", "--sparse=always", from, to)
+	if r.Code != 0 {
+		t.Fatal(r)
+	}
+}
+
+// checkSfdisk checks that sfdisk --dump lists exactly l's partitions.
+func checkSfdisk(t *testing.T, img string, l *Layout) {
+	t.Helper()
+	dump := oracle.SfdiskDump(t, img)
+	var want []string
+	for _, p := range l.Partitions {
+		line := fmt.Sprintf("%s%d : start=%12d, size=%12d, ", img, p.Number, p.FirstLBA, p.Sectors)
+		if l.IsGPT() {
+			line += fmt.Sprintf("type=%s, uuid=%s, name=%q", p.Type, p.GUID, p.Name)
+		} else {
+			line += fmt.Sprintf("type=%x", p.MBRType)
+		}
+		want = append(want, line)
+	}
+	var got []string
+	for _, line := range strings.Split(dump, "\n") {
+		if strings.HasPrefix(line, img) {
+			got = append(got, line)
+		}
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("sfdisk --dump:\n%s\nwant partitions:\n%s", dump, strings.Join(want, "\n"))
+	}
+	if l.IsGPT() {
+		if !strings.Contains(dump, "label-id: "+l.DiskGUID.String()) {
+			t.Errorf("sfdisk --dump shows another disk GUID than %s:\n%s", l.DiskGUID, dump)
+		}
+	} else if !strings.Contains(dump, fmt.Sprintf("label-id: 0x%08x", l.MBRSignature)) {
+		t.Errorf("sfdisk --dump shows another disk signature than %#08x:\n%s", l.MBRSignature, dump)
+	}
+}
+
+var _ = gpt.SectorSize
