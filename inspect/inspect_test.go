@@ -1,0 +1,148 @@
+package inspect
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/purefs/purefs/internal/oracle"
+	"github.com/purefs/purefs/internal/sparse"
+)
+
+// makeDisk builds a GPT disk with the standard tools: an ESP made by
+// mkfs.fat and an ext4 root made by mke2fs -d from src.
+func makeDisk(t *testing.T, src string) string {
+	t.Helper()
+	oracle.Need(t, "sgdisk", "mkfs.fat", "mke2fs")
+	img := filepath.Join(t.TempDir(), "disk.img")
+	run := func(name string, args ...string) {
+		t.Helper()
+		if r := oracle.Run(name, args...); r.Code != 0 {
+			t.Fatal(r)
+		}
+	}
+	t.Setenv("E2FSPROGS_FAKE_TIME", "1000000000")
+	run("truncate", "-s", "64M", img)
+	run("sgdisk", "--disk-guid=97FD5997-F390-0B4A-A3F8-D106C1723AEA",
+		"-n", "1:2048:+16M", "-t", "1:EF00", "-c", "1:ESP", "-u", "1:1C06F03B-704E-4657-B9CD-681A087A2FDC",
+		"-n", "2:0:0", "-t", "2:8300", "-c", "2:primary", "-u", "2:F222513B-DED1-49FA-B591-20CE86A2FE7F", img)
+	run("mkfs.fat", "--offset", "2048", "--invariant", "-i", "12345678", "-n", "ESP", img, "16384")
+	run("mke2fs", "-q", "-F", "-t", "ext4", "-b", "4096", "-L", "nixos", "-U", "F222513B-DED1-49FA-B591-20CE86A2FE7F",
+		"-E", "offset="+strconv.Itoa((2048+32768)*512)+",hash_seed=F222513B-DED1-49FA-B591-20CE86A2FE7F", "-d", src, img, "32M")
+	return img
+}
+
+func sourceTree(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "etc"), 0o755)
+	os.WriteFile(filepath.Join(dir, "etc", "hostname"), []byte("purefs\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "etc", "passwd"), []byte("root:x:0:0::/root:/bin/sh\n"), 0o644)
+	os.Symlink("hostname", filepath.Join(dir, "etc", "link"))
+	pinAtimes(t, dir)
+	return dir
+}
+
+// pinAtimes sets every atime an hour ahead of the clock, so that reading
+// the tree (mke2fs -d does) does not change them under relatime.
+func pinAtimes(t *testing.T, dir string) {
+	t.Helper()
+	future := time.Now().Add(time.Hour)
+	mtime := time.Unix(1700000000, 0)
+	filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+		if err == nil {
+			ts := []unix.Timespec{unix.NsecToTimespec(future.UnixNano()), unix.NsecToTimespec(mtime.UnixNano())}
+			unix.UtimesNanoAt(unix.AT_FDCWD, p, ts, unix.AT_SYMLINK_NOFOLLOW)
+		}
+		return nil
+	})
+}
+
+func openRaw(t *testing.T, path string) Disk {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	src, err := sparse.NewFileSource(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Disk{Src: src, Format: "raw"}
+}
+
+func TestInspectMatchesTools(t *testing.T) {
+	img := makeDisk(t, sourceTree(t))
+	d := openRaw(t, img)
+	rep, err := Inspect(d.Src, d.Format)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Table == nil || rep.Table.Type != "gpt" || rep.Table.DiskGUID != "97FD5997-F390-0B4A-A3F8-D106C1723AEA" {
+		t.Fatalf("table %+v", rep.Table)
+	}
+	sg := oracle.Run("sgdisk", "-p", img).Stdout
+	if len(rep.Partitions) != 2 {
+		t.Fatalf("partitions %+v", rep.Partitions)
+	}
+	for _, p := range rep.Partitions {
+		line := ""
+		for _, l := range strings.Split(sg, "\n") {
+			if fs := strings.Fields(l); len(fs) > 3 && fs[0] == strconv.Itoa(p.Number) {
+				line = l
+			}
+		}
+		fs := strings.Fields(line)
+		if len(fs) < 7 || fs[1] != strconv.FormatInt(p.Start/512, 10) || fs[2] != strconv.FormatInt((p.Start+p.Size)/512-1, 10) || fs[len(fs)-1] != p.Name {
+			t.Errorf("partition %d %+v, sgdisk -p says %q", p.Number, p, line)
+		}
+	}
+	esp, root := rep.Partitions[0].FileSystem, rep.Partitions[1].FileSystem
+	if esp.Type != "vfat" || esp.Fields["Volume ID"] != "12345678" || esp.Fields["FAT type"] != "FAT16" {
+		t.Errorf("ESP %+v", esp)
+	}
+	dump := oracle.Dumpe2fs(t, img, rep.Partitions[1].Start)
+	for _, k := range []string{"Filesystem UUID", "Filesystem volume name", "Block count", "Inode count", "Free blocks", "Free inodes",
+		"Reserved GDT blocks", "Blocks per group", "Inodes per group", "Directory Hash Seed", "Filesystem features", "Default directory hash"} {
+		if root.Fields[k] != dump[k] {
+			t.Errorf("ext4 %s: %q, dumpe2fs says %q", k, root.Fields[k], dump[k])
+		}
+	}
+}
+
+func TestDiff(t *testing.T) {
+	src := sourceTree(t)
+	a := makeDisk(t, src)
+	b := makeDisk(t, src)
+	ds, err := Diff(openRaw(t, a), openRaw(t, b), DiffOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range ds {
+		t.Errorf("difference between two identical builds: %s", d)
+	}
+	os.Chmod(filepath.Join(src, "etc", "hostname"), 0o600)
+	os.WriteFile(filepath.Join(src, "etc", "passwd"), []byte("root:x:0:0::/root:/bin/bash\n"), 0o644)
+	pinAtimes(t, src)
+	c := makeDisk(t, src)
+	ds, err = Diff(openRaw(t, a), openRaw(t, c), DiffOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found []string
+	for _, d := range ds {
+		if strings.HasPrefix(d.Where, "partition 2: /etc/") && !strings.Contains(d.Field, "time") {
+			found = append(found, d.Where+" "+d.Field)
+		}
+	}
+	want := "partition 2: /etc/hostname mode|partition 2: /etc/passwd size"
+	if strings.Join(found, "|") != want {
+		t.Errorf("differences %q, want %q\nall:\n%v", found, want, ds)
+	}
+}
