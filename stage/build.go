@@ -243,7 +243,7 @@ func (s *stager) newDir() *tree.Node {
 
 // mkdirAll returns directory rel below d, creating what is missing (mkdir -p).
 func (s *stager) mkdirAll(d *tree.Node, rel string) (*tree.Node, error) {
-	if rel == "" {
+	if rel == "" || rel == "." {
 		return d, nil
 	}
 	walked := ""
@@ -305,6 +305,9 @@ func (s *stager) content(overlay *tree.Node, ct config.Content) error {
 		return err
 	}
 	base := path.Base(rel)
+	if err := tree.ValidName(base); err != nil {
+		return fmt.Errorf("%w: %w", ErrTarget, err)
+	}
 	if parent.Lookup(base) != nil {
 		return fmt.Errorf("%w: /%s already exists", ErrDuplicate, rel)
 	}
