@@ -30,16 +30,18 @@ type Assets struct {
 
 // CacheDir is where downloaded packages are unpacked:
 // $PUREFS_BOOT_CACHE, else $XDG_CACHE_HOME/purefs/boot, else the user's
-// cache directory's purefs/boot.
+// cache directory's purefs/boot, else /var/cache/purefs-boot for root.
 func CacheDir() (string, error) {
 	if d := os.Getenv("PUREFS_BOOT_CACHE"); d != "" {
 		return d, nil
 	}
-	d, err := os.UserCacheDir()
-	if err != nil {
-		return "", fmt.Errorf("%w: no cache directory (set PUREFS_BOOT_CACHE): %w", ErrAssets, err)
+	if d, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(d, "purefs", "boot"), nil
 	}
-	return filepath.Join(d, "purefs", "boot"), nil
+	if os.Geteuid() == 0 {
+		return "/var/cache/purefs-boot", nil
+	}
+	return filepath.Join(os.TempDir(), fmt.Sprintf("purefs-boot-cache-%d", os.Geteuid())), nil
 }
 
 // Fetch downloads (once; later calls reuse the cache) the Debian packages
