@@ -199,3 +199,13 @@ func (c *Config) Epoch(sourceDateEpoch string) (sec int64, fixed bool, err error
 	}
 	return sec, c.Deterministic, nil
 }
+
+// Default returns the configuration of an empty JSON object: every default
+// of make-disk-image.nix (installBootLoader false) and an empty root.
+func Default() *Config {
+	c, err := Parse([]byte(`{}`))
+	if err != nil {
+		panic("config: defaults do not validate: " + err.Error()) // a bug in this package
+	}
+	return c
+}

@@ -348,3 +348,9 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestDefault(t *testing.T) {
+	if c := Default(); c.PartitionTableType != Legacy || c.Validate() != nil {
+		t.Errorf("Default() = %+v", c)
+	}
+}
