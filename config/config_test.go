@@ -3,7 +3,9 @@ package config
 import (
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -352,5 +354,44 @@ func FuzzParse(f *testing.F) {
 func TestDefault(t *testing.T) {
 	if c := Default(); c.PartitionTableType != Legacy || c.Validate() != nil {
 		t.Errorf("Default() = %+v", c)
+	}
+}
+
+// ParseIEC agrees with GNU numfmt --from=iec wherever both accept a value.
+func TestParseIECAgainstNumfmt(t *testing.T) {
+	numfmt, err := exec.LookPath("numfmt")
+	if err != nil {
+		t.Skip("numfmt not installed")
+	}
+	var in []string
+	for _, i := range []string{"0", "1", "7", "512", "1023", "4096", "123456789"} {
+		for _, f := range []string{"", ".5", ".25", ".1", ".01", ".999", ".0001", ".3333"} {
+			for _, s := range []string{"K", "M", "G", "T", "P"} {
+				if _, err := ParseIEC(i + f + s); err == nil { // above 2^62 is refused
+					in = append(in, i+f+s)
+				}
+			}
+			if f == "" {
+				in = append(in, i)
+			}
+		}
+	}
+	out, err := exec.Command(numfmt, append([]string{"--from=iec", "--"}, in...)...).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Fields(string(out))
+	if len(lines) != len(in) {
+		t.Fatalf("numfmt printed %d values for %d inputs", len(lines), len(in))
+	}
+	for i, s := range in {
+		got, err := ParseIEC(s)
+		if err != nil {
+			t.Errorf("ParseIEC(%q): %v", s, err)
+			continue
+		}
+		if want := lines[i]; strconv.FormatInt(got, 10) != want {
+			t.Errorf("ParseIEC(%q) = %d, numfmt says %s", s, got, want)
+		}
 	}
 }

@@ -367,3 +367,32 @@ func TestFromConfig(t *testing.T) {
 		t.Errorf("bad epoch: %v", err)
 	}
 }
+
+func TestOwnerThroughSymlinks(t *testing.T) {
+	top := t.TempDir()
+	root := filepath.Join(top, "root")
+	src := filepath.Join(top, "src")
+	files(t, root, map[string]string{
+		"etc/passwd":                   "->/etc/static/passwd",
+		"etc/static":                   "->../nix/store/abc-etc/etc",
+		"nix/store/abc-etc/etc/passwd": "# comment\nbob:x:2000:2000::/:/bin/sh\n",
+		"etc/group":                    "->group2",
+		"etc/group2":                   "->./static/../../../../etc/group3",
+		"etc/group3":                   "staff:x:50:bob\n",
+		"etc/loop":                     "->loop",
+	})
+	files(t, src, map[string]string{"d/f": "x"})
+	r, err := Stage(Input{Root: root, Contents: []config.Content{{Source: filepath.Join(src, "d"), Target: "/home/bob", User: "bob", Group: "staff"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := find(t, r.Tree, "/home/bob/f"); n.UID != 2000 || n.GID != 50 {
+		t.Errorf("owner %d:%d", n.UID, n.GID)
+	}
+	if n := find(t, r.Tree, "/home"); n.UID != 0 {
+		t.Errorf("/home owner %d", n.UID)
+	}
+	if _, err := readTreeFile(r.Tree, "etc/loop"); err == nil {
+		t.Error("symlink loop read")
+	}
+}

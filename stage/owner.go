@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"fmt"
 	"os"
-	"path"
 	"strconv"
 	"strings"
 
@@ -80,10 +79,12 @@ func readTreeFile(root *tree.Node, rel string) ([]byte, error) {
 		}
 		switch n.Type {
 		case tree.Symlink:
+			// Not path.Clean: ".." after a symlink is resolved by resolve,
+			// as the kernel does.
 			if strings.HasPrefix(n.Target, "/") {
-				p = path.Clean(strings.TrimLeft(n.Target, "/"))
+				p = n.Target
 			} else {
-				p = path.Clean(path.Join(dir, n.Target))
+				p = dir + "/" + n.Target
 			}
 			continue
 		case tree.Regular:
