@@ -1,0 +1,340 @@
+// Package container detects, opens and writes the disk-image containers
+// purefs knows (raw, qcow2, vdi and vpc), so that callers such as
+// `purefs convert` and the image builder need not know each format.
+//
+// Opened images are sparse.Sources: any of them can be written as any
+// other, reading only the data the input holds.
+package container
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/purefs/purefs/internal/sparse"
+	"github.com/purefs/purefs/qcow2"
+	"github.com/purefs/purefs/vdi"
+	"github.com/purefs/purefs/vhd"
+)
+
+// Format names, as qemu-img spells them.
+const (
+	Raw   = "raw"
+	QCOW2 = "qcow2"
+	VDI   = "vdi"
+	VPC   = "vpc"
+)
+
+// Errors wrapped by this package's errors.
+var (
+	ErrFormat  = errors.New("container: unknown format")
+	ErrOptions = errors.New("container: invalid options")
+)
+
+// probeLen is how much of a file's start Detect looks at.
+const probeLen = 4096
+
+// detectors are tried in order on the first probeLen bytes of a file.
+var detectors = []struct {
+	name   string
+	detect func([]byte) bool
+}{
+	{QCOW2, qcow2.Detect},
+	{VDI, vdi.Detect},
+	{VPC, vhd.Detect},
+}
+
+// footerDetectors are tried on the last 512 bytes of a file, for formats
+// whose only mark may be at the end (a fixed VHD).
+var footerDetectors = []struct {
+	name   string
+	detect func([]byte) bool
+}{
+	{VPC, vhd.DetectFooter},
+}
+
+// Detect returns the format of the image in f: one of the format names,
+// Raw when no container is recognised.
+func Detect(f *os.File) (string, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return "", err
+	}
+	return detect(f, fi.Size())
+}
+
+func detect(r io.ReaderAt, size int64) (string, error) {
+	head := make([]byte, min(size, probeLen))
+	if _, err := r.ReadAt(head, 0); err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("container: reading the image's header: %w", err)
+	}
+	for _, d := range detectors {
+		if d.detect(head) {
+			return d.name, nil
+		}
+	}
+	if size >= 512 && size%512 == 0 {
+		tail := make([]byte, 512)
+		if _, err := r.ReadAt(tail, size-512); err != nil && !errors.Is(err, io.EOF) {
+			return "", fmt.Errorf("container: reading the image's end: %w", err)
+		}
+		for _, d := range footerDetectors {
+			if d.detect(tail) {
+				return d.name, nil
+			}
+		}
+	}
+	return Raw, nil
+}
+
+// openers open each container format.
+var openers = map[string]func(r io.ReaderAt, size int64) (sparse.Source, error){
+	QCOW2: func(r io.ReaderAt, size int64) (sparse.Source, error) { return qcow2.Open(r, size) },
+	VDI:   func(r io.ReaderAt, size int64) (sparse.Source, error) { return vdi.Open(r, size) },
+	VPC:   func(r io.ReaderAt, size int64) (sparse.Source, error) { return vhd.Open(r, size) },
+}
+
+// Open detects the format of f and returns its virtual disk. The Source
+// reads from f, which must stay open while it is used.
+func Open(f *os.File) (sparse.Source, string, error) {
+	format, err := Detect(f)
+	if err != nil {
+		return nil, "", err
+	}
+	src, err := OpenAs(f, format)
+	return src, format, err
+}
+
+// OpenAs opens f as the given format, without detecting it.
+func OpenAs(f *os.File, format string) (sparse.Source, error) {
+	if format == Raw {
+		return sparse.NewFileSource(f)
+	}
+	open, ok := openers[format]
+	if !ok {
+		return nil, fmt.Errorf("%w %q (want raw, qcow2, vdi or vpc)", ErrFormat, format)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	return open(f, fi.Size())
+}
+
+// Options are the output settings Write understands; each format uses the
+// ones that apply to it. The zero value gives qemu-img's defaults.
+type Options struct {
+	// Compress writes compressed qcow2 clusters (qemu-img convert -c).
+	Compress bool
+	// Compression is the qcow2 compression type: "deflate" (also spelled
+	// "zlib", the default) or "zstd".
+	Compression string
+	// ClusterSize is the qcow2 cluster size in bytes; 0 means 64 KiB.
+	ClusterSize int64
+	// Subformat is "dynamic" (default) or "fixed" for vpc, "dynamic" or
+	// "static" for vdi.
+	Subformat string
+	// ForceSize keeps a vpc disk's size instead of rounding it to a CHS
+	// geometry; RoundUp raises a fixed force-size disk to a whole MiB.
+	ForceSize, RoundUp bool
+	// Timestamp is the vpc creation time in Unix seconds.
+	Timestamp int64
+	// UUID, in RFC 4122 byte order, replaces the content-derived UUID of
+	// vdi and vpc images when not zero.
+	UUID [16]byte
+	// Workers is the number of goroutines used for compression; 0 means
+	// GOMAXPROCS.
+	Workers int
+}
+
+// ParseOptions parses qemu-img style "-o" options ("key=value,key,...")
+// into opts. Known keys: cluster_size, compression_type (zlib, deflate,
+// zstd), subformat, static, force_size, round_up and uuid; a bare key
+// means key=on.
+func ParseOptions(s string, opts *Options) error {
+	for kv := range strings.SplitSeq(s, ",") {
+		if kv == "" {
+			continue
+		}
+		k, v, hasValue := strings.Cut(kv, "=")
+		flag := func() (bool, error) {
+			switch {
+			case !hasValue, v == "on", v == "true", v == "yes":
+				return true, nil
+			case v == "off", v == "false", v == "no":
+				return false, nil
+			}
+			return false, fmt.Errorf("%w: %s=%q (want on or off)", ErrOptions, k, v)
+		}
+		var err error
+		switch k {
+		case "cluster_size":
+			opts.ClusterSize, err = parseSize(v)
+		case "compression_type":
+			switch v {
+			case "zlib", "deflate":
+				opts.Compression = "deflate"
+			case "zstd":
+				opts.Compression = "zstd"
+			default:
+				err = fmt.Errorf("%w: compression_type %q (want zlib or zstd)", ErrOptions, v)
+			}
+		case "subformat":
+			opts.Subformat = v
+		case "static":
+			var on bool
+			if on, err = flag(); on {
+				opts.Subformat = "static"
+			}
+		case "force_size":
+			opts.ForceSize, err = flag()
+		case "round_up":
+			opts.RoundUp, err = flag()
+		case "uuid":
+			opts.UUID, err = parseUUID(v)
+		default:
+			err = fmt.Errorf("%w: unknown option %q", ErrOptions, k)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func parseSize(v string) (int64, error) {
+	mult := int64(1)
+	switch strings.ToUpper(strings.TrimSuffix(v[max(0, len(v)-1):], "B")) {
+	case "K":
+		mult = 1 << 10
+	case "M":
+		mult = 1 << 20
+	}
+	num := v
+	if mult != 1 {
+		num = v[:len(v)-1]
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("%w: size %q", ErrOptions, v)
+	}
+	return n * mult, nil
+}
+
+func parseUUID(v string) ([16]byte, error) {
+	var u [16]byte
+	h := strings.ReplaceAll(v, "-", "")
+	if len(h) != 32 {
+		return u, fmt.Errorf("%w: uuid %q", ErrOptions, v)
+	}
+	for i := range u {
+		b, err := strconv.ParseUint(h[2*i:2*i+2], 16, 8)
+		if err != nil {
+			return u, fmt.Errorf("%w: uuid %q", ErrOptions, v)
+		}
+		u[i] = byte(b)
+	}
+	return u, nil
+}
+
+// Formats lists the output formats Write accepts.
+func Formats() []string { return []string{Raw, QCOW2, "qcow2-compressed", VDI, VPC} }
+
+// Write writes src into dst (an empty file) as format, one of Formats.
+func Write(dst *os.File, src sparse.Source, format string, opts Options) error {
+	switch format {
+	case Raw:
+		return WriteRaw(dst, src)
+	case "qcow2-compressed":
+		opts.Compress = true
+		fallthrough
+	case QCOW2:
+		o := qcow2.Options{Compress: opts.Compress, Compression: opts.Compression, Workers: opts.Workers}
+		if opts.ClusterSize != 0 {
+			cs := opts.ClusterSize
+			if cs&(cs-1) != 0 {
+				return fmt.Errorf("%w: cluster_size %d is not a power of two", ErrOptions, cs)
+			}
+			for cs > 1 {
+				o.ClusterBits++
+				cs >>= 1
+			}
+		}
+		return qcow2.Write(dst, src, o)
+	case VDI:
+		o := vdi.Options{}
+		switch opts.Subformat {
+		case "", "dynamic":
+		case "static", "fixed":
+			o.Static = true
+		default:
+			return fmt.Errorf("%w: vdi subformat %q (want dynamic or static)", ErrOptions, opts.Subformat)
+		}
+		if opts.UUID != [16]byte{} {
+			o.UUID = vdi.FromRFC4122(opts.UUID)
+		}
+		return vdi.Write(dst, src, o)
+	case VPC:
+		o := vhd.Options{ForceSize: opts.ForceSize, RoundUp: opts.RoundUp, Timestamp: opts.Timestamp, UUID: opts.UUID}
+		switch opts.Subformat {
+		case "", "dynamic":
+		case "fixed":
+			o.Fixed = true
+		default:
+			return fmt.Errorf("%w: vpc subformat %q (want dynamic or fixed)", ErrOptions, opts.Subformat)
+		}
+		return vhd.Write(dst, src, o)
+	}
+	return fmt.Errorf("%w %q (want one of %s)", ErrFormat, format, strings.Join(Formats(), ", "))
+}
+
+// WriteRaw writes src as a sparse raw image: data where src has non-zero
+// bytes, holes everywhere else.
+func WriteRaw(dst *os.File, src sparse.Source) error {
+	rs, err := src.DataRanges()
+	if err != nil {
+		return fmt.Errorf("container: listing the source's data: %w", err)
+	}
+	const chunk = 1 << 20
+	const block = 4096 // holes are made at file-system block granularity
+	buf := make([]byte, chunk)
+	for _, r := range rs {
+		for off := r.Off; off < r.End(); {
+			n := min(chunk, r.End()-off)
+			p := buf[:n]
+			if k, err := src.ReadAt(p, off); k < len(p) {
+				if err == nil || errors.Is(err, io.EOF) {
+					err = io.ErrUnexpectedEOF
+				}
+				return fmt.Errorf("container: reading the source at %d: %w", off+int64(k), err)
+			}
+			// Write the non-zero blocks, aligned to the file's blocks.
+			for i := int64(0); i < n; {
+				j := min(n, (off+i)/block*block+block-off)
+				if !sparse.IsZero(p[i:j]) {
+					k := j
+					for k < n {
+						e := min(n, k+block)
+						if sparse.IsZero(p[k:e]) {
+							break
+						}
+						k = e
+					}
+					if _, err := dst.WriteAt(p[i:k], off+i); err != nil {
+						return fmt.Errorf("container: writing the raw image: %w", err)
+					}
+					j = k
+				}
+				i = j
+			}
+			off += n
+		}
+	}
+	if err := dst.Truncate(src.Size()); err != nil {
+		return fmt.Errorf("container: %w", err)
+	}
+	return nil
+}

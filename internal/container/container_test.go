@@ -1,0 +1,194 @@
+package container
+
+import (
+	"bytes"
+	"errors"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/purefs/purefs/internal/oracle"
+	"github.com/purefs/purefs/internal/sparse"
+)
+
+// rawImage writes a sparse raw image with data at its start, middle and
+// end, zeros written in between and a size that is not a multiple of 512.
+func rawImage(t testing.TB, dir string) string {
+	t.Helper()
+	p := filepath.Join(dir, "in.raw")
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	const size = 9<<20 + 333
+	if err := f.Truncate(size); err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, c := range []struct {
+		off int64
+		n   int
+		val bool
+	}{{0, 200 << 10, true}, {2 << 20, 1 << 20, false}, {4<<20 + 100, 70000, true}, {size - 3000, 3000, true}} {
+		b := make([]byte, c.n)
+		if c.val {
+			for i := range b {
+				b[i] = byte(r.IntN(4)) // compressible, never a whole zero block
+			}
+			b[0] = 1
+		}
+		if _, err := f.WriteAt(b, c.off); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return p
+}
+
+var qemuFormat = map[string]string{Raw: "raw", QCOW2: "qcow2", "qcow2-compressed": "qcow2", VDI: "vdi", VPC: "vpc"}
+
+func writeAs(t testing.TB, src sparse.Source, out, format string, opts Options) {
+	t.Helper()
+	f, err := os.Create(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := Write(f, src, format, opts); err != nil {
+		t.Fatalf("Write %s: %v", format, err)
+	}
+}
+
+// TestAnyToAny writes the raw image in every format, checks each with
+// qemu-img, then converts each output to every format again through Open.
+func TestAnyToAny(t *testing.T) {
+	oracle.Need(t, "qemu-img")
+	dir := t.TempDir()
+	raw := rawImage(t, dir)
+	in, err := os.Open(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	src, format, err := Open(in)
+	if err != nil || format != Raw {
+		t.Fatalf("Open raw: %q, %v", format, err)
+	}
+	for _, f1 := range Formats() {
+		p1 := filepath.Join(dir, "1."+f1)
+		writeAs(t, src, p1, f1, Options{})
+		if f1 != Raw && f1 != VPC { // qemu-img cannot check vpc
+			oracle.QemuImgCheck(t, p1)
+		}
+		oracle.QemuImgCompareAs(t, raw, "raw", p1, qemuFormat[f1])
+		g, err := os.Open(p1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src1, got, err := Open(g)
+		if err != nil {
+			t.Fatalf("Open %s: %v", f1, err)
+		}
+		if got != qemuFormat[f1] {
+			t.Errorf("Open %s detects %q", f1, got)
+		}
+		for _, f2 := range Formats() {
+			p2 := filepath.Join(dir, "2."+f1+"."+f2)
+			writeAs(t, src1, p2, f2, Options{})
+			oracle.QemuImgCompareAs(t, raw, "raw", p2, qemuFormat[f2])
+		}
+		g.Close()
+	}
+}
+
+// TestFixedVPC checks that a fixed VHD, marked only by its footer, is
+// detected and read back.
+func TestFixedVPC(t *testing.T) {
+	oracle.Need(t, "qemu-img")
+	dir := t.TempDir()
+	raw := rawImage(t, dir)
+	in, err := os.Open(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	src, _, err := Open(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var o Options
+	if err := ParseOptions("subformat=fixed,force_size,round_up", &o); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, "fixed.vhd")
+	writeAs(t, src, p, VPC, o)
+	oracle.QemuImgCompareAs(t, raw, "raw", p, "vpc")
+	g, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	back, format, err := Open(g)
+	if err != nil || format != VPC {
+		t.Fatalf("Open fixed vhd: %q, %v", format, err)
+	}
+	if back.Size() != 10<<20 {
+		t.Errorf("fixed force-size disk of %d bytes, want 10 MiB", back.Size())
+	}
+}
+
+// TestRawOutputIsSparse checks that zeros become holes.
+func TestRawOutputIsSparse(t *testing.T) {
+	dir := t.TempDir()
+	raw := rawImage(t, dir)
+	in, err := os.Open(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	src, _, err := Open(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out.raw")
+	writeAs(t, src, out, Raw, Options{})
+	a, _ := os.ReadFile(raw)
+	b, _ := os.ReadFile(out)
+	if !bytes.Equal(a, b) {
+		t.Fatal("raw copy differs")
+	}
+	g, _ := os.Open(out)
+	defer g.Close()
+	rs, err := sparse.DataRanges(g, int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	for _, r := range rs {
+		n += r.Len
+	}
+	if n > 400<<10 {
+		t.Errorf("raw output has %d bytes of data for about 280 KiB: zeros were written", n)
+	}
+}
+
+func TestParseOptions(t *testing.T) {
+	var o Options
+	if err := ParseOptions("subformat=fixed,force_size,compression_type=zstd,cluster_size=2M,uuid=01234567-89ab-cdef-0123-456789abcdef,round_up=on", &o); err != nil {
+		t.Fatal(err)
+	}
+	want := Options{Subformat: "fixed", ForceSize: true, RoundUp: true, Compression: "zstd", ClusterSize: 2 << 20,
+		UUID: [16]byte{0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef, 0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef}}
+	if o != want {
+		t.Errorf("got %+v\nwant %+v", o, want)
+	}
+	for _, s := range []string{"nope=1", "force_size=maybe", "compression_type=lz4", "cluster_size=x", "uuid=123"} {
+		if err := ParseOptions(s, &o); !errors.Is(err, ErrOptions) {
+			t.Errorf("ParseOptions(%q): %v, want ErrOptions", s, err)
+		}
+	}
+	if err := Write(nil, nil, "vmdk", Options{}); !errors.Is(err, ErrFormat) {
+		t.Errorf("Write vmdk: %v, want ErrFormat", err)
+	}
+}
