@@ -49,7 +49,11 @@
 //	additionalPaths    list of absolute store paths; each is read from the
 //	                           host path of the same name and placed at that
 //	                           path in the image (already present: skipped, as
-//	                           `nix copy` skips valid paths).
+//	                           `nix copy` skips valid paths). Unlike the seed's
+//	                           `nix copy`, purefs copies each path only, not its
+//	                           closure, and registers nothing in the image's
+//	                           Nix database: list the whole closure (or stage
+//	                           it into root) when the image needs it.
 //	nixpkgsCompat      bool    reproduce the seed's partition-table quirks byte
 //	                           for byte (see the partition packages).
 //	bootloader         object or null: a native systemd-boot install; see
