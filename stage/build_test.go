@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/purefs/purefs/config"
 	"github.com/purefs/purefs/tree"
 )
@@ -394,5 +396,61 @@ func TestOwnerThroughSymlinks(t *testing.T) {
 	}
 	if _, err := readTreeFile(r.Tree, "etc/loop"); err == nil {
 		t.Error("symlink loop read")
+	}
+}
+
+func TestGlobMerge(t *testing.T) {
+	top := t.TempDir()
+	files(t, top, map[string]string{
+		"a/share/x":   "1",
+		"a/share/dup": "old",
+		"b/share/y":   "2",
+		"b/share/dup": "new",
+		"c/share":     "a file",
+	})
+	if err := os.Chmod(filepath.Join(top, "b/share"), 0o711); err != nil {
+		t.Fatal(err)
+	}
+	in := Input{Contents: []config.Content{
+		{Source: filepath.Join(top, "a/*"), Target: "/usr"},
+		{Source: filepath.Join(top, "b/*"), Target: "/usr"},
+	}}
+	root, err := Build(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "/usr dir 755 0:0\n/usr/share dir 711 0:0\n/usr/share/dup reg 640 0:0\n/usr/share/x reg 640 0:0\n/usr/share/y reg 640 0:0\n"
+	if got := listing(root); !strings.Contains(got, want) {
+		t.Errorf("tree\n%s\nwant\n%s", got, want)
+	}
+	if n := find(t, root, "/usr/share/dup"); n.Source != filepath.Join(top, "b/share/dup") {
+		t.Errorf("dup from %s", n.Source)
+	}
+	in.Contents = append(in.Contents, config.Content{Source: filepath.Join(top, "c/*"), Target: "/usr"})
+	if _, err := Build(in); !errors.Is(err, ErrConflict) {
+		t.Errorf("file over a merged directory: %v", err)
+	}
+}
+
+func TestXattrs(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "f")
+	files(t, dir, map[string]string{"f": "x"})
+	if err := unix.Setxattr(p, "user.purefs", []byte("v"), 0); err != nil {
+		t.Skipf("no user xattrs here: %v", err)
+	}
+	r, err := Build(Input{Root: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if x := find(t, r, "/f").Xattrs; len(x) != 1 || x[0].Name != "user.purefs" || string(x[0].Value) != "v" {
+		t.Errorf("xattrs %+v", x)
+	}
+	r, err = Build(Input{Root: dir, Walk: WalkOptions{NoXattrs: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if x := find(t, r, "/f").Xattrs; len(x) != 0 {
+		t.Errorf("NoXattrs kept %+v", x)
 	}
 }
