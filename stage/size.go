@@ -80,6 +80,7 @@ func ParamsFromConfig(cfg *config.Config) SizeParams {
 // Size is the outcome of the seed's sizing, field names after its shell
 // variables, all in bytes, plus purefs's inode count.
 type Size struct {
+	Auto                    bool  // computed by AutoSize ("auto"); Report applies
 	DiskUsage               int64 // (Blocks + 2*Entries) * 4096: "Closure space use"
 	Fudge                   int64 // DiskUsage * 52 / 1000, the reserved blocks
 	RequiredFilesystemSpace int64 // DiskUsage + Fudge
@@ -118,8 +119,18 @@ func AutoSize(u Usage, p SizeParams) (Size, error) {
 		return Size{}, fmt.Errorf("%w: %d bytes", ErrTooLarge, disk)
 	}
 	s.DiskSize = disk
+	s.Auto = true
 	s.finish(u)
 	return s, nil
+}
+
+// SizeFor sizes the disk for cfg: AutoSize when its diskSize is "auto",
+// FixedSize otherwise.
+func SizeFor(cfg *config.Config, u Usage) (Size, error) {
+	if cfg.AutoSize() {
+		return AutoSize(u, ParamsFromConfig(cfg))
+	}
+	return FixedSize(cfg.DiskSize, u, ParamsFromConfig(cfg))
 }
 
 // FixedSize checks that a fixed diskSize (bytes) holds the staged tree by

@@ -187,3 +187,21 @@ func stderrOf(err error) string {
 	}
 	return ""
 }
+
+func TestSizeFor(t *testing.T) {
+	u := Usage{Blocks: 1000, Entries: 100, Nodes: 90}
+	c := config.Default()
+	s, err := SizeFor(c, u)
+	if err != nil || !s.Auto || s.DiskSize != (((1000+200)*4096*1052/1000+512*config.MiB+config.MiB)/config.MiB+1)*config.MiB {
+		t.Errorf("auto: %+v %v", s, err)
+	}
+	c.DiskSize = 10 * config.MiB
+	s, err = SizeFor(c, u)
+	if err != nil || s.Auto || s.DiskSize != 10*config.MiB || s.FilesystemSpace != 9*config.MiB {
+		t.Errorf("fixed: %+v %v", s, err)
+	}
+	c.DiskSize = 2 * config.MiB
+	if _, err := SizeFor(c, u); !errors.Is(err, ErrTooSmall) {
+		t.Errorf("too small: %v", err)
+	}
+}
