@@ -57,11 +57,11 @@ func TestDefaults(t *testing.T) {
 
 func TestFull(t *testing.T) {
 	c, err := Parse([]byte(`{
-		"root": "/r", "diskSize": "2048", "additionalSpace": "1.5G", "bootSize": 536870912,
+		"diskSize": "2048", "additionalSpace": "1.5G", "bootSize": 536870912,
 		"contents": [{"source": "/a", "target": "/etc/a", "mode": "0644", "user": "alice", "group": "100"},
 		             {"source": "/b/*", "target": "b", "mode": null}],
 		"partitionTableType": "efi", "touchEFIVars": true, "efiVariables": "vars.fd",
-		"label": "root", "configFile": null, "postVM": "echo hi", "memSize": 2048,
+		"label": "root", "configFile": null, "root": null, "postVM": "echo hi", "memSize": 2048,
 		"name": "n", "format": "qcow2-compressed", "deterministic": false,
 		"rootGPUID": "f222513b-ded1-49fa-b591-20ce86a2fe7f", "rootFSUID": null,
 		"copyChannel": false, "additionalPaths": ["/nix/store/abc-x"], "nixpkgsCompat": true,
@@ -70,6 +70,9 @@ func TestFull(t *testing.T) {
 	}`))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if c.Root != "" || c.EFIVariables != "vars.fd" {
+		t.Errorf("root %q efiVariables %q", c.Root, c.EFIVariables)
 	}
 	if c.DiskSize != 2048*MiB || c.AdditionalSpace != 3*512*MiB || c.BootSize != 512*MiB {
 		t.Errorf("sizes %d %d %d", c.DiskSize, c.AdditionalSpace, c.BootSize)

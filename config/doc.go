@@ -11,9 +11,10 @@
 //
 // # Keys
 //
-//	root               string  staged root directory (what nixos-install made).
-//	                           Absent: an empty root, so the image holds only
-//	                           contents, configFile and additionalPaths.
+//	root               string or null: the staged root directory (what
+//	                           nixos-install made). Absent or null: an empty
+//	                           root, so the image holds only contents,
+//	                           configFile and additionalPaths.
 //	diskSize           "auto" (default) or a whole number of MiB, as a JSON
 //	                           number or a decimal string.
 //	additionalSpace    size    added by "auto" sizing (default "512M").
@@ -22,13 +23,17 @@
 //	                           is bytes, a number (fraction allowed) with one of
 //	                           K M G T P E (upper case) is a power of 1024,
 //	                           rounded up to a whole byte. A JSON number is bytes.
+//	                           As in the seed, the partitioner reads bootSize
+//	                           with parted's units ("256M" is 256·10^6 bytes):
+//	                           Config.BootSizeSpec keeps the text for it.
 //	contents           list of {source, target, mode, user, group}; see Content.
 //	partitionTableType "legacy" (default), "legacy+gpt", "efi", "hybrid", "none".
 //	installBootLoader  bool    run the system's bootloader installer in a VM
 //	                           (default false; the seed's default is true).
 //	touchEFIVars       bool    write efi-vars.fd (needs efi, hybrid or legacy+gpt).
-//	efiVariables       string  host file copied to efi-vars.fd; required with
-//	                           touchEFIVars (the seed takes OVMF.variables).
+//	efiVariables       string or null: host file copied to efi-vars.fd;
+//	                           required with touchEFIVars (the seed's default
+//	                           is OVMF.variables).
 //	fsType             "ext4" (the only file system purefs writes).
 //	label              string  file-system label, at most 16 bytes (default
 //	                           "nixos", or "nix-store" with onlyNixStore).

@@ -62,11 +62,9 @@ func (c *Config) decode(o *object) error {
 			*dst, err = o.boolean(k, def)
 		}
 	}
-	str(&c.Root, "root", "")
 	str(&c.PartitionTableType, "partitionTableType", Legacy)
 	boolean(&c.InstallBootLoader, "installBootLoader", false)
 	boolean(&c.TouchEFIVars, "touchEFIVars", false)
-	str(&c.EFIVariables, "efiVariables", "")
 	str(&c.FSType, "fsType", "ext4")
 	str(&c.PostVM, "postVM", "")
 	boolean(&c.OnlyNixStore, "onlyNixStore", false)
@@ -85,8 +83,13 @@ func (c *Config) decode(o *object) error {
 	if c.Label, err = o.str("label", label); err != nil {
 		return err
 	}
-	if c.ConfigFile, _, err = o.nullableStr("configFile"); err != nil {
-		return err
+	for _, f := range []struct {
+		dst *string
+		key string
+	}{{&c.Root, "root"}, {&c.ConfigFile, "configFile"}, {&c.EFIVariables, "efiVariables"}} {
+		if *f.dst, _, err = o.nullableStr(f.key); err != nil {
+			return err
+		}
 	}
 	if c.MemSize, err = o.integer("memSize", DefaultMemSize); err != nil {
 		return err
