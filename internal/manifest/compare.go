@@ -12,13 +12,16 @@ import (
 // CompareOptions leave out of Compare what a consumer cannot keep. The zero
 // value compares every field of every entry.
 type CompareOptions struct {
-	IgnoreMode   bool // permission bits (FAT keeps none)
-	IgnoreOwner  bool // uid and gid
-	IgnoreMtime  bool
-	IgnoreAtime  bool
-	IgnoreXattrs bool
-	IgnoreNlink  bool // link counts
-	IgnoreLinks  bool // hard-link groups
+	IgnoreMode  bool // permission bits (FAT keeps none)
+	IgnoreOwner bool // uid and gid
+	IgnoreMtime bool
+	IgnoreAtime bool
+	// IgnoreDirTimes skips the times of directories (tools that extract a
+	// tree often leave them at the time of extraction).
+	IgnoreDirTimes bool
+	IgnoreXattrs   bool
+	IgnoreNlink    bool // link counts
+	IgnoreLinks    bool // hard-link groups
 	// TimeGranularity: times match when they differ by less than this
 	// (FAT: 2 s for mtime); 0 asks for equal nanoseconds.
 	TimeGranularity time.Duration
@@ -157,7 +160,7 @@ func (o CompareOptions) compareEntry(w, g *Entry) Diffs {
 	if w.ContentHash != g.ContentHash && w.ContentHash != "" && g.ContentHash != "" {
 		add("content", "sha256 "+w.ContentHash, "sha256 "+g.ContentHash)
 	}
-	times := !(root && o.IgnoreRootTimes)
+	times := !(root && o.IgnoreRootTimes) && !(w.Type == tree.Dir && o.IgnoreDirTimes)
 	if times && !o.IgnoreMtime && !o.sameTime(w.Mtime, g.Mtime) {
 		add("mtime", fmtTime(w.Mtime), fmtTime(g.Mtime))
 	}
