@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -397,4 +398,32 @@ func TestParseIECAgainstNumfmt(t *testing.T) {
 			t.Errorf("ParseIEC(%q) = %d, numfmt says %s", s, got, want)
 		}
 	}
+}
+
+func FuzzChmod(f *testing.F) {
+	for _, s := range []string{"755", "D755,F644", "u+x,go-w", "+X", "a=rwxst", "Fg-s"} {
+		f.Add(s, uint32(0o644), false)
+	}
+	f.Fuzz(func(t *testing.T, s string, perm uint32, dir bool) {
+		c, err := ParseChmod(s)
+		if err != nil {
+			return
+		}
+		if got := c.Apply(perm&0o7777, dir); got&^0o7777 != 0 {
+			t.Fatalf("%q on %#o gave %#o", s, perm, got)
+		}
+		if c.String() != s {
+			t.Fatalf("String() = %q, want %q", c.String(), s)
+		}
+	})
+}
+
+func ExampleParse() {
+	c, err := Parse([]byte(`{"partitionTableType": "efi", "format": "qcow2", "contents": [{"source": "/srv/motd", "target": "/etc/motd", "mode": "0644"}]}`))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(c.Filename(), c.RootPartition(), c.Label, c.RootFSUID)
+	// Output: nixos.qcow2 2 nixos F222513B-DED1-49FA-B591-20CE86A2FE7F
 }
