@@ -22,6 +22,11 @@
 // off. Run returns that status. Any initrd whose init keeps the same
 // protocol works.
 //
+// Install builds the command for the seed's boot-loader step: mount the
+// image's root and ESP at /mnt and /mnt/boot (and efivarfs), run the
+// target system's installer with NIXOS_INSTALL_BOOTLOADER=1, remove
+// /etc/machine-id and unmount.
+//
 // # Limits
 //
 // Only x86_64 (and i386) guests are tested; other architectures get the

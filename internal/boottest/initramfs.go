@@ -10,10 +10,12 @@ import (
 )
 
 // VMModules are the kernel modules a guest needs for purefs's VM step and
-// boot tests: virtio PCI and block devices, 9p over virtio, ext4 and vfat.
+// boot tests: virtio PCI and block devices, 9p over virtio, ext4, vfat
+// and efivarfs.
 var VMModules = []string{
 	"virtio_pci", "virtio_blk", "9pnet_virtio", "9p",
 	"ext4", "crc32c_generic", "vfat", "nls_cp437", "nls_iso8859_1", "nls_ascii",
+	"efivarfs",
 }
 
 // File is an extra regular file placed in an initramfs or a test root.

@@ -1,0 +1,80 @@
+package vm
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// Install describes the seed's boot-loader step inside the guest: mount the
+// image's root (and ESP), run the target system's installer, remove
+// /etc/machine-id, unmount.
+type Install struct {
+	// Root is the root file system's device in the guest, e.g. /dev/vda2
+	// (default /dev/vda, an image without a partition table).
+	Root string
+	// ESP is the ESP's device ("" for none), mounted at /mnt/boot.
+	ESP string
+	// EFIVars mounts efivarfs (the guest must have booted through OVMF).
+	EFIVars bool
+	// ConfigFile, if set, is a path in the guest (such as
+	// /share/configuration.nix) copied to /mnt/etc/nixos/configuration.nix.
+	ConfigFile string
+	// Command is the installer, run by sh with /mnt holding the target
+	// and NIXOS_INSTALL_BOOTLOADER=1 set; for NixOS:
+	// chroot /mnt /nix/var/nix/profiles/system/bin/switch-to-configuration boot
+	// (or nixos-enter where the guest has it).
+	Command string
+}
+
+var devRE = regexp.MustCompile(`^/dev/[A-Za-z0-9/_.:-]+$`)
+
+// Script returns the guest shell script for Options.Command. It stops at
+// the first failing step; the script's status is the installer's.
+func (in Install) Script() (string, error) {
+	root := in.Root
+	if root == "" {
+		root = "/dev/vda"
+	}
+	if !devRE.MatchString(root) || (in.ESP != "" && !devRE.MatchString(in.ESP)) {
+		return "", fmt.Errorf("%w: install: bad device %q / %q", ErrInput, root, in.ESP)
+	}
+	if strings.TrimSpace(in.Command) == "" {
+		return "", fmt.Errorf("%w: install: no installer command", ErrInput)
+	}
+	if strings.ContainsAny(in.ConfigFile, "'\n") {
+		return "", fmt.Errorf("%w: install: bad config file path %q", ErrInput, in.ConfigFile)
+	}
+	var b strings.Builder
+	b.WriteString("set -e\n")
+	// Wait for the disks: virtio probing may finish after init starts.
+	fmt.Fprintf(&b, "i=0; while [ ! -b %s ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done\n", root)
+	if in.ESP != "" {
+		// systemd-boot's installer finds the ESP through /dev/block.
+		fmt.Fprintf(&b, "mkdir -p /dev/block; ln -sf %s /dev/block/254:1\n", in.ESP)
+	}
+	fmt.Fprintf(&b, "mkdir -p /mnt\nmount %s /mnt\n", root)
+	if in.ESP != "" {
+		fmt.Fprintf(&b, "mkdir -p /mnt/boot\nmount %s /mnt/boot\n", in.ESP)
+	}
+	if in.EFIVars {
+		b.WriteString("mount -t efivarfs efivarfs /sys/firmware/efi/efivars\n")
+	}
+	b.WriteString("mkdir -p /mnt/etc/nixos\n")
+	if in.ConfigFile != "" {
+		fmt.Fprintf(&b, "cp '%s' /mnt/etc/nixos/configuration.nix\n", in.ConfigFile)
+	}
+	b.WriteString("set +e\n(\nexport NIXOS_INSTALL_BOOTLOADER=1\n")
+	b.WriteString(in.Command)
+	b.WriteString("\n)\nst=$?\nset -e\n")
+	// The installer makes a machine-id; one id baked into every image is wrong.
+	b.WriteString("rm -f /mnt/etc/machine-id\n")
+	if in.EFIVars {
+		b.WriteString("umount /sys/firmware/efi/efivars\n")
+	}
+	if in.ESP != "" {
+		b.WriteString("umount /mnt/boot\n")
+	}
+	b.WriteString("umount /mnt\nsync\nexit $st\n")
+	return b.String(), nil
+}
