@@ -1,0 +1,255 @@
+package ext4
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/purefs/purefs/internal/sparse"
+)
+
+// copyChunk is the size of one read from a source file.
+const copyChunk = 1 << 20
+
+// fileCopy is the state of copying one regular file.
+type fileCopy struct {
+	wr   *writer
+	src  *os.File // nil for inline Data
+	size int64
+	es   []extent
+	nblk uint64
+}
+
+// placeFile allocates and writes the data of a regular file: holes and
+// all-zero blocks get no blocks.
+func (wr *writer) placeFile(ino uint32, r *inodeRec) error {
+	n := r.n
+	fc := &fileCopy{wr: wr, size: n.Size}
+	switch {
+	case n.Data != nil:
+		fc.size = int64(len(n.Data))
+		if err := fc.fromBytes(n.Data); err != nil {
+			return err
+		}
+	case n.Size == 0:
+	case n.Source == "":
+		return fmt.Errorf("%w: %s: regular file of %d bytes without a source", ErrTree, r.path, n.Size)
+	default:
+		f, err := os.Open(n.Source)
+		if err != nil {
+			return fmt.Errorf("%w: %s: %v", ErrSource, r.path, err)
+		}
+		fc.src = f
+		err = fc.fromFile()
+		f.Close()
+		if err != nil {
+			if errors.Is(err, ErrNoSpace) {
+				return err
+			}
+			return fmt.Errorf("%w: %s (from %s): %v", ErrSource, r.path, n.Source, err)
+		}
+	}
+	r.size = uint64(fc.size)
+	if err := wr.setExtents(ino, r, fc.es, fc.nblk); err != nil {
+		return err
+	}
+	return nil
+}
+
+// fromBytes writes inline data.
+func (fc *fileCopy) fromBytes(d []byte) error {
+	nb := (len(d) + BlockSize - 1) / BlockSize
+	last := make([]byte, BlockSize)
+	for b := 0; b < nb; {
+		blk := func(i int) []byte {
+			if (i+1)*BlockSize <= len(d) {
+				return d[i*BlockSize : (i+1)*BlockSize]
+			}
+			clear(last)
+			copy(last, d[i*BlockSize:])
+			return last
+		}
+		if sparse.IsZero(blk(b)) {
+			b++
+			continue
+		}
+		e := b + 1
+		for e < nb && !sparse.IsZero(blk(e)) {
+			e++
+		}
+		data := make([]byte, (e-b)*BlockSize)
+		copy(data, d[b*BlockSize:])
+		if err := fc.emit(uint64(b), data, uint64(e-b)); err != nil {
+			return err
+		}
+		b = e
+	}
+	return nil
+}
+
+// fromFile copies the data ranges of the source, skipping all-zero
+// blocks unless NoZeroScan.
+func (fc *fileCopy) fromFile() error {
+	ranges, err := sparse.DataRanges(fc.src, fc.size)
+	if err != nil {
+		return err
+	}
+	var b0, b1 uint64 // pending block range
+	flush := func() error {
+		if b1 > b0 {
+			return fc.blockRange(b0, b1)
+		}
+		return nil
+	}
+	for _, r := range ranges {
+		s := uint64(r.Off) / BlockSize
+		e := (uint64(r.End()) + BlockSize - 1) / BlockSize
+		if s <= b1 && b1 > b0 {
+			b1 = max(b1, e)
+			continue
+		}
+		if err := flush(); err != nil {
+			return err
+		}
+		b0, b1 = s, e
+	}
+	return flush()
+}
+
+// blockRange copies file blocks [b0, b1).
+func (fc *fileCopy) blockRange(b0, b1 uint64) error {
+	wr := fc.wr
+	if wr.opts.NoZeroScan {
+		return fc.emit(b0, nil, b1-b0)
+	}
+	buf := wr.buf
+	for b := b0; b < b1; {
+		k := min(b1-b, uint64(len(buf)/BlockSize))
+		chunk := buf[:k*BlockSize]
+		n, err := fc.src.ReadAt(chunk, int64(b)*BlockSize)
+		if err != nil && err != io.EOF {
+			return err
+		}
+		clear(chunk[n:])
+		for i := uint64(0); i < k; {
+			if sparse.IsZero(chunk[i*BlockSize : (i+1)*BlockSize]) {
+				i++
+				continue
+			}
+			j := i + 1
+			for j < k && !sparse.IsZero(chunk[j*BlockSize:(j+1)*BlockSize]) {
+				j++
+			}
+			if err := fc.emit(b+i, chunk[i*BlockSize:j*BlockSize], j-i); err != nil {
+				return err
+			}
+			i = j
+		}
+		b += k
+	}
+	return nil
+}
+
+// emit allocates count blocks for file blocks from logical and writes
+// them: from data when given, else straight from the source.
+func (fc *fileCopy) emit(logical uint64, data []byte, count uint64) error {
+	wr := fc.wr
+	if logical+count > 1<<32 {
+		return fmt.Errorf("%w: file larger than 16 TiB", ErrTree)
+	}
+	runs, ok := wr.alloc.alloc(count)
+	if !ok {
+		return wr.noSpace()
+	}
+	for _, r := range runs {
+		n := int64(r.Len) * BlockSize
+		var part []byte
+		if data != nil {
+			part = data[:n]
+			data = data[n:]
+		}
+		if err := fc.write(int64(logical)*BlockSize, part, n, r.Start); err != nil {
+			return err
+		}
+		fc.es = appendExtent(fc.es, uint32(logical), r.Start, r.Len)
+		fc.nblk += r.Len
+		logical += r.Len
+	}
+	return nil
+}
+
+// write puts n bytes of the file at offset off into the image at block
+// blk: whole blocks by copy_file_range when the window is a file (so that
+// reflinks can share them), the partial tail from data or a read.
+func (fc *fileCopy) write(off int64, data []byte, n int64, blk uint64) error {
+	wr := fc.wr
+	n = min(n, fc.size-off) // never past the end of the file
+	if n <= 0 {
+		return nil
+	}
+	whole := n &^ (BlockSize - 1)
+	if fc.src != nil && wr.fw != nil && !wr.noCFR && whole > 0 {
+		done, err := fc.copyRange(off, whole, blk)
+		if err != nil {
+			return err
+		}
+		off += done
+		n -= done
+		blk += uint64(done / BlockSize)
+		if data != nil {
+			data = data[done:]
+		}
+	}
+	for n > 0 {
+		k := min(n, int64(len(wr.buf)))
+		var p []byte
+		if data != nil {
+			p = data[:k]
+			data = data[k:]
+		} else {
+			p = wr.buf[:k]
+			m, err := fc.src.ReadAt(p, off)
+			if err != nil && err != io.EOF {
+				return err
+			}
+			clear(p[m:])
+		}
+		if err := wr.writeAt(p, blk); err != nil {
+			return err
+		}
+		off += k
+		n -= k
+		blk += uint64(k / BlockSize)
+	}
+	return nil
+}
+
+// copyRange copies n bytes (whole blocks) with copy_file_range and returns
+// how many were copied; on a file-system pair that cannot do it, it
+// switches the writer to buffered copies and returns what it did.
+func (fc *fileCopy) copyRange(off, n int64, blk uint64) (int64, error) {
+	wr := fc.wr
+	soff := off
+	doff := wr.fw.Off + int64(blk)*BlockSize
+	var done int64
+	for done < n {
+		m, err := unix.CopyFileRange(int(fc.src.Fd()), &soff, int(wr.fw.F.Fd()), &doff, int(n-done), 0)
+		if err != nil {
+			if errors.Is(err, unix.EXDEV) || errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSYS) ||
+				errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.EBADF) {
+				wr.noCFR = true
+				return done, nil
+			}
+			return done, err
+		}
+		if m == 0 {
+			// The source shrank: what is left reads as zeros.
+			return n, nil
+		}
+		done += int64(m)
+	}
+	return done, nil
+}

@@ -1,0 +1,161 @@
+package ext4
+
+import (
+	"fmt"
+	"math"
+	"sort"
+
+	"github.com/purefs/purefs/tree"
+)
+
+// maxLinks is the kernel's EXT4_LINK_MAX for files.
+const maxLinks = 65000
+
+// inodeRec is what the writer keeps per inode: the node, its links and
+// where its blocks went.
+type inodeRec struct {
+	n       *tree.Node
+	path    string // first path, for error messages
+	parent  uint32 // directories: the parent's inode number
+	links   uint32
+	subdirs uint32
+	iblock  [60]byte
+	blocks  uint64 // file-system blocks owned (data and tree blocks)
+	size    uint64 // i_size
+	flags   uint32
+	xattrB  uint64 // xattr block, or 0
+	isDir   bool
+}
+
+// walkTree assigns inode numbers in depth-first order with sorted names:
+// 2 for the root, 11 for lost+found, 12 upwards for the rest. Hard links
+// share the number of their first entry.
+func walkTree(root *tree.Node) ([]inodeRec, map[*tree.Node]uint32, error) {
+	if root == nil || root.Type != tree.Dir {
+		return nil, nil, fmt.Errorf("%w: the root is not a directory", ErrTree)
+	}
+	recs := make([]inodeRec, FirstIno+1) // index = inode number; 0 unused
+	ino := map[*tree.Node]uint32{root: RootIno}
+	recs[RootIno] = inodeRec{n: root, path: "/", parent: RootIno, isDir: true, links: 2}
+	recs[LostFound] = inodeRec{path: "/lost+found", parent: RootIno, isDir: true, links: 2}
+	if lf := root.Lookup("lost+found"); lf != nil {
+		if lf.Type != tree.Dir {
+			return nil, nil, fmt.Errorf("%w: /lost+found is a %s, not a directory", ErrTree, lf.Type)
+		}
+		recs[LostFound].n = lf
+		ino[lf] = LostFound
+	}
+	recs[RootIno].subdirs++ // lost+found
+	var walk func(dir uint32, d *tree.Node, path string) error
+	walk = func(dir uint32, d *tree.Node, path string) error {
+		for i, e := range d.Entries {
+			p := path + "/" + e.Name
+			if path == "/" {
+				p = "/" + e.Name
+			}
+			if err := tree.ValidName(e.Name); err != nil {
+				return fmt.Errorf("%w: %s: %v", ErrName, p, err)
+			}
+			if i > 0 && d.Entries[i-1].Name >= e.Name {
+				return fmt.Errorf("%w: %s: entries not sorted or duplicated", ErrTree, p)
+			}
+			if e.Node == nil {
+				return fmt.Errorf("%w: %s: no node", ErrTree, p)
+			}
+			if n, ok := ino[e.Node]; ok {
+				if n == LostFound && dir == RootIno && e.Name == "lost+found" {
+					if err := walk(LostFound, e.Node, p); err != nil {
+						return err
+					}
+					continue
+				}
+				if recs[n].isDir {
+					return fmt.Errorf("%w: %s: a directory with two entries", ErrTree, p)
+				}
+				recs[n].links++
+				if recs[n].links > maxLinks {
+					return fmt.Errorf("%w: %s: more than %d hard links", ErrTree, p, maxLinks)
+				}
+				continue
+			}
+			if len(recs) > math.MaxUint32-1 {
+				return fmt.Errorf("%w: more than 2^32 inodes", ErrTooManyInodes)
+			}
+			n := uint32(len(recs))
+			ino[e.Node] = n
+			r := inodeRec{n: e.Node, path: p, links: 1}
+			switch e.Node.Type {
+			case tree.Dir:
+				r.isDir, r.parent, r.links = true, dir, 2
+				recs[dir].subdirs++
+			case tree.Symlink:
+				if len(e.Node.Target) == 0 || len(e.Node.Target) > MaxSymlinkLen {
+					return fmt.Errorf("%w: %s: symlink target of %d bytes (1 to %d allowed)", ErrTree, p, len(e.Node.Target), MaxSymlinkLen)
+				}
+			case tree.Regular:
+				if e.Node.Size < 0 || e.Node.Size > 16<<40-BlockSize {
+					return fmt.Errorf("%w: %s: file size %d out of range", ErrTree, p, e.Node.Size)
+				}
+			case tree.CharDev, tree.BlockDev, tree.FIFO, tree.Socket:
+			default:
+				return fmt.Errorf("%w: %s: unknown type %v", ErrTree, p, e.Node.Type)
+			}
+			recs = append(recs, r)
+			if e.Node.Type == tree.Dir {
+				if err := walk(n, e.Node, p); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	if err := walk(RootIno, root, "/"); err != nil {
+		return nil, nil, err
+	}
+	for i := range recs {
+		if recs[i].isDir {
+			recs[i].links = 2 + recs[i].subdirs
+			if recs[i].links > maxLinks {
+				recs[i].links = 1 // dir_nlink: the count is not kept
+			}
+		}
+	}
+	return recs, ino, nil
+}
+
+// ftype is the directory entry type of a node.
+func ftype(t tree.Type) uint8 {
+	switch t {
+	case tree.Regular:
+		return FtRegFile
+	case tree.Dir:
+		return FtDir
+	case tree.Symlink:
+		return FtSymlink
+	case tree.CharDev:
+		return FtChrdev
+	case tree.BlockDev:
+		return FtBlkdev
+	case tree.FIFO:
+		return FtFifo
+	case tree.Socket:
+		return FtSock
+	}
+	return 0
+}
+
+// dirents lists the entries of directory node d with their inode numbers.
+func dirents(d *tree.Node, ino map[*tree.Node]uint32, isRoot bool) []dirent {
+	var es []dirent
+	if d != nil {
+		es = make([]dirent, 0, len(d.Entries)+1)
+		for _, e := range d.Entries {
+			es = append(es, dirent{e.Name, ino[e.Node], ftype(e.Node.Type)})
+		}
+	}
+	if isRoot && (d == nil || d.Lookup("lost+found") == nil) {
+		es = append(es, dirent{"lost+found", LostFound, FtDir})
+		sort.SliceStable(es, func(i, j int) bool { return es[i].name < es[j].name })
+	}
+	return es
+}

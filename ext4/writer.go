@@ -1,0 +1,400 @@
+package ext4
+
+import (
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/purefs/purefs/tree"
+)
+
+// writer carries one Write call.
+type writer struct {
+	w        io.WriterAt
+	fw       *FileWindow // set when w is a FileWindow: copy_file_range
+	noCFR    bool        // copy_file_range failed once: buffered copies
+	opts     Options
+	l        *Layout
+	sb       Superblock
+	hseed    [4]uint32
+	seed     uint32 // metadata checksum seed: crc32c of the UUID
+	now      Timestamp
+	recs     []inodeRec
+	ino      map[*tree.Node]uint32
+	used     *usedSet // fixed metadata, placed as mke2fs does
+	alloc    *bump    // everything after it
+	dind     uint64
+	journal  []span
+	jtree    []treeBlock
+	xblocks  map[string]*xblock
+	xorder   []*xblock
+	largeDir bool
+	buf      []byte
+	sizeNeed int64 // computed lazily for ErrNoSpace messages
+	root     *tree.Node
+}
+
+// xblock is one shared xattr block.
+type xblock struct {
+	blk  uint64
+	refs uint32
+	data []byte
+}
+
+// Write writes an ext4 file system holding the tree at root into w, whose
+// offset 0 is the first byte of the file system. Only blocks that hold
+// something are written; the rest of the window must read as zeros (a
+// FileWindow makes sure of it).
+func Write(w io.WriterAt, root *tree.Node, opts Options) error {
+	if len(opts.Label) > MaxLabelLen {
+		return fmt.Errorf("%w: %q is %d bytes, at most %d", ErrLabel, opts.Label, len(opts.Label), MaxLabelLen)
+	}
+	recs, ino, err := walkTree(root)
+	if err != nil {
+		return err
+	}
+	l, err := layoutFor(opts, uint64(len(recs)-1))
+	if err != nil {
+		return err
+	}
+	wr := &writer{w: w, opts: opts, l: l, recs: recs, ino: ino, root: root,
+		xblocks: map[string]*xblock{}, buf: make([]byte, copyChunk)}
+	switch fw := w.(type) {
+	case FileWindow:
+		wr.fw = &fw
+	case *FileWindow:
+		wr.fw = fw
+	}
+	if wr.fw != nil {
+		if err := wr.fw.prepare(int64(l.Blocks) * BlockSize); err != nil {
+			return fmt.Errorf("ext4: preparing the window: %w", err)
+		}
+	}
+	wr.setup(root)
+	if err := wr.fixedMeta(); err != nil {
+		return err
+	}
+	wr.alloc = newBump(wr.used)
+	if err := wr.content(); err != nil {
+		return err
+	}
+	return wr.finish()
+}
+
+// layoutFor computes the geometry, raising the inode count to fit the
+// tree when opts.Inodes is zero.
+func layoutFor(opts Options, need uint64) (*Layout, error) {
+	l, err := Geometry(opts.Size, opts)
+	if err != nil {
+		return nil, err
+	}
+	if uint64(l.Inodes) >= need {
+		return l, nil
+	}
+	if opts.Inodes != 0 {
+		return nil, fmt.Errorf("%w: the tree needs %d inodes, the file system has %d", ErrTooManyInodes, need, l.Inodes)
+	}
+	o := opts
+	o.Inodes = need
+	l, err = Geometry(opts.Size, o)
+	if err != nil {
+		return nil, err
+	}
+	if uint64(l.Inodes) < need {
+		return nil, fmt.Errorf("%w: the tree needs %d inodes, %d bytes hold at most %d", ErrTooManyInodes, need, opts.Size, l.Inodes)
+	}
+	return l, nil
+}
+
+// setup fills the superblock fields known before allocation.
+func (wr *writer) setup(root *tree.Node) {
+	o := wr.opts
+	uuid := o.UUID
+	if uuid == ([16]byte{}) {
+		uuid = DeriveUUID(root, o)
+	}
+	hs := o.HashSeed
+	if hs == ([16]byte{}) {
+		hs = uuid
+	}
+	if o.HasEpoch {
+		wr.now = Timestamp{Sec: min(max(o.Epoch, minTime), maxTime)}
+	}
+	wr.hseed = seedWords(hs)
+	wr.seed = crc32cRaw(^uint32(0), uuid[:])
+	wr.sb = Superblock{
+		InodesCount:       wr.l.Inodes,
+		BlocksCount:       wr.l.Blocks,
+		RBlocksCount:      wr.l.ReservedBlocks,
+		InodesPerGroup:    wr.l.InodesPerGroup,
+		Time:              wr.now.Sec,
+		FeatureCompat:     CompatHasJournal | CompatExtAttr | CompatResizeInode | CompatDirIndex,
+		FeatureIncompat:   IncompatFiletype | IncompatExtents | Incompat64bit | IncompatFlexBG,
+		FeatureRoCompat:   RoCompatSparseSuper | RoCompatLargeFile | RoCompatHugeFile | RoCompatDirNlink | RoCompatExtraIsize | RoCompatMetadataCsum,
+		UUID:              uuid,
+		ReservedGDTBlocks: uint16(wr.l.ReservedGDTBlocks),
+		HashSeed:          hs,
+		OverheadClusters:  uint32(wr.l.Overhead),
+	}
+	copy(wr.sb.VolumeName[:], o.Label)
+}
+
+// fileTime converts a node time, clamped to the epoch when there is one.
+func (wr *writer) fileTime(t time.Time) Timestamp {
+	ts := makeTimestamp(t)
+	if wr.opts.HasEpoch && ts.Sec >= wr.now.Sec {
+		return wr.now
+	}
+	return ts
+}
+
+// writeAt writes b at block blk of the window.
+func (wr *writer) writeAt(b []byte, blk uint64) error {
+	if _, err := wr.w.WriteAt(b, int64(blk)*BlockSize); err != nil {
+		return fmt.Errorf("ext4: writing block %d: %w", blk, err)
+	}
+	return nil
+}
+
+// writeRuns writes data (len = sum of runs * BlockSize) over runs.
+func (wr *writer) writeRuns(data []byte, runs []span) error {
+	for _, r := range runs {
+		n := int(r.Len) * BlockSize
+		if err := wr.writeAt(data[:n], r.Start); err != nil {
+			return err
+		}
+		data = data[n:]
+	}
+	return nil
+}
+
+// fixedMeta places and writes what mke2fs makes before any file: the
+// root directory, lost+found, the resize inode's blocks and the journal,
+// at mke2fs's positions.
+func (wr *writer) fixedMeta() error {
+	wr.used = wr.l.usedMeta()
+	for _, ino := range []uint32{RootIno, LostFound} {
+		if err := wr.placeDir(ino, func(n uint64) ([]span, error) { return wr.used.firstFree(0, n) }); err != nil {
+			return err
+		}
+	}
+	goal := uint64(1 + wr.l.DescBlocks + wr.l.ReservedGDTBlocks + 2 + wr.l.InodeBlocksPerGroup)
+	d, err := wr.used.firstFree(goal, 1)
+	if err != nil {
+		return wr.noSpace()
+	}
+	wr.dind = d[0].Start
+	if err := wr.writeResize(); err != nil {
+		return err
+	}
+	return wr.placeJournal()
+}
+
+// content allocates and writes every other inode's blocks in inode order.
+func (wr *writer) content() error {
+	allocRuns := func(n uint64) ([]span, error) {
+		r, ok := wr.alloc.alloc(n)
+		if !ok {
+			return nil, wr.noSpace()
+		}
+		return r, nil
+	}
+	for i := FirstIno + 1; i < len(wr.recs); i++ {
+		r := &wr.recs[i]
+		if r.n == nil {
+			continue
+		}
+		var err error
+		switch r.n.Type {
+		case tree.Dir:
+			err = wr.placeDir(uint32(i), allocRuns)
+		case tree.Symlink:
+			err = wr.placeSymlink(uint32(i), r)
+		case tree.Regular:
+			err = wr.placeFile(uint32(i), r)
+		default:
+			r.iblock = deviceBlock(r.n)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	for i := range wr.recs {
+		if err := wr.placeXattrs(uint32(i)); err != nil {
+			return err
+		}
+	}
+	for _, x := range wr.xorder {
+		finishXattrBlock(x.data, x.refs, x.blk, wr.seed)
+		if err := wr.writeAt(x.data, x.blk); err != nil {
+			return err
+		}
+		x.data = nil
+	}
+	return nil
+}
+
+// placeDir builds directory ino's blocks, allocates and writes them.
+func (wr *writer) placeDir(ino uint32, alloc func(uint64) ([]span, error)) error {
+	r := &wr.recs[ino]
+	minBlocks := 1
+	if ino == LostFound {
+		minBlocks = 4 // mke2fs makes lost+found 16 KiB
+	}
+	es := dirents(r.n, wr.ino, ino == RootIno)
+	data, indexed, err := dirBlocks(ino, r.parent, es, minBlocks, &wr.hseed, wr.seed)
+	if err != nil {
+		return fmt.Errorf("%s: %w", r.path, err)
+	}
+	if indexed {
+		r.flags |= IndexFl
+		if data[0x18+6] >= 2 {
+			wr.largeDir = true
+		}
+	}
+	n := uint64(len(data) / BlockSize)
+	runs, err := alloc(n)
+	if err != nil {
+		return err
+	}
+	if err := wr.writeRuns(data, runs); err != nil {
+		return err
+	}
+	r.size = n * BlockSize
+	return wr.setExtents(ino, r, runsToExtents(runs), n)
+}
+
+// runsToExtents maps consecutive logical blocks from 0 onto runs.
+func runsToExtents(runs []span) []extent {
+	var es []extent
+	var logical uint32
+	for _, s := range runs {
+		es = appendExtent(es, logical, s.Start, s.Len)
+		logical += uint32(s.Len)
+	}
+	return es
+}
+
+// setExtents builds the inode's extent tree over es (n data blocks).
+func (wr *writer) setExtents(ino uint32, r *inodeRec, es []extent, n uint64) error {
+	ib, blocks, err := extentTree(es, inodeSeed(wr.seed, ino), func(k uint64) ([]uint64, error) {
+		var out []uint64
+		if wr.alloc == nil {
+			runs, err := wr.used.firstFree(0, k)
+			if err != nil {
+				return nil, wr.noSpace()
+			}
+			for _, s := range runs {
+				for b := s.Start; b < s.end(); b++ {
+					out = append(out, b)
+				}
+			}
+			return out, nil
+		}
+		runs, ok := wr.alloc.alloc(k)
+		if !ok {
+			return nil, wr.noSpace()
+		}
+		for _, s := range runs {
+			for b := s.Start; b < s.end(); b++ {
+				out = append(out, b)
+			}
+		}
+		return out, nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, b := range blocks {
+		if err := wr.writeAt(b.Data, b.Blk); err != nil {
+			return err
+		}
+	}
+	r.iblock = ib
+	r.flags |= ExtentsFl
+	r.blocks = n + uint64(len(blocks))
+	return nil
+}
+
+// placeSymlink stores a short target in i_block, a long one in a block.
+func (wr *writer) placeSymlink(ino uint32, r *inodeRec) error {
+	t := r.n.Target
+	r.size = uint64(len(t))
+	if len(t) <= fastSymlinkMax {
+		copy(r.iblock[:], t)
+		return nil
+	}
+	runs, ok := wr.alloc.alloc(1)
+	if !ok {
+		return wr.noSpace()
+	}
+	b := make([]byte, BlockSize)
+	copy(b, t)
+	if err := wr.writeAt(b, runs[0].Start); err != nil {
+		return err
+	}
+	return wr.setExtents(ino, r, runsToExtents(runs), 1)
+}
+
+// deviceBlock encodes a device number in i_block as the kernel does: the
+// old 16-bit form when major and minor fit in a byte, else the new one.
+func deviceBlock(n *tree.Node) [60]byte {
+	var ib [60]byte
+	if n.Type != tree.CharDev && n.Type != tree.BlockDev {
+		return ib
+	}
+	ma, mi := n.Major, n.Minor
+	if ma < 256 && mi < 256 {
+		le.PutUint32(ib[0:], ma<<8|mi) // i_block[0]: old_encode_dev
+		return ib
+	}
+	le.PutUint32(ib[4:], (mi&0xff)|(ma&0xfff)<<8|(mi&^0xff)<<12) // i_block[1]: new_encode_dev
+	return ib
+}
+
+// placeXattrs puts the attributes that do not fit in inode ino into a
+// shared xattr block.
+func (wr *writer) placeXattrs(ino uint32) error {
+	r := &wr.recs[ino]
+	if r.n == nil || len(r.n.Xattrs) == 0 {
+		return nil
+	}
+	es, err := makeXentries(r.path, r.n.Xattrs)
+	if err != nil {
+		return err
+	}
+	_, blk := splitXattrs(es)
+	if len(blk) == 0 {
+		return nil
+	}
+	data, ok := encodeXattrBlock(blk)
+	if !ok {
+		return fmt.Errorf("%w: %s: %d attributes do not fit in the inode and one block", ErrXattr, r.path, len(es))
+	}
+	key := string(data)
+	x := wr.xblocks[key]
+	if x == nil {
+		runs, ok := wr.alloc.alloc(1)
+		if !ok {
+			return wr.noSpace()
+		}
+		x = &xblock{blk: runs[0].Start, data: data}
+		wr.xblocks[key] = x
+		wr.xorder = append(wr.xorder, x)
+	}
+	x.refs++
+	r.xattrB = x.blk
+	r.blocks++
+	return nil
+}
+
+// noSpace reports how much space the tree needs.
+func (wr *writer) noSpace() error {
+	if wr.sizeNeed == 0 {
+		if s, _, err := Need(wr.root, wr.opts); err == nil {
+			wr.sizeNeed = s
+		}
+	}
+	return fmt.Errorf("%w: the tree needs at least %d bytes (%d MiB), the file system has %d", ErrNoSpace,
+		wr.sizeNeed, (wr.sizeNeed+1<<20-1)>>20, int64(wr.l.Blocks)*BlockSize)
+}
