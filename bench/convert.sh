@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Benchmark: `purefs convert` against `qemu-img convert`, side by side, on
+# a 1 GiB raw ext4 image holding about 200 MB of generated files
+# (bench/convertgen: text, machine-code-like binaries and incompressible
+# data; the same bytes on every machine).
+#
+#   bench/convert.sh [ROWS...]        e.g. bench/convert.sh qcow2 qcow2-compressed
+#
+# Environment: BENCH_DIR (work directory, default /tmp/purefs-bench-convert),
+# BENCH_RUNS (timed runs per tool and row, default 3; the best is kept),
+# BENCH_MB (megabytes of files, default 200), PUREFS (a purefs binary to
+# use instead of building ./cmd/purefs).
+#
+# Each row converts the same input with both tools, alternating runs, and
+# prints the best wall time of each, the speed-up (qemu-img time / purefs
+# time) and the output sizes. qemu-img runs with -t unsafe (no flush at the
+# end), since purefs convert does not sync either. To add a row, add a line
+# to ROWS: name, purefs convert arguments, qemu-img convert arguments.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="/usr/local/go/bin:$PATH"
+
+ROWS=(
+  "qcow2|-O qcow2|-O qcow2"
+  "qcow2-compressed|-O qcow2-compressed|-O qcow2 -c"
+  "qcow2-zstd|-O qcow2-compressed -o compression_type=zstd|-O qcow2 -c -o compression_type=zstd"
+  "vdi|-O vdi|-O vdi"
+  "vpc|-O vpc|-O vpc"
+)
+
+dir=${BENCH_DIR:-/tmp/purefs-bench-convert}
+runs=${BENCH_RUNS:-3}
+mb=${BENCH_MB:-200}
+mkdir -p "$dir"
+purefs=${PUREFS:-$dir/purefs}
+[ -n "${PUREFS:-}" ] || go build -o "$purefs" ./cmd/purefs
+
+img=$dir/ext4-$mb.raw
+if [ ! -e "$img" ]; then
+  rm -rf "$dir/tree"
+  go run ./bench/convertgen "$dir/tree" "$mb"
+  truncate -s 1G "$img.tmp"
+  mkfs.ext4 -q -F -d "$dir/tree" -U 5f0c9b3e-6d64-4d1a-9d3e-1f2a3b4c5d6e \
+    -E root_owner=0:0,lazy_itable_init=0,lazy_journal_init=0 "$img.tmp"
+  mv "$img.tmp" "$img"
+  rm -rf "$dir/tree"
+fi
+cat "$img" >/dev/null # both tools read from the page cache
+
+now() { date +%s.%N; }
+best() { # best of the times given
+  printf '%s\n' "$@" | sort -g | head -1
+}
+
+printf '%-18s %10s %10s %8s %14s %14s %9s\n' row purefs_s qemu_s speedup purefs_bytes qemu_bytes size_ratio
+for row in "${ROWS[@]}"; do
+  IFS='|' read -r name pargs qargs <<<"$row"
+  if [ $# -gt 0 ] && [[ " $* " != *" $name "* ]]; then continue; fi
+  pt=() qt=()
+  for _ in $(seq "$runs"); do
+    rm -f "$dir/out.p" "$dir/out.q"
+    t0=$(now); "$purefs" convert $pargs "$img" "$dir/out.p"; t1=$(now)
+    pt+=("$(echo "$t1 - $t0" | bc)")
+    t0=$(now); qemu-img convert -t unsafe -f raw $qargs "$img" "$dir/out.q"; t1=$(now)
+    qt+=("$(echo "$t1 - $t0" | bc)")
+  done
+  ps=$(stat -c %s "$dir/out.p") qs=$(stat -c %s "$dir/out.q")
+  fmt=${qargs#-O }; fmt=${fmt%% *}
+  qemu-img compare -q -f raw -F "$fmt" "$img" "$dir/out.p" || { echo "$name: purefs output differs from the input" >&2; exit 1; }
+  p=$(best "${pt[@]}") q=$(best "${qt[@]}")
+  printf '%-18s %10.3f %10.3f %7.2fx %14d %14d %9.4f\n' "$name" "$p" "$q" "$(echo "$q / $p" | bc -l)" "$ps" "$qs" "$(echo "$ps / $qs" | bc -l)"
+done
+rm -f "$dir/out.p" "$dir/out.q"
