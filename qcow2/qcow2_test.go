@@ -48,6 +48,7 @@ type chunk struct {
 	off  int64
 	n    int
 	zero bool
+	rnd  bool // incompressible
 }
 
 type layoutCase struct {
@@ -58,16 +59,23 @@ type layoutCase struct {
 
 var layouts = []layoutCase{
 	{"start-middle-end", 10<<20 + 12345, []chunk{
-		{0, 300 << 10, false},
-		{3 << 20, 256 << 10, true},
-		{5<<20 + 777, 100 << 10, false},
-		{10<<20 + 12345 - 5000, 5000, false},
+		{0, 300 << 10, false, false},
+		{3 << 20, 256 << 10, true, false},
+		{5<<20 + 777, 100 << 10, false, false},
+		{10<<20 + 12345 - 5000, 5000, false, false},
 	}},
 	{"holes-only", 3 << 20, nil},
-	{"tiny", 1000, []chunk{{10, 900, false}}},
+	{"incompressible", 2 << 20, []chunk{
+		{0, 100000, false, false},
+		{100000, 200000, false, true}, // stored as is: aligned to a cluster
+		{300000, 100000, false, false},
+		{400000, 70000, false, true},
+		{470000, 500000, false, false},
+	}},
+	{"tiny", 1000, []chunk{{10, 900, false, false}}},
 	{"l2-boundary", 1<<30 + 4096, []chunk{
-		{512<<20 - 70000, 140000, false},
-		{1<<30 + 4096 - 65536, 65536, false},
+		{512<<20 - 70000, 140000, false, false},
+		{1<<30 + 4096 - 65536, 65536, false, false},
 	}},
 }
 
@@ -86,7 +94,13 @@ func writeRaw(t testing.TB, dir string, lc layoutCase) string {
 	}
 	for i, c := range lc.chunks {
 		b := make([]byte, c.n)
-		if !c.zero {
+		switch {
+		case c.rnd:
+			r := rand.New(rand.NewPCG(uint64(i), 1))
+			for j := range b {
+				b[j] = byte(r.Uint32())
+			}
+		case !c.zero:
 			b = fill(uint64(i), c.n)
 		}
 		if _, err := f.WriteAt(b, c.off); err != nil {
@@ -234,6 +248,9 @@ func TestWriteQemuAgrees(t *testing.T) {
 					t.Fatalf("qemu-img info: format %q, virtual size %d, cluster size %d; want qcow2, %d, %d\n%s",
 						info.Format, info.VirtualSize, info.ClusterSize, vsize, 1<<cb, info.Raw)
 				}
+				if m.opts.Compression == "zstd" && !bytes.Contains(info.Specific, []byte(`"compression-type": "zstd"`)) {
+					t.Errorf("qemu-img info does not report zstd compression:\n%s", info.Raw)
+				}
 				oracle.QemuImgCompareAs(t, raw, "raw", q, "qcow2")
 				r, done := openImage(t, q)
 				defer done()
@@ -251,6 +268,33 @@ func TestWriteQemuAgrees(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestMixedClusters checks that compressed images store incompressible
+// clusters as they are, next to compressed ones.
+func TestMixedClusters(t *testing.T) {
+	dir := t.TempDir()
+	raw := writeRaw(t, dir, layouts[2])
+	q := filepath.Join(dir, "mixed.qcow2")
+	build(t, raw, q, Options{Compress: true})
+	r, done := openImage(t, q)
+	defer done()
+	var plain, compressed int
+	for vc := range r.Size() / r.cs {
+		e, _, err := r.entry(vc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case e&entryCompressed != 0:
+			compressed++
+		case e&offsetMask != 0:
+			plain++
+		}
+	}
+	if plain == 0 || compressed == 0 {
+		t.Errorf("%d plain and %d compressed clusters; want some of each", plain, compressed)
 	}
 }
 
@@ -296,7 +340,16 @@ type memChunk struct {
 
 func (m *memSource) Size() int64 { return m.size }
 
+// ReadAt fails for any read that is not inside one of the chunks: the
+// writer must never read a source's holes.
 func (m *memSource) ReadAt(p []byte, off int64) (int, error) {
+	inside := false
+	for _, c := range m.chunks {
+		inside = inside || (off >= c.off && off+int64(len(p)) <= c.off+int64(len(c.data)))
+	}
+	if !inside {
+		return 0, fmt.Errorf("read of %d bytes at %d touches a hole", len(p), off)
+	}
 	clear(p)
 	for _, c := range m.chunks {
 		lo, hi := max(off, c.off), min(off+int64(len(p)), c.off+int64(len(c.data)))
