@@ -17,7 +17,9 @@
 // The virtual size is the source size rounded up to a whole 512-byte
 // sector, as qemu-img convert does. Blocks of the source that hold only
 // zeros are never allocated, and the source is read only in its data
-// ranges.
+// ranges. Blocks are written as runs of non-zero 4 KiB pages: dst must be
+// empty, and its holes stand for the zeros. A second goroutine reads
+// ahead while the first writes.
 //
 // # UUIDs
 //
@@ -25,10 +27,11 @@
 // modification UUID (uuid_last_snap) is null, and it refuses to register
 // two disks with one creation UUID. qemu-img fills both with random
 // UUIDs, so its output is never reproducible. Write instead derives them
-// from the content: SHA-256 over the virtual size and every allocated
-// block with its index (see contentDigest), hashed again with a label per
-// field, shaped as an RFC 9562 version 8 UUID. Same content → same UUIDs;
-// different content → different UUIDs. The trade-off: two images with the
+// from the content: SHA-256 over the virtual size and the index and
+// CRC-32C of every allocated block (see contentDigest), hashed again with
+// a label per field, shaped as an RFC 9562 version 8 UUID. Same content →
+// same UUIDs; different content → different UUIDs (barring CRC collisions
+// in every differing block). The trade-off: two images with the
 // same content (two builds of one configuration) share a UUID, so one
 // VirtualBox cannot register both; set Options.UUID (and, if wanted,
 // Options.ModUUID) to tell them apart.
