@@ -326,3 +326,58 @@ func TestAliases(t *testing.T) {
 		}
 	}
 }
+
+// TestReaderSeesSource reads our images back with Open and compares names,
+// contents and times with the source.
+func TestReaderSeesSource(t *testing.T) {
+	src := t.TempDir()
+	makeSrcTree(t, src, 200)
+	want := manifest(t, os.DirFS(src))
+	for _, opts := range []Options{
+		{Size: 20 << 20, FATType: 12, Label: "MY DISK"},
+		{Size: 64 << 20, HasEpoch: true, Epoch: srcTime.Unix() + 3},
+		{Size: 600 << 20},
+	} {
+		img := buildFromDir(t, src, opts)
+		f, err := os.Open(img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		fsys, err := Open(f, opts.Size)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameManifest(t, "the reader's view", want, manifest(t, fsys.FS()))
+		if fsys.VolumeLabel != opts.Label {
+			t.Errorf("label entry %q, want %q", fsys.VolumeLabel, opts.Label)
+		}
+		err = fsys.Walk(func(p string, e Entry) error {
+			fi, err := os.Stat(filepath.Join(src, p))
+			if err != nil {
+				return err
+			}
+			w := fi.ModTime()
+			if opts.HasEpoch && w.Unix() >= opts.Epoch {
+				w = time.Unix(opts.Epoch, 0)
+			}
+			w = w.UTC()
+			if w.Before(minFATTime) {
+				w = minFATTime
+			}
+			if w.After(maxFATTime) {
+				w = maxFATTime
+			}
+			if !e.Modified.Equal(w.Truncate(2 * time.Second)) {
+				t.Errorf("%s: modified %v, want %v", p, e.Modified, w)
+			}
+			if !e.Created.Equal(w.Truncate(10 * time.Millisecond)) {
+				t.Errorf("%s: created %v, want %v", p, e.Created, w)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
