@@ -1,51 +1,162 @@
 package vhd
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
+	"sync"
 
 	"github.com/purefs/purefs/internal/sparse"
 )
 
+// block is one non-zero block of the source, as scanBlocks hands it out.
+type block struct {
+	idx int64
+	buf []byte // prefix bytes for the caller, then the block's bytes
+	// crc is the block's CRC-32C, its fingerprint in the content digest.
+	crc uint32
+}
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
 // scanBlocks calls fn, in order, for every block of bs bytes of src's
-// first size bytes that holds a non-zero byte, with its index and its
-// bytes (zero past the end of src). Only src's data ranges are read. The
-// slice passed to fn is reused for the next block.
-func scanBlocks(src sparse.Source, size, bs int64, fn func(idx int64, b []byte) error) error {
+// first size bytes that holds a non-zero byte. b.buf[prefix:] holds the
+// block (zeros past the end of src); b.buf[:prefix] is the caller's. Only
+// src's data ranges are read. A second goroutine reads ahead, so that
+// reading overlaps fn's writing; buffers are reused once fn returns.
+func scanBlocks(src sparse.Source, size, bs int64, prefix int, fn func(b *block) error) error {
 	ranges, err := src.DataRanges()
 	if err != nil {
 		return fmt.Errorf("vhd: source data ranges: %w", err)
 	}
+	const depth = 4
+	free := make(chan []byte, depth)
+	for range depth {
+		free <- make([]byte, int64(prefix)+bs)
+	}
+	full := make(chan block, depth)
+	done := make(chan struct{})
+	var readErr error
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer close(full)
+		readErr = readBlocks(src, ranges, size, bs, func(idx int64, fill func([]byte) (bool, error)) (bool, error) {
+			var buf []byte
+			select {
+			case buf = <-free:
+			case <-done:
+				return false, nil
+			}
+			nonZero, err := fill(buf[prefix:])
+			if err != nil || !nonZero {
+				free <- buf
+				return err == nil, err
+			}
+			b := block{idx: idx, buf: buf, crc: crc32.Checksum(buf[prefix:], castagnoli)}
+			select {
+			case full <- b:
+				return true, nil
+			case <-done:
+				return false, nil
+			}
+		})
+	}()
+	var fnErr error
+	for b := range full {
+		if fnErr == nil {
+			if fnErr = fn(&b); fnErr != nil {
+				close(done)
+			}
+		}
+		free <- b.buf
+	}
+	wg.Wait()
+	if fnErr != nil {
+		return fnErr
+	}
+	return readErr
+}
+
+// readBlocks visits, in order, every block of bs bytes that overlaps one
+// of ranges (clipped to size and to src's size). For each, visit gets the
+// index and a fill function that reads the block's data ranges into a
+// buffer (zeroing the rest) and reports whether it holds a non-zero byte;
+// visit returns false to stop.
+func readBlocks(src sparse.Source, ranges []sparse.Range, size, bs int64, visit func(int64, func([]byte) (bool, error)) (bool, error)) error {
 	srcSize := min(src.Size(), size)
-	buf := make([]byte, bs)
-	last := int64(-1) // last block handed out or skipped
+	last := int64(-1) // last block visited
 	for i := 0; i < len(ranges); i++ {
-		r := ranges[i]
-		end := min(r.End(), srcSize)
-		for first := max(r.Off/bs, last+1); first*bs < end; first++ {
-			// Fill block first from every range that overlaps it.
-			bOff := first * bs
-			clear(buf)
-			for j := i; j < len(ranges) && ranges[j].Off < bOff+bs; j++ {
-				lo := max(ranges[j].Off, bOff)
-				hi := min(ranges[j].End(), bOff+bs, srcSize)
-				if lo >= hi {
-					continue
+		end := min(ranges[i].End(), srcSize)
+		for idx := max(ranges[i].Off/bs, last+1); idx*bs < end; idx++ {
+			bOff := idx * bs
+			fill := func(buf []byte) (bool, error) {
+				pos := bOff // buf is filled up to here
+				for j := i; j < len(ranges) && ranges[j].Off < bOff+bs; j++ {
+					lo := max(ranges[j].Off, pos)
+					hi := min(ranges[j].End(), bOff+bs, srcSize)
+					if lo >= hi {
+						continue
+					}
+					clear(buf[pos-bOff : lo-bOff])
+					n, err := src.ReadAt(buf[lo-bOff:hi-bOff], lo)
+					if err != nil && !(errors.Is(err, io.EOF) && int64(n) == hi-lo) {
+						return false, fmt.Errorf("vhd: reading source at %d: %w", lo, err)
+					}
+					pos = hi
 				}
-				n, err := src.ReadAt(buf[lo-bOff:hi-bOff], lo)
-				if err != nil && !(errors.Is(err, io.EOF) && int64(n) == hi-lo) {
-					return fmt.Errorf("vhd: reading source at %d: %w", lo, err)
-				}
+				clear(buf[pos-bOff:])
+				return !isZero(buf), nil
 			}
-			last = first
-			if sparse.IsZero(buf) {
-				continue
-			}
-			if err := fn(first, buf); err != nil {
+			last = idx
+			more, err := visit(idx, fill)
+			if err != nil || !more {
 				return err
 			}
 		}
+	}
+	return nil
+}
+
+// zeroPage is compared against: bytes.Equal runs at memory speed.
+var zeroPage [4096]byte
+
+// isZero reports whether b holds only zeros.
+func isZero(b []byte) bool {
+	for len(b) >= len(zeroPage) {
+		if !bytes.Equal(b[:len(zeroPage)], zeroPage[:]) {
+			return false
+		}
+		b = b[len(zeroPage):]
+	}
+	return bytes.Equal(b, zeroPage[:len(b)])
+}
+
+// writeSparse writes b at off in dst, an empty file, skipping the 4 KiB
+// pages (relative to off) that hold only zeros: the file's holes read as
+// zeros already. Runs of non-zero pages go out in one write each.
+func writeSparse(dst io.WriterAt, b []byte, off int64) error {
+	const page = int64(len(zeroPage))
+	n := int64(len(b))
+	for start := int64(0); start < n; {
+		// Skip zero pages, then gather the run of non-zero ones.
+		for start < n && isZero(b[start:min(start+page, n)]) {
+			start += page
+		}
+		end := start
+		for end < n && !isZero(b[end:min(end+page, n)]) {
+			end += page
+		}
+		end = min(end, n)
+		if start < end {
+			if _, err := dst.WriteAt(b[start:end], off+start); err != nil {
+				return err
+			}
+		}
+		start = end
 	}
 	return nil
 }

@@ -14,6 +14,10 @@
 //     to 256 MiB. Like qemu, the reader takes data from allocated blocks
 //     without consulting the sector bitmaps.
 //
+// Write reads the source only in its data ranges, in a second goroutine
+// that reads ahead while the first writes, and writes blocks as runs of
+// non-zero 4 KiB pages: dst must be empty, its holes stand for the zeros.
+//
 // Not supported: differencing disks (parent locators), saved state.
 //
 // # Size
@@ -38,7 +42,7 @@
 // the disk exactly as they would a qemu-made one. The time stamp comes from
 // Options.Timestamp (never the clock); the UUID, unless Options.UUID gives
 // one, is derived from the content: SHA-256 over the virtual size and
-// every non-zero 2 MiB block with its index, shaped as an RFC 9562 version
-// 8 UUID. Two disks with identical content therefore share a UUID; give
+// the index and CRC-32C of every non-zero 2 MiB block, shaped as an RFC
+// 9562 version 8 UUID. Two disks with identical content therefore share a UUID; give
 // one of them Options.UUID where that matters (Hyper-V tracks disks by it).
 package vhd

@@ -107,11 +107,11 @@ func Write(dst *os.File, src sparse.Source, opts Options) error {
 	var end int64 // file size without the final footer
 	if opts.Fixed {
 		// (2f) Fixed: the disk's bytes in place; zero blocks stay holes.
-		err = scanBlocks(src, size, blockSize, func(idx int64, b []byte) error {
-			digest.add(idx, b)
-			b = b[:min(int64(len(b)), size-idx*blockSize)]
-			if _, err := dst.WriteAt(b, idx*blockSize); err != nil {
-				return fmt.Errorf("vhd: writing block %d: %w", idx, err)
+		err = scanBlocks(src, size, blockSize, 0, func(b *block) error {
+			digest.add(b)
+			data := b.buf[:min(int64(len(b.buf)), size-b.idx*blockSize)]
+			if err := writeSparse(dst, data, b.idx*blockSize); err != nil {
+				return fmt.Errorf("vhd: writing block %d: %w", b.idx, err)
 			}
 			return nil
 		})
@@ -160,19 +160,17 @@ func writeDynamic(dst *os.File, src sparse.Source, size int64, ft *footer, diges
 		bat[i] = 0xff // batFree
 	}
 	const bitmapBytes = blockSize / sectorSize / 8 // 512: one sector
-	buf := make([]byte, bitmapBytes+blockSize)
-	for i := range bitmapBytes {
-		buf[i] = 0xff // every sector of the block present
-	}
 	next := int64(batOffset) + batBytes
-	err := scanBlocks(src, size, blockSize, func(idx int64, b []byte) error {
-		digest.add(idx, b)
-		binary.BigEndian.PutUint32(bat[4*idx:], uint32(next/sectorSize))
-		copy(buf[bitmapBytes:], b)
-		if _, err := dst.WriteAt(buf, next); err != nil {
-			return fmt.Errorf("vhd: writing block %d: %w", idx, err)
+	err := scanBlocks(src, size, blockSize, bitmapBytes, func(b *block) error {
+		digest.add(b)
+		binary.BigEndian.PutUint32(bat[4*b.idx:], uint32(next/sectorSize))
+		for i := range bitmapBytes {
+			b.buf[i] = 0xff // every sector of the block present
 		}
-		next += int64(len(buf))
+		if err := writeSparse(dst, b.buf, next); err != nil {
+			return fmt.Errorf("vhd: writing block %d: %w", b.idx, err)
+		}
+		next += int64(len(b.buf))
 		return nil
 	})
 	if err != nil {
@@ -195,7 +193,11 @@ func vhdTime(unix int64) uint32 {
 
 // contentDigest is SHA-256 over "purefs vhd", the virtual size (u64 LE)
 // and, for every non-zero 2 MiB block in order, its index (u64 LE) and
-// bytes: a function of the virtual disk's content alone.
+// CRC-32C (u32 LE): a function of the virtual disk's content alone. A CRC
+// computed by the CPU's CRC instruction, rather than a hash of every
+// byte, keeps the digest far cheaper than the I/O; two different disks
+// get one digest only if every block in which they differ has colliding
+// CRCs (for unrelated changes, about 2^-32 per differing block).
 type contentDigest struct{ h hash.Hash }
 
 func newContentDigest(size int64) *contentDigest {
@@ -205,9 +207,11 @@ func newContentDigest(size int64) *contentDigest {
 	return d
 }
 
-func (d *contentDigest) add(idx int64, b []byte) {
-	d.h.Write(binary.LittleEndian.AppendUint64(nil, uint64(idx)))
-	d.h.Write(b)
+func (d *contentDigest) add(b *block) {
+	var rec [12]byte
+	binary.LittleEndian.PutUint64(rec[0:], uint64(b.idx))
+	binary.LittleEndian.PutUint32(rec[8:], b.crc)
+	d.h.Write(rec[:])
 }
 
 func (d *contentDigest) sum() []byte { return d.h.Sum(nil) }
