@@ -65,6 +65,7 @@ var layouts = []layoutCase{
 		{10<<20 + 12345 - 5000, 5000, false, false},
 	}},
 	{"holes-only", 3 << 20, nil},
+	{"empty", 0, nil},
 	{"incompressible", 2 << 20, []chunk{
 		{0, 100000, false, false},
 		{100000, 200000, false, true}, // stored as is: aligned to a cluster
@@ -275,7 +276,13 @@ func TestWriteQemuAgrees(t *testing.T) {
 // clusters as they are, next to compressed ones.
 func TestMixedClusters(t *testing.T) {
 	dir := t.TempDir()
-	raw := writeRaw(t, dir, layouts[2])
+	var lc layoutCase
+	for _, l := range layouts {
+		if l.name == "incompressible" {
+			lc = l
+		}
+	}
+	raw := writeRaw(t, dir, lc)
 	q := filepath.Join(dir, "mixed.qcow2")
 	build(t, raw, q, Options{Compress: true})
 	r, done := openImage(t, q)

@@ -79,10 +79,10 @@ func newGeometry(size int64, opts Options) (geometry, error) {
 	return g, nil
 }
 
-// Write writes a complete qcow2 image of src into dst, which should be an
-// empty file; its size is set to the end of the image. src is read only
-// inside its data ranges, and clusters that read as zeros are not
-// allocated. Write does not close or sync dst.
+// Write writes a complete qcow2 image of src into dst, a file it truncates
+// first and leaves at the end of the image. src is read only inside its
+// data ranges, and clusters that read as zeros are not allocated. Write
+// does not close or sync dst.
 func Write(dst *os.File, src sparse.Source, opts Options) error {
 	g, err := newGeometry(src.Size(), opts)
 	if err != nil {
@@ -91,6 +91,9 @@ func Write(dst *os.File, src sparse.Source, opts Options) error {
 	ranges, err := src.DataRanges()
 	if err != nil {
 		return fmt.Errorf("qcow2: listing the source's data: %w", err)
+	}
+	if err := dst.Truncate(0); err != nil {
+		return fmt.Errorf("qcow2: %w", err)
 	}
 	w := &writer{g: g, dst: dst, out: coalescer{w: dst, max: 4 << 20}}
 	w.refs = append(w.refs, 1) // cluster 0: the header
@@ -180,7 +183,7 @@ func (w *writer) finish() error {
 
 	l2Start := w.next
 	l1Start := l2Start + int64(len(w.l2))
-	l1Clusters := clustersFor(g.l1Size * 8)
+	l1Clusters := (g.l1Size*8 + cs - 1) / cs // none for an empty disk
 	rtStart := l1Start + l1Clusters
 	// The refcount blocks count themselves and the table: iterate to the
 	// fixed point (it grows monotonically and settles in a step or two).
@@ -257,6 +260,9 @@ func (w *writer) finish() error {
 		refcountOrder:         refcountOrder,
 		headerLength:          headerLen,
 		compressionType:       g.compression,
+	}
+	if g.l1Size == 0 {
+		h.l1TableOffset = 0 // as qemu-img writes an empty disk
 	}
 	if g.compression != compressionDeflate {
 		h.incompatibleFeatures |= incompatCompression
