@@ -13,7 +13,7 @@
 #
 # Each row converts the same input with both tools, alternating runs, and
 # prints the best wall time of each, the speed-up (qemu-img time / purefs
-# time) and the output sizes. qemu-img runs with -t unsafe (no flush at the
+# time), the best CPU time (user + system) of each and the output sizes. qemu-img runs with -t unsafe (no flush at the
 # end), since purefs convert does not sync either. To add a row, add a line
 # to ROWS: name, purefs convert arguments, qemu-img convert arguments.
 set -euo pipefail
@@ -47,27 +47,28 @@ if [ ! -e "$img" ]; then
 fi
 cat "$img" >/dev/null # both tools read from the page cache
 
-now() { date +%s.%N; }
-best() { # best of the times given
-  printf '%s\n' "$@" | sort -g | head -1
+# timed CMD...: run CMD, print "wall cpu" seconds (cpu = user + system).
+timed() {
+  /usr/bin/time -f '%e %U %S' -o "$dir/time" "$@"
+  awk '{ printf "%s %.2f\n", $1, $2 + $3 }' "$dir/time"
 }
+best() { printf '%s\n' "$@" | sort -g | head -1; }
 
-printf '%-18s %10s %10s %8s %14s %14s %9s\n' row purefs_s qemu_s speedup purefs_bytes qemu_bytes size_ratio
+printf '%-18s %9s %9s %8s %9s %9s %13s %13s %10s\n' row purefs_s qemu_s speedup purefs_cpu qemu_cpu purefs_bytes qemu_bytes size_ratio
 for row in "${ROWS[@]}"; do
   IFS='|' read -r name pargs qargs <<<"$row"
   if [ $# -gt 0 ] && [[ " $* " != *" $name "* ]]; then continue; fi
-  pt=() qt=()
+  pw=() qw=() pc=() qc=()
   for _ in $(seq "$runs"); do
     rm -f "$dir/out.p" "$dir/out.q"
-    t0=$(now); "$purefs" convert $pargs "$img" "$dir/out.p"; t1=$(now)
-    pt+=("$(echo "$t1 - $t0" | bc)")
-    t0=$(now); qemu-img convert -t unsafe -f raw $qargs "$img" "$dir/out.q"; t1=$(now)
-    qt+=("$(echo "$t1 - $t0" | bc)")
+    read -r w c < <(timed "$purefs" convert $pargs "$img" "$dir/out.p"); pw+=("$w") pc+=("$c")
+    read -r w c < <(timed qemu-img convert -t unsafe -f raw $qargs "$img" "$dir/out.q"); qw+=("$w") qc+=("$c")
   done
   ps=$(stat -c %s "$dir/out.p") qs=$(stat -c %s "$dir/out.q")
   fmt=${qargs#-O }; fmt=${fmt%% *}
   qemu-img compare -q -f raw -F "$fmt" "$img" "$dir/out.p" || { echo "$name: purefs output differs from the input" >&2; exit 1; }
-  p=$(best "${pt[@]}") q=$(best "${qt[@]}")
-  printf '%-18s %10.3f %10.3f %7.2fx %14d %14d %9.4f\n' "$name" "$p" "$q" "$(echo "$q / $p" | bc -l)" "$ps" "$qs" "$(echo "$ps / $qs" | bc -l)"
+  p=$(best "${pw[@]}") q=$(best "${qw[@]}")
+  printf '%-18s %9.2f %9.2f %7.2fx %9.2f %9.2f %13d %13d %10.4f\n' "$name" "$p" "$q" "$(echo "$q / $p" | bc -l)" \
+    "$(best "${pc[@]}")" "$(best "${qc[@]}")" "$ps" "$qs" "$(echo "$ps / $qs" | bc -l)"
 done
-rm -f "$dir/out.p" "$dir/out.q"
+rm -f "$dir/out.p" "$dir/out.q" "$dir/time"
