@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -176,9 +177,14 @@ func hashFile(path string) (string, int64, error) {
 	return hashReader(f, path)
 }
 
+// bufPool holds the read buffers of hashReader.
+var bufPool = sync.Pool{New: func() any { return new([1 << 20]byte) }}
+
 func hashReader(rd io.Reader, name string) (string, int64, error) {
 	h := sha256.New()
-	n, err := io.CopyBuffer(h, rd, make([]byte, 1<<20))
+	buf := bufPool.Get().(*[1 << 20]byte)
+	defer bufPool.Put(buf)
+	n, err := io.CopyBuffer(h, rd, buf[:])
 	if err != nil {
 		return "", n, fmt.Errorf("%w: %s: %v", ErrRead, name, err)
 	}

@@ -114,7 +114,7 @@ func (g *gen) plan() error {
 	}
 	g.sparse("/sparse/many-holes", int64(cs.manyHoles)*64*kib, many...)
 	if g.opts.Huge {
-		size := int64(5*gib + 4097)
+		size := int64(4*gib + 4097)
 		g.sparse("/sparse/huge", size, extent{0, 4 * kib}, extent{4*gib - 100, 200}, extent{size - 1, 1})
 	}
 

@@ -67,7 +67,8 @@ func (c Class) String() string {
 type Options struct {
 	Seed  int64
 	Class Class
-	// Huge adds a sparse file larger than 4 GiB (a few KiB of data).
+	// Huge adds a sparse file of 4 GiB + 4097 bytes (a few KiB of data,
+	// one run across the 4 GiB boundary).
 	Huge bool
 	// FATSafe keeps to what a FAT file system holds: directories and
 	// regular files only, printable ASCII names valid on FAT and distinct regardless
@@ -322,7 +323,11 @@ func (g *gen) writeFile(p string, s *spec) (string, error) {
 	} else {
 		src := contentStream(g.opts.Seed, s.path)
 		var pos int64
-		buf := make([]byte, 1<<20)
+		var longest int64
+		for _, x := range s.extents {
+			longest = max(longest, x.len)
+		}
+		buf := make([]byte, min(1<<20, longest))
 		for _, x := range s.extents {
 			if x.off < pos || x.off+x.len > s.size {
 				return "", fmt.Errorf("plan bug: extent %d+%d out of order or past size %d", x.off, x.len, s.size)

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/purefs/purefs/internal/manifest"
 	"github.com/purefs/purefs/tree"
 )
@@ -226,5 +228,55 @@ func run(t *testing.T, name string, args ...string) {
 	out, err := exec.Command(name, args...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("%s %q: %v\n%s", name, args, err, out)
+	}
+}
+
+// TestClasses checks that each class is a superset in size of the one
+// before and that Large has thousands of entries in one directory.
+func TestClasses(t *testing.T) {
+	classes := []Class{Tiny, Small}
+	if !testing.Short() {
+		classes = append(classes, Medium, Large)
+	}
+	prev := 0
+	for _, c := range classes {
+		_, m := generate(t, Options{Seed: 9, Class: c})
+		big := 0
+		for _, e := range m.Entries {
+			if strings.HasPrefix(e.Path, "/dirs/big/") {
+				big++
+			}
+		}
+		t.Logf("%s: %d entries, %d in /dirs/big", c, len(m.Entries), big)
+		if len(m.Entries) <= prev {
+			t.Errorf("%s: %d entries, not more than the class before (%d)", c, len(m.Entries), prev)
+		}
+		prev = len(m.Entries)
+		if c == Large && big < 2000 {
+			t.Errorf("large: only %d entries in /dirs/big", big)
+		}
+		if big < 150 {
+			t.Errorf("%s: %d entries in /dirs/big fit one 4 KiB block", c, big)
+		}
+	}
+}
+
+// TestHuge makes the sparse file past 4 GiB and checks that it stays
+// sparse and reads back as planned.
+func TestHuge(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the > 4 GiB sparse file is hashed twice: not in -short")
+	}
+	dir, m := generate(t, Options{Seed: 13, Huge: true})
+	e := m.Lookup("/sparse/huge")
+	if e == nil || e.Size <= 4<<30 {
+		t.Fatalf("no file past 4 GiB: %+v", e)
+	}
+	var st unix.Stat_t
+	if err := unix.Stat(filepath.Join(dir, "sparse/huge"), &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Blocks*512 > 1<<20 {
+		t.Errorf("/sparse/huge uses %d bytes of disk: not sparse", st.Blocks*512)
 	}
 }
