@@ -4,10 +4,15 @@
 // hybrid MBRs (a protective entry next to legacy entries that mirror GPT
 // partitions).
 //
+// Protective returns the protective MBR GNU parted writes (CHS end
+// 0xFFFFFF, which sgdisk keeps); Hybrid lays out a hybrid MBR the way
+// `sgdisk -h` does. The seed's "hybrid" layout gets a plain protective MBR
+// from parted: it has no legacy entries.
+//
 // The 440-byte boot code area is written as given and zero by default;
 // this package ships no boot code. CHS fields are computed for the
-// geometry in Options, the 4-heads × 32-sectors geometry GNU parted uses
-// for image files by default; addresses past cylinder 1023 get parted's
+// geometry given: PartedFileGeometry (4 heads × 32 sectors, what GNU
+// parted assumes for image files) or SgdiskGeometry (255 × 63); addresses past cylinder 1023 get parted's
 // 1023/heads-1/sectors cap. Extended and logical partitions are neither
 // written nor followed: an extended entry is reported as it is.
 //

@@ -184,3 +184,24 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestHybridLikeSgdisk(t *testing.T) {
+	esp, err := NewPartition(TypeEFISystem, 2048, 16384, SgdiskGeometry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := Hybrid(SgdiskGeometry, esp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := m.Encode()
+	if want := readMBR(t, "sgdisk-hybrid.mbr"); !bytes.Equal(b[:], want) {
+		t.Errorf("Hybrid differs from sgdisk -h:\n% x\n% x", b[0x1B8:], want[0x1B8:])
+	}
+	if !m.IsHybrid() {
+		t.Errorf("IsHybrid = false")
+	}
+	if _, err := Hybrid(SgdiskGeometry); !errors.Is(err, ErrLayout) {
+		t.Errorf("empty hybrid: %v", err)
+	}
+}

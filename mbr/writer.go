@@ -133,3 +133,39 @@ func checkEntries(ps *[4]Partition, diskSectors uint64) error {
 	}
 	return nil
 }
+
+// SgdiskGeometry is the geometry sgdisk computes CHS fields with.
+var SgdiskGeometry = Geometry{Heads: 255, Sectors: 63}
+
+// Hybrid returns a hybrid MBR as `sgdisk -h` lays it out: the protective
+// 0xEE entry first, covering LBA 1 up to the first legacy partition, then
+// up to three legacy entries mirroring GPT partitions. CHS fields of the
+// protective entry use g; the legacy entries keep theirs.
+func Hybrid(g Geometry, legacy ...Partition) (*MBR, error) {
+	if len(legacy) == 0 || len(legacy) > 3 {
+		return nil, fmt.Errorf("%w: a hybrid MBR holds 1 to 3 legacy entries, not %d", ErrLayout, len(legacy))
+	}
+	first := uint64(MaxSectors)
+	for i := range legacy {
+		if !legacy[i].Used() || legacy[i].Type == TypeGPTProtective {
+			return nil, fmt.Errorf("%w: hybrid entry %d has type %#02x", ErrLayout, i+1, legacy[i].Type)
+		}
+		first = min(first, uint64(legacy[i].FirstLBA))
+	}
+	if first < 2 {
+		return nil, fmt.Errorf("%w: a legacy entry starts at LBA %d, leaving no room for the GPT header", ErrLayout, first)
+	}
+	m := &MBR{}
+	m.Partitions[0] = Partition{
+		CHSFirst: ToCHS(1, g),
+		Type:     TypeGPTProtective,
+		CHSLast:  ToCHS(first-1, g),
+		FirstLBA: 1,
+		Sectors:  uint32(first - 1),
+	}
+	copy(m.Partitions[1:], legacy)
+	if err := checkEntries(&m.Partitions, 0); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrLayout, err)
+	}
+	return m, nil
+}
