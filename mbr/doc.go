@@ -12,8 +12,8 @@
 // The 440-byte boot code area is written as given and zero by default;
 // this package ships no boot code. CHS fields are computed for the
 // geometry given: PartedFileGeometry (4 heads × 32 sectors, what GNU
-// parted assumes for image files) or SgdiskGeometry (255 × 63); addresses past cylinder 1023 get parted's
-// 1023/heads-1/sectors cap. Extended and logical partitions are neither
+// parted assumes for image files) or SgdiskGeometry (255 × 63); addresses
+// past cylinder 1023 get the 1023/heads-1/sectors cap both tools use. Extended and logical partitions are neither
 // written nor followed: an extended entry is reported as it is.
 //
 // Sizes and starts are 32-bit sector counts, so a legacy table cannot
