@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -22,6 +23,9 @@ var ErrSource = errors.New("stage: bad source")
 type WalkOptions struct {
 	// NoXattrs skips reading extended attributes.
 	NoXattrs bool
+	// Parallel is how many directories are read at once; 0 means 16.
+	// The tree is the same whatever the value.
+	Parallel int
 }
 
 // fileID identifies a host inode, to find hard links.
@@ -50,16 +54,142 @@ func Dir(dir string, opts WalkOptions) (*tree.Node, error) {
 }
 
 // node reads path (lstat) and, for a directory, everything below it.
+// Directories are read concurrently; hard links are joined afterwards in
+// depth-first name order, so the first name of an inode in that order
+// gives the shared node its Source, exactly as a sequential walk would.
 func (w *walker) node(path string) (*tree.Node, error) {
+	n, id, err := w.stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if n.Type != tree.Dir {
+		return w.join(n, id), nil
+	}
+	pw := &parWalk{w: w, ids: map[*tree.Node]fileID{}}
+	par := w.opts.Parallel
+	if par <= 0 {
+		par = 16
+	}
+	pw.sem = make(chan struct{}, par-1)
+	pw.dir(path, n)
+	pw.wg.Wait()
+	if len(pw.errs) > 0 {
+		// Report the error of the first path in name order, whatever
+		// the order the directories were read in.
+		sort.Slice(pw.errs, func(i, j int) bool { return pw.errs[i].path < pw.errs[j].path })
+		return nil, pw.errs[0].err
+	}
+	if w.links != nil && len(pw.ids) > 0 {
+		pw.joinAll(n)
+	}
+	return n, nil
+}
+
+// join returns the node already read for id, or registers n as it.
+func (w *walker) join(n *tree.Node, id fileID) *tree.Node {
+	if w.links == nil || id == (fileID{}) {
+		return n
+	}
+	if m, ok := w.links[id]; ok {
+		return m
+	}
+	w.links[id] = n
+	return n
+}
+
+type pathErr struct {
+	path string
+	err  error
+}
+
+// parWalk is one concurrent walk below a directory.
+type parWalk struct {
+	w   *walker
+	sem chan struct{} // tokens for extra goroutines
+	wg  sync.WaitGroup
+
+	mu   sync.Mutex
+	errs []pathErr
+	ids  map[*tree.Node]fileID // nodes with more than one link
+}
+
+// fail records an error. The walk goes on, so that the set of errors, and
+// the one reported, do not depend on timing.
+func (p *parWalk) fail(path string, err error) {
+	p.mu.Lock()
+	p.errs = append(p.errs, pathErr{path, err})
+	p.mu.Unlock()
+}
+
+// dir fills n.Entries from the host directory path, handing subdirectories
+// to other goroutines while tokens last and reading them itself otherwise.
+func (p *parWalk) dir(path string, n *tree.Node) {
+	d, err := os.Open(path)
+	if err != nil {
+		p.fail(path, fmt.Errorf("%w: %s: %v", ErrSource, path, err))
+		return
+	}
+	names, err := d.Readdirnames(-1)
+	d.Close()
+	if err != nil {
+		p.fail(path, fmt.Errorf("%w: %s: %v", ErrSource, path, err))
+		return
+	}
+	sort.Strings(names)
+	n.Entries = make([]tree.Entry, len(names))
+	for i, name := range names {
+		cp := filepath.Join(path, name)
+		c, id, err := p.w.stat(cp)
+		if err != nil {
+			p.fail(cp, err)
+			return
+		}
+		n.Entries[i] = tree.Entry{Name: name, Node: c}
+		if id != (fileID{}) {
+			p.mu.Lock()
+			p.ids[c] = id
+			p.mu.Unlock()
+		}
+		if c.Type != tree.Dir {
+			continue
+		}
+		select {
+		case p.sem <- struct{}{}:
+			p.wg.Add(1)
+			go func() {
+				defer p.wg.Done()
+				defer func() { <-p.sem }()
+				p.dir(cp, c)
+			}()
+		default:
+			p.dir(cp, c)
+		}
+	}
+}
+
+// joinAll makes every name of one host inode point at one node, in
+// depth-first name order.
+func (p *parWalk) joinAll(d *tree.Node) {
+	for i, e := range d.Entries {
+		if id, ok := p.ids[e.Node]; ok {
+			d.Entries[i].Node = p.w.join(e.Node, id)
+		}
+		if e.Node.Type == tree.Dir {
+			p.joinAll(e.Node)
+		}
+	}
+}
+
+// stat reads one path (lstat) into a node without its entries. id is
+// non-zero for a non-directory with more than one link.
+func (w *walker) stat(path string) (*tree.Node, fileID, error) {
 	var st unix.Stat_t
 	if err := unix.Lstat(path, &st); err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrSource, path, err)
+		return nil, fileID{}, fmt.Errorf("%w: %s: %v", ErrSource, path, err)
 	}
-	id := fileID{uint64(st.Dev), st.Ino}
-	if st.Mode&unix.S_IFMT != unix.S_IFDIR && st.Nlink > 1 && w.links != nil {
-		if n, ok := w.links[id]; ok {
-			return n, nil
-		}
+	var id fileID
+	if st.Mode&unix.S_IFMT != unix.S_IFDIR && st.Nlink > 1 {
+		id = fileID{uint64(st.Dev), st.Ino}
 	}
 	n := &tree.Node{
 		Perm:  st.Mode & 07777,
@@ -75,7 +205,7 @@ func (w *walker) node(path string) (*tree.Node, error) {
 		n.Size = st.Size
 		n.Source = path
 		if err := unix.Access(path, unix.R_OK); err != nil && os.Geteuid() != 0 {
-			return nil, fmt.Errorf("%w: %s: %v", ErrSource, path, err)
+			return nil, id, fmt.Errorf("%w: %s: %v", ErrSource, path, err)
 		}
 	case unix.S_IFDIR:
 		n.Type = tree.Dir
@@ -83,7 +213,7 @@ func (w *walker) node(path string) (*tree.Node, error) {
 		n.Type = tree.Symlink
 		t, err := os.Readlink(path)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %s: %v", ErrSource, path, err)
+			return nil, id, fmt.Errorf("%w: %s: %v", ErrSource, path, err)
 		}
 		n.Target = t
 		n.Size = int64(len(t))
@@ -98,39 +228,16 @@ func (w *walker) node(path string) (*tree.Node, error) {
 	case unix.S_IFSOCK:
 		n.Type = tree.Socket
 	default:
-		return nil, fmt.Errorf("%w: %s: unknown file type %#o", ErrSource, path, st.Mode&unix.S_IFMT)
+		return nil, id, fmt.Errorf("%w: %s: unknown file type %#o", ErrSource, path, st.Mode&unix.S_IFMT)
 	}
 	if !w.opts.NoXattrs {
 		x, err := readXattrs(path)
 		if err != nil {
-			return nil, err
+			return nil, id, err
 		}
 		n.Xattrs = x
 	}
-	if n.Type != tree.Dir && st.Nlink > 1 && w.links != nil {
-		w.links[id] = n
-	}
-	if n.Type == tree.Dir {
-		d, err := os.Open(path)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %s: %v", ErrSource, path, err)
-		}
-		names, err := d.Readdirnames(-1)
-		d.Close()
-		if err != nil {
-			return nil, fmt.Errorf("%w: %s: %v", ErrSource, path, err)
-		}
-		sort.Strings(names)
-		n.Entries = make([]tree.Entry, 0, len(names))
-		for _, name := range names {
-			c, err := w.node(filepath.Join(path, name))
-			if err != nil {
-				return nil, err
-			}
-			n.Entries = append(n.Entries, tree.Entry{Name: name, Node: c})
-		}
-	}
-	return n, nil
+	return n, id, nil
 }
 
 // readXattrs returns the extended attributes of path (not following a
