@@ -28,7 +28,7 @@ func build(t testing.TB, root *tree.Node, opts Options) string {
 	if err := Write(FileWindow{F: f}, root, opts); err != nil {
 		t.Fatalf("Write: %v", err)
 	}
-	oracle.E2fsck(t, img, 0)
+	oracle.E2fsckStrict(t, img, 0)
 	return img
 }
 
