@@ -24,12 +24,20 @@ type Options struct {
 	ModUUID [16]byte
 }
 
-// Write writes src as a complete VDI image into dst, an empty file. The
+// Write writes src as a complete VDI image into dst, emptying it first. The
 // source is read only in its data ranges; blocks that hold only zeros are
 // not allocated. Same source and options → same bytes.
 func Write(dst *os.File, src sparse.Source, opts Options) error {
 	if src.Size() < 0 {
 		return fmt.Errorf("%w: negative size", ErrCorrupt)
+	}
+	// Unwritten ranges must read as zeros: start from an empty file.
+	if fi, err := dst.Stat(); err != nil {
+		return fmt.Errorf("vdi: %w", err)
+	} else if fi.Size() != 0 {
+		if err := dst.Truncate(0); err != nil {
+			return fmt.Errorf("vdi: emptying the output: %w", err)
+		}
 	}
 	// (1) Layout: virtual size in whole sectors, blocks of 1 MiB, the
 	// block map right after the header, padded to a sector, then data.

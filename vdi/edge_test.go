@@ -1,0 +1,155 @@
+package vdi
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/purefs/purefs/internal/oracle"
+	"github.com/purefs/purefs/internal/sparse"
+)
+
+// failSource fails every read at or past off.
+type failSource struct {
+	memSource
+	off int64
+}
+
+var errRead = errors.New("read failure")
+
+func (f failSource) ReadAt(p []byte, off int64) (int, error) {
+	if off+int64(len(p)) > f.off {
+		return 0, errRead
+	}
+	return f.memSource.ReadAt(p, off)
+}
+
+func TestWriteSourceError(t *testing.T) {
+	src := make(memSource, 20*mib)
+	for i := range src {
+		src[i] = byte(i>>9) | 1
+	}
+	f, err := os.Create(filepath.Join(t.TempDir(), "x.vdi"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := Write(f, failSource{src, 13*mib + 5}, Options{}); !errors.Is(err, errRead) {
+		t.Fatalf("Write: %v, want the source's error", err)
+	}
+	// A read-only destination fails cleanly too.
+	ro, err := os.Open(f.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	if err := Write(ro, src, Options{}); err == nil {
+		t.Fatal("Write into a read-only file succeeded")
+	}
+}
+
+func TestWriteEmptiesDestination(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "x.vdi")
+	if err := os.WriteFile(p, bytes.Repeat([]byte{0xaa}, 3*mib), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(p, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := make(memSource, 2*mib)
+	src[5] = 1
+	if err := Write(f, src, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	oracle.QemuImgCheck(t, p)
+	r, _ := openImage(t, p)
+	got := make([]byte, r.Size())
+	if _, err := r.ReadAt(got, 0); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, src) {
+		t.Fatal("stale bytes of the old file leak into the image")
+	}
+}
+
+// TestLargeVirtualSize makes a 64 GiB disk with data at both ends: a block
+// map of 65536 entries.
+func TestLargeVirtualSize(t *testing.T) {
+	dir := t.TempDir()
+	c := rawCase{"large", 64 << 30, []piece{{0, 512, false}, {32 << 30, 4096, false}, {64<<30 - 100, 100, false}}}
+	raw := makeRaw(t, dir, c)
+	img := filepath.Join(dir, "l.vdi")
+	writeImage(t, raw, img, Options{})
+	oracle.QemuImgCheck(t, img)
+	if got := oracle.QemuImgAs(t, img, "vdi").VirtualSize; got != c.size {
+		t.Errorf("virtual size %d, want %d", got, c.size)
+	}
+	oracle.QemuImgCompareAs(t, raw, "raw", img, "vdi")
+	r, _ := openImage(t, img)
+	rs, err := r.DataRanges()
+	if err != nil || len(rs) != 3 {
+		t.Fatalf("data ranges %v, %v", rs, err)
+	}
+	in, err := os.Open(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	for _, rg := range rs {
+		got, want := make([]byte, rg.Len), make([]byte, rg.Len)
+		if _, err := r.ReadAt(got, rg.Off); err != nil && err != io.EOF {
+			t.Fatal(err)
+		}
+		if _, err := in.ReadAt(want, rg.Off); err != nil && err != io.EOF {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("range %v differs", rg)
+		}
+	}
+}
+
+// FuzzRoundTrip writes a small disk shaped by the input and reads it back.
+func FuzzRoundTrip(f *testing.F) {
+	f.Add([]byte("purefs"), uint32(3*mib+512), uint32(mib-3), false)
+	f.Add([]byte{0, 0, 1}, uint32(700), uint32(0), true)
+	f.Fuzz(func(t *testing.T, data []byte, size, at uint32, static bool) {
+		size %= 5 * mib
+		src := make(memSource, size)
+		if int64(at) < int64(size) {
+			copy(src[at:], data)
+		}
+		p := filepath.Join(t.TempDir(), "r.vdi")
+		out, err := os.Create(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer out.Close()
+		if err := Write(out, src, Options{Static: static}); err != nil {
+			t.Fatal(err)
+		}
+		fi, err := out.Stat()
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := Open(out, fi.Size())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := roundUp(int64(size), 512); r.Size() != want {
+			t.Fatalf("size %d, want %d", r.Size(), want)
+		}
+		got := make([]byte, r.Size())
+		if _, err := r.ReadAt(got, 0); err != nil && err != io.EOF {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got[:size], src) || !sparse.IsZero(got[size:]) {
+			t.Fatal("round trip differs")
+		}
+	})
+}
