@@ -85,33 +85,14 @@ type writer struct {
 
 // Write writes a FAT file system holding the tree below root into w, whose
 // offset 0 is the boot sector. It assumes the window reads as zeros and
-// writes only sectors that hold something.
+// writes only sectors that hold something. Every check that does not need
+// file data (options, names, types, space) is made before the first write.
 func Write(w io.WriterAt, root *tree.Node, opts Options) error {
-	if root == nil || root.Type != tree.Dir {
-		return fmt.Errorf("%w: the root is not a directory", ErrUnsupported)
-	}
-	label, hasLabel, err := encodeLabel(opts.Label)
+	wr, rootPlan, err := plan(root, opts)
 	if err != nil {
 		return err
 	}
-	g, err := ComputeGeometry(opts.Size, opts.FATType)
-	if err != nil {
-		return err
-	}
-	g.HiddenSectors = opts.HiddenSectors
-	wr := &writer{w: w, opts: opts, g: g, label: label, hasLbl: hasLabel, next: 2, meta: sha256.New()}
-	fmt.Fprintf(wr.meta, "fat %d %d %q %d %d %d\n", opts.Size, g.FATType, opts.Label, opts.Epoch, boolInt(opts.HasEpoch), opts.HiddenSectors)
-
-	// (1) Names, aliases and directory sizes.
-	rootPlan, err := wr.planDir("/", root, nil)
-	if err != nil {
-		return err
-	}
-	// (2) Clusters: each directory, then its files and subdirectories,
-	// depth first; every chain is contiguous.
-	if err := wr.allocate(rootPlan); err != nil {
-		return err
-	}
+	wr.w = w
 	// (3) Directories.
 	for _, d := range wr.dirs {
 		if err := wr.writeDir(d); err != nil {
@@ -130,6 +111,44 @@ func Write(w io.WriterAt, root *tree.Node, opts Options) error {
 	// (6) Boot sector, FSInfo and their backups, last: the volume ID hashes
 	// everything above.
 	return wr.writeBoot()
+}
+
+// Check makes every check Write makes before writing (options, geometry,
+// names, file types, space) without writing anything, so that callers can
+// fail before they touch an image.
+func Check(root *tree.Node, opts Options) error {
+	_, _, err := plan(root, opts)
+	return err
+}
+
+// plan lays the file system out: geometry, names, aliases and clusters.
+func plan(root *tree.Node, opts Options) (*writer, *dirPlan, error) {
+	if root == nil || root.Type != tree.Dir {
+		return nil, nil, fmt.Errorf("%w: the root is not a directory", ErrUnsupported)
+	}
+	label, hasLabel, err := encodeLabel(opts.Label)
+	if err != nil {
+		return nil, nil, err
+	}
+	g, err := ComputeGeometry(opts.Size, opts.FATType)
+	if err != nil {
+		return nil, nil, err
+	}
+	g.HiddenSectors = opts.HiddenSectors
+	wr := &writer{opts: opts, g: g, label: label, hasLbl: hasLabel, next: 2, meta: sha256.New()}
+	fmt.Fprintf(wr.meta, "fat %d %d %q %d %d %d\n", opts.Size, g.FATType, opts.Label, opts.Epoch, boolInt(opts.HasEpoch), opts.HiddenSectors)
+
+	// (1) Names, aliases and directory sizes.
+	rootPlan, err := wr.planDir("/", root, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	// (2) Clusters: each directory, then its files and subdirectories,
+	// depth first; every chain is contiguous.
+	if err := wr.allocate(rootPlan); err != nil {
+		return nil, nil, err
+	}
+	return wr, rootPlan, nil
 }
 
 func boolInt(b bool) int {
