@@ -64,13 +64,21 @@ func diskSize(srcSize int64, opts Options) (size int64, cyl uint16, heads, spt u
 	return chs * sectorSize, cyl, heads, spt, nil
 }
 
-// Write writes src as a complete VHD into dst, an empty file. The source
+// Write writes src as a complete VHD into dst, emptying it first. The source
 // is read only in its data ranges; 2 MiB blocks holding only zeros are
 // not allocated (dynamic) or left as holes (fixed). Same source and
 // options → same bytes.
 func Write(dst *os.File, src sparse.Source, opts Options) error {
 	if src.Size() < 0 {
 		return fmt.Errorf("%w: negative size", ErrCorrupt)
+	}
+	// Unwritten ranges must read as zeros: start from an empty file.
+	if fi, err := dst.Stat(); err != nil {
+		return fmt.Errorf("vhd: %w", err)
+	} else if fi.Size() != 0 {
+		if err := dst.Truncate(0); err != nil {
+			return fmt.Errorf("vhd: emptying the output: %w", err)
+		}
 	}
 	// (1) Size and geometry, then the footer fields known up front.
 	size, cyl, heads, spt, err := diskSize(src.Size(), opts)
