@@ -454,3 +454,38 @@ func TestXattrs(t *testing.T) {
 		t.Errorf("NoXattrs kept %+v", x)
 	}
 }
+
+func TestSplitBoot(t *testing.T) {
+	root := t.TempDir()
+	files(t, root, map[string]string{"boot/EFI/BOOT/BOOTX64.EFI": "pe", "boot/loader/loader.conf": "timeout 0\n", "etc/x": ""})
+	tr, err := Build(Input{Root: root, FixTimes: true, Epoch: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	esp, err := SplitBoot(tr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := listing(esp), "/ dir 755 0:0\n/EFI dir 755 0:0\n/EFI/BOOT dir 755 0:0\n/EFI/BOOT/BOOTX64.EFI reg 640 0:0\n/loader dir 755 0:0\n/loader/loader.conf reg 640 0:0\n"; got != want {
+		t.Errorf("esp\n%s\nwant\n%s", got, want)
+	}
+	if b := find(t, tr, "/boot"); len(b.Entries) != 0 {
+		t.Errorf("/boot keeps %d entries", len(b.Entries))
+	}
+	empty, err := Build(Input{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := SplitBoot(empty); err != nil || find(t, empty, "/boot").Type != tree.Dir {
+		t.Errorf("SplitBoot without /boot: %v", err)
+	}
+	odd := t.TempDir()
+	files(t, odd, map[string]string{"boot": "->/nowhere"})
+	tr, err = Build(Input{Root: odd})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := SplitBoot(tr); !errors.Is(err, ErrConflict) {
+		t.Errorf("symlinked /boot: %v", err)
+	}
+}
