@@ -15,7 +15,8 @@
 // the top of the file system, its dot entries (Nix's .links) left out as the
 // seed's `$root/nix/store/*` glob leaves them out. The seed's glob of the
 // root itself (`$root/*`) would also drop dot entries at the top of a full
-// image; purefs keeps them.
+// image; purefs keeps them. For the efi and hybrid layouts, SplitBoot
+// moves /boot's content into the ESP's own tree.
 //
 // Ownership: every entry is owned by 0:0, as in the seed's images (unless
 // Input.KeepOwners), then each contents entry's user and group are set on
