@@ -1,6 +1,7 @@
 package ext4
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -55,7 +56,7 @@ func Write(w io.WriterAt, root *tree.Node, opts Options) error {
 	}
 	l, err := layoutFor(opts, uint64(len(recs)-1))
 	if err != nil {
-		return err
+		return withNeed(err, root, opts)
 	}
 	wr := &writer{w: w, opts: opts, l: l, recs: recs, ino: ino, root: root,
 		xblocks: map[string]*xblock{}, buf: make([]byte, copyChunk)}
@@ -386,6 +387,17 @@ func (wr *writer) placeXattrs(ino uint32) error {
 	r.xattrB = x.blk
 	r.blocks++
 	return nil
+}
+
+// withNeed adds the size the tree needs to an ErrNoSpace error.
+func withNeed(err error, root *tree.Node, opts Options) error {
+	if !errors.Is(err, ErrNoSpace) {
+		return err
+	}
+	if need, _, nerr := Need(root, opts); nerr == nil {
+		return fmt.Errorf("%w; the tree needs at least %d bytes (%d MiB)", err, need, (need+1<<20-1)>>20)
+	}
+	return err
 }
 
 // noSpace reports how much space the tree needs.

@@ -1,0 +1,142 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/purefs/purefs/ext4"
+	"github.com/purefs/purefs/internal/oracle"
+)
+
+func TestParseMkfsExt4(t *testing.T) {
+	a, err := parseMkfsExt4([]string{"--size", "64M", "--label", "root", "img", "--offset", "1M",
+		"--uuid", "01234567-89ab-cdef-0123-456789abcdef", "--epoch", "7", "--owner", "0:100", "--inodes", "5000"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.image != "img" || a.size != 64<<20 || a.offset != 1<<20 || a.opts.Label != "root" || a.opts.UUID[0] != 0x01 ||
+		a.opts.UUID[15] != 0xef || a.opts.Epoch != 7 || !a.opts.HasEpoch || a.opts.Owner == nil || a.opts.Owner.GID != 100 ||
+		a.opts.Inodes != 5000 {
+		t.Errorf("parsed %+v", a)
+	}
+	for _, args := range [][]string{
+		{},
+		{"a", "b"},
+		{"--size", "lots", "img"},
+		{"--offset", "1000", "img"},
+		{"--uuid", "xyz", "img"},
+		{"--hash-seed", "0123456789abcdef0123456789abcdef", "img"},
+		{"--owner", "root", "img"},
+		{"--inodes", "-1", "img"},
+		{"--epoch", "yesterday", "img"},
+	} {
+		if _, err := parseMkfsExt4(args, io.Discard); err == nil {
+			t.Errorf("%q: no error", args)
+		}
+	}
+}
+
+// TestMkfsExt4AtOffset writes a file system into the middle of an image
+// whose other bytes must stay as they were, then grows it with resize2fs.
+func TestMkfsExt4AtOffset(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "src")
+	if err := os.MkdirAll(filepath.Join(src, "etc"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(src, "etc", "hostname"), []byte("purefs\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	img := filepath.Join(dir, "disk.img")
+	const off, size = 1 << 20, 32 << 20
+	pattern := bytes.Repeat([]byte{0xA5}, 3*off+size)
+	if err := os.WriteFile(img, pattern, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := mkfsExt4Main([]string{"--root", src, "--offset", "1M", "--size", "32M", "--epoch", "1700000000", img}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(pattern) {
+		t.Fatalf("image is %d bytes, was %d", len(got), len(pattern))
+	}
+	if !bytes.Equal(got[:off], pattern[:off]) || !bytes.Equal(got[off+size:], pattern[off+size:]) {
+		t.Error("bytes outside the window changed")
+	}
+	oracle.E2fsckStrict(t, img, off)
+	out := oracle.Debugfs(t, img, off, "cat /etc/hostname")
+	if !strings.Contains(out, "purefs") {
+		t.Errorf("debugfs cat: %s", out)
+	}
+	// resize2fs cannot work at an offset: grow a copy of the window.
+	oracle.Need(t, "resize2fs")
+	w := oracle.Window(t, img, off, size)
+	if err := os.Truncate(w, 2*size); err != nil {
+		t.Fatal(err)
+	}
+	if r := oracle.Run("resize2fs", w); r.Code != 0 {
+		t.Fatalf("resize2fs: %s", r)
+	}
+	oracle.E2fsckStrict(t, w, 0)
+	if h := oracle.Dumpe2fs(t, w, 0); h["Block count"] != "16384" {
+		t.Errorf("after resize2fs: %s blocks", h["Block count"])
+	}
+}
+
+func TestMkfsExt4Errors(t *testing.T) {
+	dir := t.TempDir()
+	long := filepath.Join(dir, "long")
+	if err := os.MkdirAll(long, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(long, strings.Repeat("n", 256)), nil, 0o644); err != nil {
+		t.Skipf("host cannot hold a 256-byte name: %v", err)
+	}
+	many := filepath.Join(dir, "many")
+	if err := os.MkdirAll(many, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 40 {
+		if err := os.WriteFile(filepath.Join(many, "f"+strings.Repeat("x", i)), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	big := filepath.Join(dir, "big")
+	if err := os.MkdirAll(big, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(big, "data"), bytes.Repeat([]byte{1}, 12<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name string
+		args []string
+		want error
+	}{
+		{"label", []string{"--size", "16M", "--label", "seventeen-bytes!!"}, ext4.ErrLabel},
+		{"tiny", []string{"--size", "1M"}, ext4.ErrNoSpace},
+		{"nospace", []string{"--size", "12M", "--root", big}, ext4.ErrNoSpace},
+		{"name", []string{"--size", "16M", "--root", long}, ext4.ErrName},
+		{"inodes", []string{"--size", "16M", "--root", many, "--inodes", "16"}, ext4.ErrTooManyInodes},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			img := filepath.Join(t.TempDir(), "new.img")
+			err := mkfsExt4Main(append(tc.args, img))
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("error %v, want %v", err, tc.want)
+			}
+			if _, err := os.Stat(img); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("a failed run left %s behind", img)
+			}
+		})
+	}
+}
