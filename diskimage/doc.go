@@ -25,6 +25,14 @@
 //   - the legacy MBR's boot code area is zero (parted writes a small
 //     loader there; the boot loader step overwrites it anyway).
 //
-// The hybrid layout gets, like the seed's, a plain protective MBR: parted
-// writes no legacy entries next to the 0xEE one.
+// What parted's flags become: on a GPT, `set 1 boot on` turns the ESP's
+// type into EFI System (attributes stay zero) and `bios_grub` makes a BIOS
+// boot partition; the names are the mkpart names ("ESP", "no-fs",
+// "primary"). The hybrid layout gets, like the seed's, a plain protective
+// MBR: parted writes no legacy entries next to the 0xEE one.
+//
+// parted 3.5 ends a partition given as "…KiB" one sector later than 3.6
+// does (hybrid's "mkpart no-fs 0 1024KiB"): Config.Parted35 selects 3.5's
+// placement; the default is that of parted 3.6 and later, which nixpkgs
+// ships.
 package diskimage

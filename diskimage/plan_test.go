@@ -179,17 +179,28 @@ func TestPartedSweep(t *testing.T) {
 		100<<20 + 33*512, 100<<20 + 977*512, 100<<20 + 1953*512, 100<<20 + 2047*512,
 		255999488, 256000000 + 512, 256<<20 + 17*512, 257 << 20, 258<<20 + 512, 300 << 20, 2<<30 + 999*512}
 	boots := []string{"256M", "512M", "1G", "100MiB", "300MiB", "9MiB", "8MiB", "200MB", "250000kB", "600000s", "10%", "150", "1.5G", "255.9M"}
+	if heavy := os.Getenv("PUREFS_HEAVY") == "1"; heavy {
+		boots = append(boots, "256m", "1g", "0.3G", "1024KiB", "8.5MiB", "9000kB", "20000000B", "40000s", "50%", "99%", "100%", "1T", "2GiB", "511.5MiB")
+		// A fixed pseudo-random spread of sizes, sector-granular.
+		x := uint64(1)
+		for range 12 {
+			x = x*6364136223846793005 + 1442695040888963407
+			sizes = append(sizes, int64(20<<20+x>>40%(3<<30)/512*512))
+		}
+	}
 	type job struct {
 		tt   TableType
 		size int64
 		boot string
 	}
 	var jobs []job
+	heavy := os.Getenv("PUREFS_HEAVY") == "1"
 	for _, size := range sizes {
 		jobs = append(jobs, job{Legacy, size, ""}, job{LegacyGPT, size, ""})
 		for i, boot := range boots {
-			// Every bootSize on a few sizes, a rotating pair on the rest.
-			if size == 300<<20 || size == 2<<30+999*512 || i%7 == int(size>>20)%7 {
+			// Every bootSize on a few sizes, a rotating pair on the rest;
+			// every pair with PUREFS_HEAVY=1.
+			if heavy || size == 300<<20 || size == 2<<30+999*512 || i%7 == int(size>>20)%7 {
 				jobs = append(jobs, job{EFI, size, boot}, job{Hybrid, size, boot})
 			}
 		}
