@@ -172,8 +172,16 @@ func TestFromTree(t *testing.T) {
 		t.Fatal(err)
 	}
 	// FromTree counts directory links by the rule (2 + subdirectories),
-	// as the generator does.
-	if ds := manifest.Compare(want, got, manifest.CompareOptions{}); len(ds) > 0 {
+	// as the generator does. stage.Dir's readlink moves a symlink's atime,
+	// and it reads names concurrently, so a hard-linked symlink's second
+	// name may be seen after the first was read: leave those out.
+	var opts manifest.CompareOptions
+	for _, e := range want.Entries {
+		if e.Type == tree.Symlink && e.LinkGroup != "" {
+			opts.Skip = append(opts.Skip, e.Path)
+		}
+	}
+	if ds := manifest.Compare(want, got, opts); len(ds) > 0 {
 		t.Errorf("FromTree(stage.Dir) differs from the generated tree:\n%s", ds)
 	}
 }

@@ -88,6 +88,9 @@ func (g *gen) plan() error {
 	if !fat && !g.root {
 		g.notes = append(g.notes, "not root: every entry is owned by the caller")
 	}
+	if !g.root {
+		g.notes = append(g.notes, "not root: no files or directories the owner cannot read")
+	}
 
 	g.dir("/", 0o755)
 
@@ -135,15 +138,17 @@ func (g *gen) plan() error {
 	g.dir("/dirs/sticky", 0o1777)
 	g.dir("/dirs/setgid", 0o2775)
 	g.file("/dirs/setgid/inside", 0o644, 10)
-	if !fat {
+	if !fat && g.root {
 		g.dir("/dirs/mode-0000", 0)
+	}
+	if !fat {
 		g.dir("/dirs/mode-0777", 0o777)
 	}
 
 	// Modes.
 	g.dir("/modes", 0o755)
 	for _, m := range []uint32{0, 0o400, 0o444, 0o600, 0o644, 0o755, 0o777, 0o4755, 0o2755, 0o1755, 0o6755, 0o7777, 0o4000} {
-		if fat && m&0o7000 != 0 {
+		if (fat && m&0o7000 != 0) || (!g.root && m&0o400 == 0) {
 			continue
 		}
 		g.file(fmt.Sprintf("/modes/m%04o", m), m, 7)
