@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	diskfsgpt "github.com/diskfs/go-diskfs/partition/gpt"
+	diskfsmbr "github.com/diskfs/go-diskfs/partition/mbr"
 	"github.com/purefs/purefs/gpt"
 	"github.com/purefs/purefs/internal/oracle"
 	"github.com/purefs/purefs/mbr"
@@ -249,5 +251,57 @@ func checkSfdisk(t *testing.T, img string, l *Layout) {
 		}
 	} else if !strings.Contains(dump, fmt.Sprintf("label-id: 0x%08x", l.MBRSignature)) {
 		t.Errorf("sfdisk --dump shows another disk signature than %#08x:\n%s", l.MBRSignature, dump)
+	}
+}
+
+// TestIndependentReader reads our tables with go-diskfs, a reader written
+// without reference to ours.
+func TestIndependentReader(t *testing.T) {
+	for _, tt := range []TableType{Legacy, LegacyGPT, EFI, Hybrid} {
+		c := Config{PartitionTableType: string(tt), DiskSize: 1100*mib + 7*512, BootSize: "512M", RootGPUID: otherRoot}
+		img, l, err := ourImage(t, t.TempDir(), c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := os.Open(img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got, want []string
+		for _, p := range l.Partitions {
+			if l.IsGPT() {
+				want = append(want, fmt.Sprintf("%d %d-%d %s %s %s", p.Number, p.FirstLBA, p.LastLBA(), p.Type, p.GUID, p.Name))
+			} else {
+				want = append(want, fmt.Sprintf("%d %d+%d %#x", p.Number, p.FirstLBA, p.Sectors, p.MBRType))
+			}
+		}
+		if l.IsGPT() {
+			tb, err := diskfsgpt.Read(f, 512, 512)
+			if err != nil {
+				t.Fatalf("%s: go-diskfs: %v", tt, err)
+			}
+			if !tb.ProtectiveMBR || tb.RecoveredFromBackup || !strings.EqualFold(tb.GUID, l.DiskGUID.String()) {
+				t.Errorf("%s: go-diskfs sees %+v", tt, tb)
+			}
+			for _, p := range tb.Partitions {
+				if p.Type != diskfsgpt.Unused {
+					got = append(got, fmt.Sprintf("%d %d-%d %s %s %s", p.Index, p.Start, p.End, strings.ToUpper(string(p.Type)), strings.ToUpper(p.GUID), p.Name))
+				}
+			}
+		} else {
+			tb, err := diskfsmbr.Read(f, 512, 512)
+			if err != nil {
+				t.Fatalf("%s: go-diskfs: %v", tt, err)
+			}
+			for _, p := range tb.Partitions {
+				if p.Type != diskfsmbr.Empty {
+					got = append(got, fmt.Sprintf("%d %d+%d %#x", p.Index, p.Start, p.Size, byte(p.Type)))
+				}
+			}
+		}
+		f.Close()
+		if strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Errorf("%s: go-diskfs reads\n%s\nwant\n%s", tt, strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
 	}
 }
