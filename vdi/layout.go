@@ -9,21 +9,20 @@ import (
 // Sizes and magics of the VDI 1.1 header (VirtualBox's VDIHEADER1 after
 // the 64-byte pre-header text).
 const (
-	headerSize     = 0x200      // the header occupies the first sector
-	signature      = 0xbeda107f // 0x40 u32Signature
-	version11      = 0x00010001 // 0x44 u32Version: 1.1
-	headerSize11   = 0x180      // 0x48 cbHeader as qemu writes it
-	sectorSize     = 512
-	blockSize      = 1 << 20 // default (and qemu's only) block size
-	typeDynamic    = 1       // VDI_IMAGE_TYPE_NORMAL
-	typeStatic     = 2       // VDI_IMAGE_TYPE_FIXED
-	bmapFree       = 0xffffffff
-	bmapZero       = 0xfffffffe // discarded block: reads as zeros
-	maxBlocks      = 0x3fffffff // qemu's VDI_BLOCKS_IN_IMAGE_MAX
-	maxReadBlock   = 256 << 20
-	preHeaderText  = "<<< QEMU VM Virtual Disk Image >>>\n"
-	preHeaderSize  = 0x40
-	descriptionLen = 256
+	headerSize    = 0x200      // the header occupies the first sector
+	signature     = 0xbeda107f // 0x40 u32Signature
+	version11     = 0x00010001 // 0x44 u32Version: 1.1
+	headerSize11  = 0x180      // 0x48 cbHeader as qemu writes it
+	sectorSize    = 512
+	blockSize     = 1 << 20 // default (and qemu's only) block size
+	typeDynamic   = 1       // VDI_IMAGE_TYPE_NORMAL
+	typeStatic    = 2       // VDI_IMAGE_TYPE_FIXED
+	bmapFree      = 0xffffffff
+	bmapZero      = 0xfffffffe // discarded block: reads as zeros
+	maxBlocks     = 0x3fffffff // qemu's VDI_BLOCKS_IN_IMAGE_MAX
+	maxReadBlock  = 256 << 20
+	preHeaderText = "<<< QEMU VM Virtual Disk Image >>>\n"
+	preHeaderSize = 0x40
 )
 
 // Errors. Every error returned by this package wraps one of them.
@@ -62,7 +61,7 @@ func (h *header) encode(b []byte) {
 	le.PutUint32(b[0x48:], headerSize11)       // 0x48 cbHeader
 	le.PutUint32(b[0x4c:], h.imageType)        // 0x4c u32Type
 	le.PutUint32(b[0x50:], h.imageFlags)       // 0x50 fFlags
-	/* 0x54 szComment[256]: empty */
+	// 0x54 szComment[256]: empty
 	le.PutUint32(b[0x154:], h.offsetBmap)      // 0x154 offBlocks
 	le.PutUint32(b[0x158:], h.offsetData)      // 0x158 offData
 	le.PutUint32(b[0x15c:], 0)                 // 0x15c LegacyGeometry.cCylinders (unset, as qemu)
@@ -79,7 +78,7 @@ func (h *header) encode(b []byte) {
 	copy(b[0x198:0x1a8], h.uuidLastSnap[:])    // 0x198 uuidModify
 	copy(b[0x1a8:0x1b8], h.uuidLink[:])        // 0x1a8 uuidLinkage
 	copy(b[0x1b8:0x1c8], h.uuidParent[:])      // 0x1b8 uuidParentModify
-	/* 0x1c8 LCHSGeometry and padding to 0x200: zero, as qemu */
+	// 0x1c8 LCHSGeometry and padding to 0x200: zero, as qemu writes them
 }
 
 // decode parses and checks the first sector of an image.

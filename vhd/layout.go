@@ -21,7 +21,9 @@ const (
 	formatVersion  = 0x00010000
 	dynVersion     = 0x00010000
 	creatorVersion = 0x00050003 // qemu's
-	creatorHostOS  = "Wi2k"
+	appQemu        = "qemu"     // creator app: qemu, sized by CHS geometry
+	appQemuForce   = "qem2"     // creator app: qemu with force_size, sized by Current Size
+	hostOSWindows  = "Wi2k"     // creator host OS, as qemu writes it
 	noDataOffset   = ^uint64(0)
 	diskFixed      = 2
 	diskDynamic    = 3
@@ -121,7 +123,7 @@ func (f *footer) decode(b []byte) error {
 func (f *footer) virtualSize() int64 {
 	chs := int64(f.cylinders) * int64(f.heads) * int64(f.sectors)
 	switch string(f.creatorApp[:]) {
-	case "win ", "qem2", "d2v ", "CTXS", "tap\x00":
+	case "win ", appQemuForce, "d2v ", "CTXS", "tap\x00":
 		chs = maxGeometry
 	}
 	if chs == maxGeometry {
@@ -146,8 +148,8 @@ func (d *dynHeader) encode(b []byte) {
 	be.PutUint32(b[0x18:], dynVersion)        // 0x18 Header Version
 	be.PutUint32(b[0x1c:], d.maxTableEntries) // 0x1c Max Table Entries
 	be.PutUint32(b[0x20:], d.blockSize)       // 0x20 Block Size
-	/* 0x28 Parent Unique ID, 0x38 Parent Time Stamp, 0x40 Parent Unicode
-	   Name, 0x240 Parent Locator Entries: zero (not a differencing disk) */
+	// 0x28 Parent Unique ID, 0x38 Parent Time Stamp, 0x40 Parent Unicode
+	// Name, 0x240 Parent Locator Entries: zero (not a differencing disk).
 	be.PutUint32(b[0x24:], checksum(b[:dynHeaderSize], 0x24)) // 0x24 Checksum
 }
 

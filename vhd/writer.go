@@ -93,9 +93,7 @@ func Write(dst *os.File, src sparse.Source, opts Options) error {
 	ft := footer{
 		dataOffset:     footerSize,
 		timestamp:      vhdTime(opts.Timestamp),
-		creatorApp:     [4]byte{'q', 'e', 'm', 'u'},
 		creatorVersion: creatorVersion,
-		creatorHostOS:  [4]byte{'W', 'i', '2', 'k'},
 		originalSize:   uint64(size),
 		currentSize:    uint64(size),
 		cylinders:      cyl,
@@ -103,9 +101,11 @@ func Write(dst *os.File, src sparse.Source, opts Options) error {
 		sectors:        spt,
 		diskType:       diskDynamic,
 	}
+	copy(ft.creatorApp[:], appQemu)
 	if opts.ForceSize {
-		ft.creatorApp = [4]byte{'q', 'e', 'm', '2'}
+		copy(ft.creatorApp[:], appQemuForce)
 	}
+	copy(ft.creatorHostOS[:], hostOSWindows)
 	if opts.Fixed {
 		ft.dataOffset = noDataOffset
 		ft.diskType = diskFixed
