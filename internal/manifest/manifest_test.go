@@ -194,7 +194,7 @@ func TestFromTreeData(t *testing.T) {
 		t.Errorf("size mismatch: err = %v, want an error naming /bad", err)
 	}
 	root.Remove("bad")
-	m, err := manifest.FromTree(root, manifest.Options{})
+	m, err := manifest.FromTree(root)
 	if err != nil {
 		t.Fatal(err)
 	}

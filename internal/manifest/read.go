@@ -232,8 +232,17 @@ func readXattrs(path string) ([]tree.Xattr, error) {
 
 // FromTree builds the manifest of an in-memory tree. Regular file content
 // is read from Node.Data, or else from the host file Node.Source; a length
-// that disagrees with Node.Size is an error naming the path.
-func FromTree(root *tree.Node, opts Options) (*Manifest, error) {
+// that disagrees with Node.Size is an error naming the path. At most one
+// Options may be given; none records everything.
+func FromTree(root *tree.Node, options ...Options) (*Manifest, error) {
+	var opts Options
+	switch len(options) {
+	case 0:
+	case 1:
+		opts = options[0]
+	default:
+		return nil, fmt.Errorf("manifest: FromTree: %d Options given, want at most one", len(options))
+	}
 	if root == nil || root.Type != tree.Dir {
 		return nil, fmt.Errorf("%w: the tree's root is not a directory", ErrRead)
 	}
