@@ -29,7 +29,7 @@ func TestReadVirtualBoxLayout(t *testing.T) {
 	}
 	h.encode(img)
 	copy(img, "<<< Oracle VM VirtualBox Disk Image >>>\n\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00")
-	le.PutUint32(img[0x48:], 0x190)  // cbHeader of VDIHEADER1PLUS
+	le.PutUint32(img[0x48:], 0x190) // cbHeader of VDIHEADER1PLUS
 	le.PutUint32(img[0x1c8:], 1000) // LCHSGeometry.cCylinders
 	le.PutUint32(img[0x1cc:], 16)   // LCHSGeometry.cHeads
 	le.PutUint32(img[0x1d0:], 63)   // LCHSGeometry.cSectors
