@@ -10,6 +10,16 @@
 // test can compare the directory, an image made from it or an extraction of
 // that image against it with manifest.Compare.
 //
+// The tree's top-level directories: /files (sizes 0, 1, 511..8192 around
+// block sizes, 1 MiB ± 1, the class's largest file, explicit zeros),
+// /sparse (holes at the start, middle and end, many holes, all hole,
+// unaligned holes, /sparse/huge with Options.Huge), /dirs (empty, 24 deep,
+// /dirs/big larger than a block, sticky, setgid, odd modes), /modes,
+// /names, /times, /links (symlinks of 1 to 4095 bytes, dangling, absolute,
+// looping), /hard (hard-link groups, across directories, of a symlink and
+// of a FIFO), /special, /xattrs (user.*, trusted.*, ACLs), /owners and
+// /random (a seeded random subtree sized by the class).
+//
 // Options leave out what a consumer cannot hold (FATSafe, NoSpecial,
 // NoXattrs, NoACLs, NoHardLinks). Device nodes, foreign owners and trusted.*
 // xattrs need root: without it they are left out and the manifest's Notes
