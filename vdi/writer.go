@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash"
+	"math"
 	"os"
 
 	"github.com/purefs/purefs/internal/sparse"
@@ -47,6 +48,9 @@ func Write(dst *os.File, src sparse.Source, opts Options) error {
 		return fmt.Errorf("%w: %d bytes need %d blocks, at most %d fit", ErrTooLarge, size, blocks, maxBlocks)
 	}
 	bmapBytes := roundUp(4*blocks, sectorSize)
+	if headerSize+bmapBytes > math.MaxUint32 {
+		return fmt.Errorf("%w: a block map of %d bytes puts the data past offData's 32 bits", ErrTooLarge, bmapBytes)
+	}
 	h := header{
 		offsetBmap:    headerSize,
 		offsetData:    uint32(headerSize + bmapBytes),
