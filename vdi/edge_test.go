@@ -153,3 +153,23 @@ func FuzzRoundTrip(f *testing.F) {
 		}
 	})
 }
+
+// hugeSource is an all-hole disk of any size.
+type hugeSource int64
+
+func (h hugeSource) ReadAt(p []byte, off int64) (int, error) { clear(p); return len(p), nil }
+func (h hugeSource) Size() int64                             { return int64(h) }
+func (h hugeSource) DataRanges() ([]sparse.Range, error)     { return nil, nil }
+
+func TestWriteTooLarge(t *testing.T) {
+	f, err := os.Create(filepath.Join(t.TempDir(), "x.vdi"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for _, size := range []int64{(maxBlocks + 1) * mib, maxBlocks * mib} {
+		if err := Write(f, hugeSource(size), Options{}); !errors.Is(err, ErrTooLarge) {
+			t.Errorf("%d bytes: %v, want ErrTooLarge", size, err)
+		}
+	}
+}

@@ -158,3 +158,27 @@ func FuzzRoundTrip(f *testing.F) {
 		}
 	})
 }
+
+// hugeSource is an all-hole disk of any size.
+type hugeSource int64
+
+func (h hugeSource) ReadAt(p []byte, off int64) (int, error) { clear(p); return len(p), nil }
+func (h hugeSource) Size() int64                             { return int64(h) }
+func (h hugeSource) DataRanges() ([]sparse.Range, error)     { return nil, nil }
+
+func TestWriteTooLarge(t *testing.T) {
+	f, err := os.Create(filepath.Join(t.TempDir(), "x.vhd"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for _, opts := range []Options{{}, {Fixed: true}, {ForceSize: true}, {Fixed: true, ForceSize: true}} {
+		if err := Write(f, hugeSource(2041<<30), opts); !errors.Is(err, ErrTooLarge) {
+			t.Errorf("%+v: %v, want ErrTooLarge", opts, err)
+		}
+	}
+	// The limit itself is fine (and costs only a 4 MiB BAT).
+	if err := Write(f, hugeSource(2040<<30), Options{}); err != nil {
+		t.Errorf("2040 GiB: %v", err)
+	}
+}
