@@ -17,9 +17,9 @@
 // The virtual size is the source size rounded up to a whole 512-byte
 // sector, as qemu-img convert does. Blocks of the source that hold only
 // zeros are never allocated, and the source is read only in its data
-// ranges. Blocks are written as runs of non-zero 4 KiB pages: dst must be
-// empty, and its holes stand for the zeros. A second goroutine reads
-// ahead while the first writes.
+// ranges, by a second goroutine that reads ahead while the first writes.
+// Blocks are written as runs of non-zero 4 KiB pages into the emptied
+// output, whose holes stand for the zeros.
 //
 // # UUIDs
 //

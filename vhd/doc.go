@@ -9,16 +9,19 @@
 //     to a sector, then 2 MiB blocks, each a 512-byte sector bitmap (all
 //     ones) and its data, in virtual order, and the footer at the end;
 //   - fixed disks (Options.Fixed): the raw disk followed by the footer;
-//     all-zero 2 MiB blocks are left as file holes;
 //   - reading both forms, with any power-of-two block size from 512 bytes
 //     to 256 MiB. Like qemu, the reader takes data from allocated blocks
 //     without consulting the sector bitmaps.
 //
 // Write reads the source only in its data ranges, in a second goroutine
-// that reads ahead while the first writes, and writes blocks as runs of
-// non-zero 4 KiB pages: dst must be empty, its holes stand for the zeros.
+// that reads ahead while the first writes. A 2 MiB block that holds only
+// zeros is not allocated (dynamic) or not written (fixed); other blocks
+// are written as runs of non-zero 4 KiB pages into the emptied output,
+// whose holes stand for the zeros.
 //
-// Not supported: differencing disks (parent locators), saved state.
+// Not supported: differencing disks (parent locators), saved state, and
+// writing an empty fixed disk (its footer would sit at offset 0, where
+// qemu looks for a dynamic disk's footer copy).
 //
 // # Size
 //
