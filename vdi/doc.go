@@ -28,7 +28,7 @@
 // two disks with one creation UUID. qemu-img fills both with random
 // UUIDs, so its output is never reproducible. Write instead derives them
 // from the content: SHA-256 over the virtual size and the index and
-// CRC-32C of every allocated block (see contentDigest), hashed again with
+// CRC-32C of every allocated block, hashed again with
 // a label per field, shaped as an RFC 9562 version 8 UUID. Same content →
 // same UUIDs; different content → different UUIDs (barring CRC collisions
 // in every differing block). The trade-off: two images with the

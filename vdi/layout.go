@@ -25,7 +25,9 @@ const (
 	preHeaderSize = 0x40
 )
 
-// Errors. Every error returned by this package wraps one of them.
+// Errors. Every error about an image's content or size wraps one of
+// them; I/O errors of the reader, source or destination are wrapped as
+// they come, with what was being read or written.
 var (
 	ErrNotVDI      = errors.New("vdi: not a VDI image")
 	ErrCorrupt     = errors.New("vdi: corrupt image")

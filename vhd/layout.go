@@ -34,7 +34,9 @@ const (
 	maxSectors  = 0xff000000       // 2040 GiB, the specification's limit
 )
 
-// Errors. Every error returned by this package wraps one of them.
+// Errors. Every error about an image's content or size wraps one of
+// them; I/O errors of the reader, source or destination are wrapped as
+// they come, with what was being read or written.
 var (
 	ErrNotVHD      = errors.New("vhd: not a VHD image")
 	ErrCorrupt     = errors.New("vhd: corrupt image")
