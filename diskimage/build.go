@@ -1,0 +1,163 @@
+package diskimage
+
+import (
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/purefs/purefs/config"
+	"github.com/purefs/purefs/gpt"
+	"github.com/purefs/purefs/stage"
+	"github.com/purefs/purefs/tree"
+)
+
+// Build errors.
+var (
+	ErrFSType = errors.New("diskimage: unsupported fsType")
+	ErrESP    = errors.New("diskimage: /boot cannot go onto the ESP")
+	ErrOutput = errors.New("diskimage: output directory")
+)
+
+// BuildOptions are the inputs of Build besides the configuration.
+type BuildOptions struct {
+	// OutDir receives nixos.{img,qcow2,vdi,vhd}, efi-vars.fd and
+	// nix-support/hydra-build-products. It is created if missing.
+	OutDir string
+	// SourceDateEpoch is $SOURCE_DATE_EPOCH ("" when unset).
+	SourceDateEpoch string
+	// Log receives the "Automatic disk size..." report and other notes
+	// (nil: discarded).
+	Log io.Writer
+	// Progress, when set, is called now and then with the bytes written so
+	// far and the bytes planned.
+	Progress *Progress
+	// Temps records temporary files so that a signal handler can remove
+	// them (nil: Build keeps its own).
+	Temps *Temps
+}
+
+// Plan is what Build decides before writing: the staged trees, the sizes
+// and the partition layout. It is pure: no file is written to make it.
+type BuildPlan struct {
+	Config   *config.Config
+	Root     *tree.Node // the root file system's tree
+	ESP      *tree.Node // the ESP's tree (efi, hybrid), else nil
+	Size     stage.Size
+	Layout   *Layout
+	Epoch    int64
+	Fixed    bool // deterministic: every time stamp is Epoch
+	RootUUID [16]byte
+}
+
+// MakePlan stages the tree and plans the disk for cfg.
+func MakePlan(cfg *config.Config, opts BuildOptions) (*BuildPlan, error) {
+	if cfg.FSType != "ext4" {
+		return nil, fmt.Errorf("%w %q: purefs writes ext4 root file systems", ErrFSType, cfg.FSType)
+	}
+	in, err := stage.FromConfig(cfg, opts.SourceDateEpoch)
+	if err != nil {
+		return nil, err
+	}
+	res, err := stage.Stage(in)
+	if err != nil {
+		return nil, err
+	}
+	p := &BuildPlan{Config: cfg, Root: res.Tree, Epoch: in.Epoch, Fixed: in.FixTimes}
+	if cfg.HasESP() {
+		if p.ESP, err = espTree(res.Tree); err != nil {
+			return nil, err
+		}
+		if cfg.Bootloader != nil {
+			if err := addSystemdBoot(p.ESP, cfg.Bootloader, in.Epoch); err != nil {
+				return nil, err
+			}
+		}
+	}
+	params := stage.ParamsFromConfig(cfg)
+	if cfg.AutoSize() {
+		p.Size, err = stage.AutoSize(res.Usage, params)
+		if err == nil && opts.Log != nil {
+			fmt.Fprint(opts.Log, p.Size.Report())
+		}
+	} else {
+		p.Size, err = stage.FixedSize(cfg.DiskSize, res.Usage, params)
+	}
+	if err != nil {
+		return nil, err
+	}
+	bootSize := cfg.BootSizeSpec
+	if bootSize == "" {
+		bootSize = DefaultBootSize
+	}
+	p.Layout, err = Plan(Config{
+		PartitionTableType: cfg.PartitionTableType,
+		DiskSize:           p.Size.DiskSize,
+		BootSize:           bootSize,
+		RootGPUID:          cfg.RootGPUID,
+		Random:             !cfg.Deterministic,
+		NixpkgsCompat:      cfg.NixpkgsCompat,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if p.Layout.TableType == None {
+		p.Layout.RootOffset, p.Layout.RootSize = 0, p.Layout.DiskSize
+	}
+	p.RootUUID, err = rootUUID(cfg, p)
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// rootUUID is rootFSUID, or (non-deterministic builds without one) a UUID
+// derived from the layout.
+func rootUUID(cfg *config.Config, p *BuildPlan) ([16]byte, error) {
+	if cfg.RootFSUID != "" {
+		g, err := gpt.ParseGUID(cfg.RootFSUID)
+		if err != nil {
+			return [16]byte{}, fmt.Errorf("rootFSUID: %w", err)
+		}
+		return uuidBytes(g.String()), nil
+	}
+	sum := sha256.Sum256([]byte(fmt.Sprintf("purefs root %s %d", cfg.Label, p.Size.DiskSize)))
+	var u [16]byte
+	copy(u[:], sum[:16])
+	u[6] = u[6]&0x0f | 0x40
+	u[8] = u[8]&0x3f | 0x80
+	return u, nil
+}
+
+// uuidBytes turns a canonical UUID string into its 16 bytes in the order
+// they are written (big-endian, as ext4 and blkid show them).
+func uuidBytes(s string) [16]byte {
+	var u [16]byte
+	h := strings.ReplaceAll(s, "-", "")
+	for i := 0; i < 16; i++ {
+		fmt.Sscanf(h[2*i:2*i+2], "%02x", &u[i])
+	}
+	return u
+}
+
+// espTree moves the content of the root tree's /boot onto a new tree for
+// the ESP (stage.SplitBoot); /boot stays on the root file system as an empty
+// mount point. FAT holds only directories and regular files: anything else
+// under /boot is an ErrESP error naming it.
+func espTree(root *tree.Node) (*tree.Node, error) {
+	esp, err := stage.SplitBoot(root)
+	if err != nil {
+		return nil, err
+	}
+	err = tree.Walk(esp, func(p string, n *tree.Node) error {
+		if n.Type != tree.Dir && n.Type != tree.Regular {
+			return fmt.Errorf("%w: /boot%s is a %s, which FAT cannot hold", ErrESP, p, n.Type)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return esp, nil
+}

@@ -1,0 +1,236 @@
+package diskimage
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/purefs/purefs/config"
+	"github.com/purefs/purefs/internal/manifest"
+	"github.com/purefs/purefs/internal/oracle"
+	"github.com/purefs/purefs/internal/testtree"
+)
+
+// buildTree makes a staged root from the test-tree generator, with a /boot
+// that goes onto the ESP and an /etc/passwd for contents' owners.
+func buildTree(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "root")
+	if _, err := testtree.Generate(dir, testtree.Options{Seed: 7, Class: testtree.Tiny}); err != nil {
+		t.Fatal(err)
+	}
+	for p, data := range map[string]string{
+		"etc/passwd":                  "root:x:0:0::/root:/bin/sh\nalice:x:1000:100::/home/alice:/bin/sh\n",
+		"etc/group":                   "root:x:0:\nusers:x:100:\n",
+		"boot/loader/loader.conf":     "timeout 3\n",
+		"boot/EFI/BOOT/BOOTX64.EFI":   strings.Repeat("MZ", 5000),
+		"boot/kernels/linux-6.1.0.gz": strings.Repeat("kernel", 20000),
+	} {
+		full := filepath.Join(dir, p)
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func writeConfig(t *testing.T, cfg map[string]any) string {
+	t.Helper()
+	b, err := json.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "config.json")
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func build(t *testing.T, cfg map[string]any, out string) (*BuildPlan, error) {
+	t.Helper()
+	c, err := config.Load(writeConfig(t, cfg))
+	if err != nil {
+		return nil, err
+	}
+	opts := BuildOptions{OutDir: out, SourceDateEpoch: "1700000000"}
+	plan, err := MakePlan(c, opts)
+	if err != nil {
+		return nil, err
+	}
+	return plan, Build(plan, opts)
+}
+
+// TestBuildLayoutsAndFormats builds every partitionTableType in every
+// format and checks each with the oracles: the raw image's table, ESP and
+// root file system, and each container against the raw image.
+func TestBuildLayoutsAndFormats(t *testing.T) {
+	oracle.Need(t, "qemu-img", "e2fsck", "sgdisk", "sfdisk", "fsck.fat")
+	root := buildTree(t)
+	extra := filepath.Join(t.TempDir(), "notes.txt")
+	os.WriteFile(extra, []byte("contents entry\n"), 0o644)
+	for _, layout := range []string{"legacy", "legacy+gpt", "efi", "hybrid", "none"} {
+		t.Run(layout, func(t *testing.T) {
+			base := map[string]any{
+				"root": root, "partitionTableType": layout, "bootSize": "64M", "additionalSpace": "8M",
+				"contents": []any{map[string]any{"source": extra, "target": "/home/alice/notes.txt", "mode": "0600", "user": "alice", "group": "users"}},
+			}
+			rawDir := filepath.Join(t.TempDir(), "raw")
+			plan, err := build(t, base, rawDir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			img := filepath.Join(rawDir, "nixos.img")
+			checkRaw(t, img, plan)
+			hydra, _ := os.ReadFile(filepath.Join(rawDir, "nix-support", "hydra-build-products"))
+			if string(hydra) != "file raw-image "+img+"\n" {
+				t.Errorf("hydra-build-products %q", hydra)
+			}
+			for _, format := range []string{"qcow2", "qcow2-compressed", "vdi", "vpc"} {
+				cfg := map[string]any{}
+				for k, v := range base {
+					cfg[k] = v
+				}
+				cfg["format"] = format
+				out := filepath.Join(t.TempDir(), format)
+				if _, err := build(t, cfg, out); err != nil {
+					t.Fatalf("%s: %v", format, err)
+				}
+				c, _ := config.Parse([]byte(`{"format":"` + format + `"}`))
+				name := filepath.Join(out, c.Filename())
+				fmtName := c.ContainerFormat()
+				if format != "vpc" { // qemu-img has no check for vpc
+					oracle.QemuImgCheck(t, name)
+				}
+				oracle.QemuImgCompareAs(t, img, "raw", name, fmtName)
+				info := oracle.QemuImgAs(t, name, fmtName)
+				// qemu rounds a dynamic VHD up to a CHS geometry; every
+				// other container keeps the raw disk's size.
+				if info.VirtualSize != plan.Layout.DiskSize && (format != "vpc" || info.VirtualSize < plan.Layout.DiskSize) {
+					t.Errorf("%s: virtual size %d, disk is %d", format, info.VirtualSize, plan.Layout.DiskSize)
+				}
+			}
+		})
+	}
+}
+
+// checkRaw checks a raw build: partition table, ESP, root file system and
+// the root tree against the staged tree.
+func checkRaw(t *testing.T, img string, plan *BuildPlan) {
+	t.Helper()
+	l := plan.Layout
+	switch l.TableType {
+	case LegacyGPT, EFI, Hybrid:
+		oracle.SgdiskVerify(t, img)
+		oracle.SfdiskDump(t, img)
+	case Legacy:
+		if d := oracle.SfdiskDump(t, img); !strings.Contains(d, "type=83") {
+			t.Errorf("sfdisk --dump shows no Linux partition:\n%s", d)
+		}
+	}
+	if l.ESPSize > 0 {
+		oracle.FsckFat(t, img, l.ESPOffset, l.ESPSize)
+		list := oracle.Mdir(t, img, l.ESPOffset, "::/loader")
+		if !strings.Contains(list, "loader") {
+			t.Errorf("ESP lacks /loader/loader.conf:\n%s", list)
+		}
+	}
+	oracle.E2fsck(t, img, l.RootOffset)
+	dump := oracle.Dumpe2fs(t, img, l.RootOffset)
+	if got := strings.ToUpper(dump["Filesystem UUID"]); got != "F222513B-DED1-49FA-B591-20CE86A2FE7F" {
+		t.Errorf("root UUID %s, want rootFSUID", got)
+	}
+	mnt := oracle.Mount(t, img, l.RootOffset, "ext4")
+	got, err := manifest.FromDir(mnt, manifest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := manifest.FromTree(plan.Root, manifest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := manifest.Compare(want, got, manifest.CompareOptions{IgnoreLostFound: true, IgnoreRoot: true, IgnoreAtime: true}); len(d) > 0 {
+		t.Errorf("root file system differs from the staged tree:\n%s", d)
+	}
+	var notes os.FileInfo
+	if notes, err = os.Lstat(filepath.Join(mnt, "home/alice/notes.txt")); err != nil {
+		t.Fatal(err)
+	}
+	if notes.Mode().Perm() != 0o600 {
+		t.Errorf("contents mode %v", notes.Mode())
+	}
+}
+
+// TestBuildDeterministic builds twice from copies of one tree and expects
+// identical bytes in every output.
+func TestBuildDeterministic(t *testing.T) {
+	root := buildTree(t)
+	for _, format := range []string{"raw", "qcow2-compressed", "vdi", "vpc"} {
+		var images [2][]byte
+		for i := range images {
+			out := filepath.Join(t.TempDir(), "out")
+			cfg := map[string]any{"root": root, "partitionTableType": "hybrid", "bootSize": "64M", "additionalSpace": "8M", "format": format}
+			plan, err := build(t, cfg, out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := os.ReadFile(filepath.Join(out, plan.Config.Filename()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			images[i] = b
+		}
+		if !bytes.Equal(images[0], images[1]) {
+			t.Errorf("%s: two builds differ", format)
+		}
+	}
+}
+
+// TestBuildErrorsLeaveNothing checks that each bad input is one clear
+// error and that the output directory stays as it was.
+func TestBuildErrorsLeaveNothing(t *testing.T) {
+	root := buildTree(t)
+	cases := []struct {
+		name string
+		cfg  map[string]any
+		want error
+	}{
+		{"disk too small", map[string]any{"root": root, "diskSize": 2}, nil},
+		{"unknown owner", map[string]any{"root": root, "contents": []any{map[string]any{"source": root + "/etc/passwd", "target": "/x", "user": "nobody-here", "group": "users"}}}, nil},
+		{"missing source", map[string]any{"root": root, "contents": []any{map[string]any{"source": root + "/nope", "target": "/x"}}}, nil},
+		{"escaping target", map[string]any{"root": root, "contents": []any{map[string]any{"source": root + "/etc/passwd", "target": "../x"}}}, nil},
+		{"symlink in /boot", map[string]any{"root": symlinkBoot(t, root), "partitionTableType": "efi"}, ErrESP},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "out")
+			os.MkdirAll(out, 0o755)
+			os.WriteFile(filepath.Join(out, "keep"), []byte("x"), 0o644)
+			_, err := build(t, c.cfg, out)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if c.want != nil && !errors.Is(err, c.want) {
+				t.Errorf("error %v, want %v", err, c.want)
+			}
+			ents, _ := os.ReadDir(out)
+			if len(ents) != 1 || ents[0].Name() != "keep" {
+				t.Errorf("output directory changed: %v", ents)
+			}
+		})
+	}
+}
+
+func symlinkBoot(t *testing.T, root string) string {
+	dir := filepath.Join(t.TempDir(), "root")
+	os.MkdirAll(filepath.Join(dir, "boot"), 0o755)
+	os.Symlink("x", filepath.Join(dir, "boot", "link"))
+	return dir
+}
