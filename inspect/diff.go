@@ -41,10 +41,11 @@ type DiffOptions struct {
 	MaxRanges int
 }
 
-// Diff compares two disks: container fields, partition table, each
-// partition's file-system header and tree, then the raw bytes. It returns
-// no differences exactly when the two virtual disks are byte-identical
-// (container fields aside, which are listed too).
+// Diff compares two disks: container header fields (when both have the
+// same container format), partition table, each partition's file-system
+// header and tree, then the raw bytes. Apart from container fields, it
+// returns no differences exactly when the two virtual disks are
+// byte-identical, whatever their containers.
 func Diff(a, b Disk, opts DiffOptions) ([]Difference, error) {
 	if opts.MaxRanges == 0 {
 		opts.MaxRanges = 20
@@ -55,8 +56,11 @@ func Diff(a, b Disk, opts DiffOptions) ([]Difference, error) {
 			out = append(out, Difference{where, field, x, y})
 		}
 	}
-	add("container", "format", a.Format, b.Format)
-	diffFields(&out, "container", a.Fields, b.Fields)
+	// Containers of different formats hold the same disk when their
+	// virtual disks are equal: only like containers compare their headers.
+	if a.Format == b.Format {
+		diffFields(&out, "container", a.Fields, b.Fields)
+	}
 	ra, err := Inspect(a.Src, a.Format)
 	if err != nil {
 		return nil, fmt.Errorf("first image: %w", err)
@@ -239,8 +243,8 @@ func diffTrees(out *[]Difference, where string, x, y *FileSystem) error {
 		add("link target", ea.Target, eb.Target)
 		add("device", ea.Rdev, eb.Rdev)
 		diffXattrs(out, loc, ea.Xattrs, eb.Xattrs)
-		if ea.Type == "file" && ea.Size == eb.Size && ea.Content != nil && eb.Content != nil {
-			off, err := firstDifference(ea.Content, eb.Content, ea.Size)
+		if ea.Type == "file" && ea.Size == eb.Size && ea.Open != nil && eb.Open != nil {
+			off, err := firstDifference(ea.Open, eb.Open)
 			if err != nil {
 				return fmt.Errorf("%s: %w", loc, err)
 			}
@@ -291,28 +295,46 @@ func diffXattrs(out *[]Difference, loc string, a, b map[string]string) {
 	}
 }
 
-// firstDifference returns the first offset where a and b differ in
-// [0, size), or -1.
-func firstDifference(a, b io.ReaderAt, size int64) (int64, error) {
+// firstDifference returns the first offset where the contents of two
+// files differ, or -1.
+func firstDifference(openA, openB func() (io.Reader, error)) (int64, error) {
+	a, err := openA()
+	if err != nil {
+		return 0, err
+	}
+	b, err := openB()
+	if err != nil {
+		return 0, err
+	}
 	const chunk = 1 << 20
 	ba, bb := make([]byte, chunk), make([]byte, chunk)
-	for off := int64(0); off < size; off += chunk {
-		n := min(chunk, size-off)
-		if _, err := a.ReadAt(ba[:n], off); err != nil && err != io.EOF {
-			return 0, err
-		}
-		if _, err := b.ReadAt(bb[:n], off); err != nil && err != io.EOF {
-			return 0, err
-		}
+	for off := int64(0); ; {
+		na, erra := io.ReadFull(a, ba)
+		nb, errb := io.ReadFull(b, bb)
+		n := min(na, nb)
 		if !bytes.Equal(ba[:n], bb[:n]) {
-			for i := int64(0); i < n; i++ {
+			for i := 0; i < n; i++ {
 				if ba[i] != bb[i] {
-					return off + i, nil
+					return off + int64(i), nil
 				}
 			}
 		}
+		if na != nb {
+			return off + int64(n), nil
+		}
+		off += int64(n)
+		doneA := erra == io.EOF || erra == io.ErrUnexpectedEOF
+		doneB := errb == io.EOF || errb == io.ErrUnexpectedEOF
+		if erra != nil && !doneA {
+			return 0, erra
+		}
+		if errb != nil && !doneB {
+			return 0, errb
+		}
+		if doneA || doneB {
+			return -1, nil
+		}
 	}
-	return -1, nil
 }
 
 // diffBytes compares the two virtual disks over the union of their data

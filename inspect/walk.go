@@ -24,8 +24,8 @@ type Entry struct {
 	Target string
 	Rdev   string // "major:minor"
 	Xattrs map[string]string
-	// Content reads the file's data (regular files).
-	Content io.ReaderAt
+	// Open reads the file's data (regular files).
+	Open func() (io.Reader, error)
 }
 
 // walker lists the entries of one file system in a fixed order.
@@ -51,7 +51,9 @@ func (w ext4Walker) walk(fn func(e *Entry) error) error {
 		switch f.Mode & ext4.ModeType {
 		case ext4.ModeReg:
 			e.Type = "file"
-			e.Content = w.fs.OpenFile(f)
+			r := w.fs.OpenFile(f)
+			size := int64(f.Size)
+			e.Open = func() (io.Reader, error) { return io.NewSectionReader(r, 0, size), nil }
 		case ext4.ModeDir:
 			e.Type = "dir"
 			e.Size = 0 // block-rounded; entries are compared instead

@@ -36,6 +36,9 @@ func diffMain(args []string) error {
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}
+	if a.Format != b.Format {
+		fmt.Printf("note: %s is %s, %s is %s; comparing their virtual disks\n", fl.Arg(0), a.Format, fl.Arg(1), b.Format)
+	}
 	if len(ds) == 0 {
 		fmt.Printf("%s and %s are identical\n", fl.Arg(0), fl.Arg(1))
 		return nil
