@@ -29,9 +29,9 @@ func (c Class) sizes() classSizes {
 	case Small:
 		return classSizes{3*mib + 7, 400, 200, 256 * kib, 128, 4}
 	case Medium:
-		return classSizes{6*mib + 5, 1500, 800, 512 * kib, 256, 8}
+		return classSizes{6*mib + 5, 1500, 800, 256 * kib, 256, 8}
 	case Large:
-		return classSizes{12*mib + 3, 5000, 3000, 1 * mib, 512, 16}
+		return classSizes{12*mib + 3, 5000, 3000, 256 * kib, 512, 16}
 	}
 	return classSizes{2*mib + 3, 200, 30, 64 * kib, 64, 1}
 }
