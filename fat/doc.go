@@ -10,6 +10,10 @@
 //     system made by Write and one made by `mkfs.fat -C` have the same boot
 //     sector fields, FSInfo sector, backup boot sector and FATs. ComputeGeometry
 //     exposes the result; DefaultType the FAT type mkfs.fat would pick.
+//     One difference: Write refuses FAT32 with fewer than 65525 clusters
+//     (mkfs.fat -F 32 makes it with a warning), because mtools, Windows and
+//     the FAT specification classify a volume by its cluster count and
+//     would take it for FAT16; the error wraps ErrType.
 //   - Names: every name is stored as a VFAT long name (UTF-16, up to 255
 //     units) unless it is already an upper-case 8.3 name; the 8.3 alias is
 //     made the way the Linux vfat driver makes it with its default

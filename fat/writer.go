@@ -41,6 +41,10 @@ type Options struct {
 	HiddenSectors uint32
 }
 
+// allowSmallFAT32 lets tests make FAT32 volumes of few clusters, as
+// mkfs.fat -F 32 does, to exercise readers on small images.
+var allowSmallFAT32 = false
+
 // maxFileSize is the largest file FAT can hold (DIR_FileSize is 32 bits).
 const maxFileSize = 1<<32 - 1
 
@@ -133,6 +137,12 @@ func plan(root *tree.Node, opts Options) (*writer, *dirPlan, error) {
 	g, err := ComputeGeometry(opts.Size, opts.FATType)
 	if err != nil {
 		return nil, nil, err
+	}
+	if g.FATType == 32 && g.Clusters < minClust32 && !allowSmallFAT32 {
+		// mkfs.fat makes these with a warning, but mtools, Windows and
+		// the FAT specification tell FAT32 from FAT16 by the cluster
+		// count and would misread it.
+		return nil, nil, fmt.Errorf("%w: %d bytes give FAT32 only %d clusters, fewer than the %d that make a volume FAT32", ErrType, opts.Size, g.Clusters, minClust32)
 	}
 	g.HiddenSectors = opts.HiddenSectors
 	wr := &writer{opts: opts, g: g, label: label, hasLbl: hasLabel, next: 2, meta: sha256.New()}
