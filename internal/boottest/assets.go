@@ -26,6 +26,9 @@ type Assets struct {
 	Busybox       string // static busybox binary
 	OVMFCode      string // OVMF_CODE.fd (no Secure Boot, no SMM)
 	OVMFVars      string // OVMF_VARS.fd template matching OVMFCode
+	Extlinux      string // extlinux installer (dynamically linked)
+	SyslinuxMBR   string // syslinux's mbr.bin (440 bytes of MBR boot code)
+	LibDir        string // libc6's lib/x86_64-linux-gnu, for running Extlinux anywhere
 }
 
 // CacheDir is where downloaded packages are unpacked:
@@ -46,7 +49,7 @@ func CacheDir() (string, error) {
 
 // Fetch downloads (once; later calls reuse the cache) the Debian packages
 // of the kernel that linux-image-amd64 depends on, systemd-boot-efi and
-// busybox-static with `apt-get download`, unpacks them with `dpkg-deb -x`,
+// busybox-static, extlinux, syslinux-common and libc6 with `apt-get download`, unpacks them with `dpkg-deb -x`,
 // and finds OVMF in /usr/share/OVMF (or unpacks the ovmf package).
 // Concurrent callers, also in other processes, wait for each other.
 func Fetch(ctx context.Context) (*Assets, error) {
@@ -89,6 +92,24 @@ func Fetch(ctx context.Context) (*Assets, error) {
 		return nil, err
 	}
 	a.Busybox = filepath.Join(broot, "bin", "busybox")
+	xroot, err := unpacked(ctx, dir, "extlinux")
+	if err != nil {
+		return nil, err
+	}
+	a.Extlinux = filepath.Join(xroot, "usr", "bin", "extlinux")
+	sxroot, err := unpacked(ctx, dir, "syslinux-common")
+	if err != nil {
+		return nil, err
+	}
+	a.SyslinuxMBR = filepath.Join(sxroot, "usr", "lib", "syslinux", "mbr", "mbr.bin")
+	lroot, err := unpacked(ctx, dir, "libc6")
+	if err != nil {
+		return nil, err
+	}
+	a.LibDir = filepath.Join(lroot, "lib", "x86_64-linux-gnu")
+	if _, err := os.Stat(a.LibDir); err != nil {
+		a.LibDir = filepath.Join(lroot, "usr", "lib", "x86_64-linux-gnu")
+	}
 	ovmf := "/usr/share/OVMF"
 	if _, err := os.Stat(filepath.Join(ovmf, "OVMF_CODE.fd")); err != nil {
 		oroot, err := unpacked(ctx, dir, "ovmf")
@@ -99,7 +120,8 @@ func Fetch(ctx context.Context) (*Assets, error) {
 	}
 	a.OVMFCode = filepath.Join(ovmf, "OVMF_CODE.fd")
 	a.OVMFVars = filepath.Join(ovmf, "OVMF_VARS.fd")
-	for _, p := range []string{a.Kernel, a.ModDir, a.SystemdBoot, a.Busybox, a.OVMFCode, a.OVMFVars} {
+	for _, p := range []string{a.Kernel, a.ModDir, a.SystemdBoot, a.Busybox, a.OVMFCode, a.OVMFVars,
+		a.Extlinux, a.SyslinuxMBR, filepath.Join(a.LibDir, "libc.so.6"), filepath.Join(a.LibDir, "ld-linux-x86-64.so.2")} {
 		if _, err := os.Stat(p); err != nil {
 			return nil, fmt.Errorf("%w: expected file missing after unpacking: %w", ErrAssets, err)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -137,4 +138,44 @@ func setOwners(ctx context.Context, dev string, owners []Owner) error {
 		return fmt.Errorf("boottest: debugfs: %s", out)
 	}
 	return nil
+}
+
+// LegacyImage describes an MBR disk with one bootable ext4 partition,
+// like the seed's "legacy" layout.
+type LegacyImage struct {
+	RootDir string
+	Owners  []Owner
+	RootMiB int64    // default 128
+	Ext4    []string // extra mkfs.ext4 arguments, e.g. "-O", "^64bit"
+}
+
+// MakeLegacyImage writes img (a sparse raw file); the root starts at 1 MiB.
+func MakeLegacyImage(ctx context.Context, img string, s LegacyImage) error {
+	if s.RootMiB == 0 {
+		s.RootMiB = 128
+	}
+	const rootOff = 1 << 20
+	os.Remove(img)
+	f, err := os.Create(img)
+	if err != nil {
+		return fmt.Errorf("boottest: %w", err)
+	}
+	err = f.Truncate(rootOff + s.RootMiB<<20)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("boottest: %w", err)
+	}
+	cmd := exec.CommandContext(ctx, "sfdisk", "--quiet", "--no-reread", "--no-tell-kernel", img)
+	cmd.Stdin = strings.NewReader("label: dos\nlabel-id: 0x2178694e\nstart=2048, type=83, bootable\n")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("boottest: sfdisk: %w\n%s", err, out)
+	}
+	args := append([]string{"-q", "-F", "-L", "nixos", "-U", "44444444-4444-4444-8888-888888888888"}, s.Ext4...)
+	args = append(args, "-d", s.RootDir, "-E", "offset="+strconv.Itoa(rootOff), img, strconv.FormatInt(s.RootMiB, 10)+"M")
+	if _, err := run(ctx, "", "mkfs.ext4", args...); err != nil {
+		return err
+	}
+	return setOwners(ctx, img+"?offset="+strconv.Itoa(rootOff), s.Owners)
 }

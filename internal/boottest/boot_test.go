@@ -1,0 +1,261 @@
+package boottest
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/purefs/purefs/vm"
+)
+
+// Markers the guest prints on its serial console.
+const (
+	markerESP    = "PUREFS-ESP-OK"
+	markerBoot   = "PUREFS-BOOT-OK"
+	markerChecks = "PUREFS-CHECKS-OK"
+	markerFailed = "PUREFS-CHECK-FAILED"
+)
+
+// bootInitrd is the initrd's /init: load the drivers, mount the root
+// named by root= and hand over to its /sbin/init. With purefs.esp=DEV it
+// first checks the ESP through the kernel's vfat.
+const bootInitrd = `#!/bin/busybox sh
+/bin/busybox --install -s
+export PATH=/bin:/sbin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+while read -r m; do insmod "/lib/modules/$m"; done </lib/modules/load
+root=/dev/vda2 esp=
+for x in $(cat /proc/cmdline); do
+	case $x in
+	root=*) root=${x#root=} ;;
+	purefs.esp=*) esp=${x#purefs.esp=} ;;
+	esac
+done
+i=0
+while [ ! -b "$root" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+mkdir -p /esp /newroot
+if [ -n "$esp" ]; then
+	if mount -t vfat -o ro "$esp" /esp && grep -q '^linux /vmlinuz' /esp/loader/entries/purefs.conf; then
+		echo ` + markerESP + `
+	fi
+	umount /esp
+fi
+mount -t ext4 -o ro "$root" /newroot || { echo "` + markerFailed + ` cannot mount $root"; poweroff -f; }
+umount /proc /sys
+mount --move /dev /newroot/dev
+exec switch_root /newroot /sbin/init
+`
+
+// rootInit is /sbin/init on the ext4 root: a busybox script that checks
+// what the image writer put there.
+const rootInit = `#!/bin/busybox sh
+/bin/busybox mount -t proc proc /proc
+echo ` + markerBoot + `
+/bin/busybox ls -lan /
+fail=0
+check() { # path want(uid:gid mode)
+	got=$(/bin/busybox stat -c '%u:%g %a' "$1")
+	if [ "$got" != "$2" ]; then echo "` + markerFailed + ` $1: $got, want $2"; fail=1; fi
+}
+check /etc/owned '1234:5678 640'
+check /etc/secret '0:0 600'
+check /usr/bin/suid '0:0 4755'
+check /tmp '0:0 1777'
+[ "$(/bin/busybox readlink /etc/link)" = owned ] || { echo "` + markerFailed + ` /etc/link"; fail=1; }
+[ "$(/bin/busybox cat /etc/owned)" = "owned by 1234" ] || { echo "` + markerFailed + ` /etc/owned contents"; fail=1; }
+[ $fail = 0 ] && echo ` + markerChecks + `
+/bin/busybox poweroff -f
+`
+
+// put writes a file below base with exactly mode, making parents.
+func put(t *testing.T, base, p string, mode os.FileMode, data []byte) {
+	t.Helper()
+	full := filepath.Join(base, p)
+	if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(full, data, mode); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(full, mode); err != nil { // beyond the umask
+		t.Fatal(err)
+	}
+}
+
+// bootInitramfs writes the test initrd and returns it gzipped: extlinux
+// cannot read files with holes, and mkfs.ext4 -d turns zero blocks into
+// holes.
+func bootInitramfs(t *testing.T, a *Assets) []byte {
+	t.Helper()
+	initrd := filepath.Join(t.TempDir(), "initrd")
+	if err := WriteInitramfs(initrd, InitramfsOptions{
+		Busybox: a.Busybox, ModDir: a.ModDir,
+		Modules: []string{"virtio_pci", "virtio_blk", "ext4", "crc32c_generic", "vfat", "nls_cp437", "nls_ascii"},
+		Init:    bootInitrd,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var z bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&z, gzip.BestSpeed)
+	zw.Write(mustRead(t, initrd))
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return z.Bytes()
+}
+
+// rootTree makes the root file system's tree and the owners to give its
+// entries (the tree belongs to whoever runs the test).
+func rootTree(t *testing.T, a *Assets) (string, []Owner) {
+	t.Helper()
+	root := t.TempDir()
+	put(t, root, "bin/busybox", 0o755, mustRead(t, a.Busybox))
+	put(t, root, "sbin/init", 0o755, []byte(rootInit))
+	put(t, root, "etc/owned", 0o640, []byte("owned by 1234"))
+	put(t, root, "etc/secret", 0o600, []byte("secret\n"))
+	put(t, root, "usr/bin/suid", 0o755|os.ModeSetuid, []byte("#!/bin/sh\n"))
+	if err := os.Symlink("owned", filepath.Join(root, "etc/link")); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{"proc", "dev", "sys", "tmp"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Chmod(filepath.Join(root, "tmp"), 0o777|os.ModeSticky); err != nil {
+		t.Fatal(err)
+	}
+	owners := []Owner{{Path: "/etc/owned", UID: 1234, GID: 5678}}
+	for _, p := range []string{"/", "/bin", "/bin/busybox", "/sbin", "/sbin/init", "/etc", "/etc/secret", "/etc/link",
+		"/usr", "/usr/bin", "/usr/bin/suid", "/proc", "/dev", "/sys", "/tmp"} {
+		owners = append(owners, Owner{Path: p})
+	}
+	return root, owners
+}
+
+// makeEFIBootImage builds the efi test image: systemd-boot, the kernel
+// and the initrd on the ESP. MakeEFIImage is the part to switch to
+// purefs build.
+func makeEFIBootImage(t *testing.T, a *Assets, img string) {
+	t.Helper()
+	esp := t.TempDir()
+	sdboot := mustRead(t, a.SystemdBoot)
+	put(t, esp, "EFI/BOOT/BOOTX64.EFI", 0o644, sdboot)
+	put(t, esp, "EFI/systemd/systemd-bootx64.efi", 0o644, sdboot)
+	put(t, esp, "loader/loader.conf", 0o644, []byte("timeout 0\ndefault purefs.conf\n"))
+	put(t, esp, "loader/entries/purefs.conf", 0o644, []byte(
+		"title purefs boot test\nlinux /vmlinuz\ninitrd /initrd\noptions root=/dev/vda2 purefs.esp=/dev/vda1 console=ttyS0 panic=-1 loglevel=4\n"))
+	put(t, esp, "vmlinuz", 0o644, mustRead(t, a.Kernel))
+	put(t, esp, "initrd", 0o644, bootInitramfs(t, a))
+	root, owners := rootTree(t, a)
+	if err := MakeEFIImage(context.Background(), img, EFIImage{ESPDir: esp, RootDir: root, Owners: owners}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// bootAndCheck boots img and asserts the markers on the serial console.
+func bootAndCheck(t *testing.T, o vm.Options, markers ...string) {
+	t.Helper()
+	var serial bytes.Buffer
+	o.MemSize = 512
+	o.Timeout = 5 * time.Minute
+	o.Serial = &serial
+	start := time.Now()
+	_, err := vm.Run(context.Background(), o)
+	t.Logf("boot to power-off took %v", time.Since(start).Round(time.Millisecond))
+	out := serial.String()
+	if err != nil {
+		t.Fatalf("vm.Run: %v\nconsole:\n%s", err, out)
+	}
+	for _, m := range markers {
+		if !strings.Contains(out, m) {
+			t.Errorf("console lacks %s", m)
+		}
+	}
+	if strings.Contains(out, markerFailed) || t.Failed() {
+		t.Errorf("console:\n%s", out)
+	}
+}
+
+func TestBootEFI(t *testing.T) {
+	a := Need(t)
+	dir := t.TempDir()
+	img := filepath.Join(dir, "nixos.img")
+	makeEFIBootImage(t, a, img)
+	vars := filepath.Join(dir, "efi-vars.fd")
+	if err := os.WriteFile(vars, mustRead(t, a.OVMFVars), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bootAndCheck(t, vm.Options{
+		UEFI:  &vm.UEFI{Code: a.OVMFCode, Vars: vars},
+		Disks: []vm.Disk{{Path: img}},
+	}, markerESP, markerBoot, markerChecks)
+}
+
+// TestBootLegacy makes an MBR image, installs extlinux into it through
+// the VM step (vm.Install, as purefs vm and purefs build run it), then
+// boots it through the BIOS.
+func TestBootLegacy(t *testing.T) {
+	a := Need(t)
+	dir := t.TempDir()
+	img := filepath.Join(dir, "nixos.img")
+	root, owners := rootTree(t, a)
+	put(t, root, "boot/vmlinuz", 0o644, mustRead(t, a.Kernel))
+	put(t, root, "boot/initrd", 0o644, bootInitramfs(t, a))
+	put(t, root, "boot/extlinux/extlinux.conf", 0o644, []byte(
+		"SERIAL 0 115200\nDEFAULT purefs\nPROMPT 0\nTIMEOUT 1\nLABEL purefs\n  LINUX /boot/vmlinuz\n  INITRD /boot/initrd\n"+
+			"  APPEND root=/dev/vda1 console=ttyS0 panic=-1 loglevel=4\n"))
+	for _, p := range []string{"/boot", "/boot/vmlinuz", "/boot/initrd", "/boot/extlinux", "/boot/extlinux/extlinux.conf"} {
+		owners = append(owners, Owner{Path: p})
+	}
+	// extlinux 6.04 cannot read ext4's 64bit layout.
+	if err := MakeLegacyImage(context.Background(), img, LegacyImage{RootDir: root, Owners: owners, Ext4: []string{"-b", "4096", "-O", "^64bit"}}); err != nil {
+		t.Fatal(err)
+	}
+
+	// The boot-loader step: extlinux and its libc come in through the share.
+	share := t.TempDir()
+	put(t, share, "extlinux", 0o755, mustRead(t, a.Extlinux))
+	put(t, share, "mbr.bin", 0o644, mustRead(t, a.SyslinuxMBR))
+	put(t, share, "ld.so", 0o755, mustRead(t, filepath.Join(a.LibDir, "ld-linux-x86-64.so.2")))
+	put(t, share, "libc.so.6", 0o755, mustRead(t, filepath.Join(a.LibDir, "libc.so.6")))
+	script, err := vm.Install{Root: "/dev/vda1", Command: `set -e
+/share/ld.so --library-path /share /share/extlinux --install /mnt/boot/extlinux
+dd if=/share/mbr.bin of=/dev/vda bs=440 count=1 conv=notrunc
+echo extlinux-installed`}.Script()
+	if err != nil {
+		t.Fatal(err)
+	}
+	initrd := filepath.Join(dir, "vm-initrd")
+	if err := WriteInitramfs(initrd, InitramfsOptions{Busybox: a.Busybox, ModDir: a.ModDir, Modules: VMModules, Init: vm.GuestInit}); err != nil {
+		t.Fatal(err)
+	}
+	var serial bytes.Buffer
+	start := time.Now()
+	st, err := vm.Run(context.Background(), vm.Options{
+		Kernel: a.Kernel, Initrd: initrd,
+		Disks: []vm.Disk{{Path: img}}, Share: &vm.Share{Dir: share},
+		Command: script, MemSize: 512, Timeout: 5 * time.Minute, Serial: &serial,
+	})
+	t.Logf("install step took %v", time.Since(start).Round(time.Millisecond))
+	if err != nil || st != 0 || !strings.Contains(serial.String(), "extlinux-installed") {
+		t.Fatalf("install step: status %d, %v\nconsole:\n%s", st, err, serial.String())
+	}
+	bootAndCheck(t, vm.Options{Disks: []vm.Disk{{Path: img}}}, markerBoot, markerChecks)
+}
+
+func mustRead(t *testing.T, p string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
