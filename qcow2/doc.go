@@ -27,7 +27,9 @@
 // plain, compressed (deflate and zstd) and with extended L2 entries
 // (subclusters). It reads the active L1 table only; internal snapshots are
 // ignored. Backing files, encryption, external data files and unknown
-// incompatible features are rejected with ErrUnsupported. Every count and
+// incompatible features are rejected with ErrUnsupported, and images
+// marked corrupt with ErrCorrupt; a dirty image (lazy refcounts not yet
+// written back) is read, since refcounts do not matter for reading. Every count and
 // offset read from the file is checked against the file size before it is
 // used, so a damaged or hostile image yields an error, never a panic or a
 // huge allocation.

@@ -203,6 +203,12 @@ func (w *writer) finish() error {
 	}
 	rbStart := rtStart + rtClusters
 	total := rbStart + rbCount
+	if got, want := rbCount*perBlock, total; got < want {
+		return fmt.Errorf("qcow2: internal error: refcount blocks cover %d clusters of %d", got, want)
+	}
+	if got, want := rtClusters*cs/8, rbCount; got < want {
+		return fmt.Errorf("qcow2: internal error: refcount table holds %d blocks of %d", got, want)
+	}
 	w.grow(total)
 	for c := l2Start; c < total; c++ {
 		w.refs[c] = 1
