@@ -460,6 +460,16 @@ func TestReadQemuImages(t *testing.T) {
 			r, done := openImage(t, q)
 			defer done()
 			sameDisk(t, r, raw)
+			joined := fmt.Sprint(args)
+			if got, want := r.Compression() == "zstd", bytes.Contains([]byte(joined), []byte("zstd")); got != want {
+				t.Errorf("Compression() = %q", r.Compression())
+			}
+			if got, want := r.ExtendedL2(), bytes.Contains([]byte(joined), []byte("extended_l2=on")); got != want {
+				t.Errorf("ExtendedL2() = %v", got)
+			}
+			if got, want := r.Version(), map[bool]int{true: 2, false: 3}[bytes.Contains([]byte(joined), []byte("compat=0.10"))]; got != want {
+				t.Errorf("Version() = %d, want %d", got, want)
+			}
 		})
 	}
 }

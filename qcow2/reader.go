@@ -151,6 +151,22 @@ func (rd *Reader) Size() int64 { return int64(rd.h.size) }
 // ClusterSize returns the cluster size in bytes.
 func (rd *Reader) ClusterSize() int64 { return rd.cs }
 
+// Version returns the qcow2 version, 2 or 3.
+func (rd *Reader) Version() int { return int(rd.h.version) }
+
+// Compression returns the compression type of compressed clusters:
+// "deflate" or "zstd".
+func (rd *Reader) Compression() string {
+	if rd.h.compressionType == compressionZstd {
+		return "zstd"
+	}
+	return "deflate"
+}
+
+// ExtendedL2 reports whether the image uses extended L2 entries
+// (subclusters).
+func (rd *Reader) ExtendedL2() bool { return rd.extL2 }
+
 // l2Table returns the L2 table that L1 entry i points to, nil if none.
 func (rd *Reader) l2Table(i int64) ([]byte, error) {
 	e := rd.l1[i]
