@@ -43,7 +43,9 @@ type UEFI struct {
 	// /usr/share/qemu/OVMF.fd that exists).
 	Code string
 	// Vars is the writable variable store (efi-vars.fd), kept after the
-	// run. Empty: a temporary copy of the template that matches Code.
+	// run; if the file does not exist, Run creates it from the template
+	// that matches Code (OVMF_VARS next to OVMF_CODE), as touchEFIVars
+	// does. Empty: a temporary copy of that template.
 	Vars string
 }
 
@@ -115,9 +117,10 @@ var ovmfCandidates = [][2]string{
 // command line.
 type resolved struct {
 	Options
-	arch     archInfo
-	qemuPath string
-	varsTmpl string // template to copy when UEFI.Vars is empty
+	arch       archInfo
+	qemuPath   string
+	varsTmpl   string // template to copy when UEFI.Vars is empty or missing
+	createVars bool   // UEFI.Vars does not exist yet
 }
 
 // resolve fills in defaults and checks every path, so that a bad input is
@@ -166,6 +169,9 @@ func resolve(o Options) (*resolved, error) {
 		return nil, fmt.Errorf("%w: accel %q: want auto, kvm or tcg", ErrInput, r.Accel)
 	}
 	if r.Kernel == "" {
+		if r.Command != "" {
+			return nil, fmt.Errorf("%w: a command needs a kernel and an initrd that runs it", ErrInput)
+		}
 		if r.Initrd != "" || r.Append != "" {
 			return nil, fmt.Errorf("%w: an initrd or a kernel command line needs a kernel", ErrInput)
 		}
@@ -227,7 +233,7 @@ func resolve(o Options) (*resolved, error) {
 			if u.Code == "" {
 				return nil, fmt.Errorf("%w: no OVMF firmware found (install ovmf or give its path)", ErrInput)
 			}
-		} else if u.Vars == "" {
+		} else {
 			// OVMF_CODE*.fd → OVMF_VARS*.fd next to it.
 			dir, base := filepath.Split(u.Code)
 			r.varsTmpl = filepath.Join(dir, regexp.MustCompile(`CODE`).ReplaceAllString(base, "VARS"))
@@ -236,11 +242,16 @@ func resolve(o Options) (*resolved, error) {
 			return nil, err
 		}
 		if u.Vars != "" {
-			if err := regularFile("EFI variable store", u.Vars); err != nil {
+			if _, err := os.Stat(u.Vars); errors.Is(err, os.ErrNotExist) {
+				r.createVars = true
+			} else if err := regularFile("EFI variable store", u.Vars); err != nil {
 				return nil, err
 			}
-		} else if err := regularFile("OVMF variable template", r.varsTmpl); err != nil {
-			return nil, err
+		}
+		if u.Vars == "" || r.createVars {
+			if err := regularFile("OVMF variable template", r.varsTmpl); err != nil {
+				return nil, err
+			}
 		}
 		r.UEFI = &u
 	}

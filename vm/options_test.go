@@ -58,7 +58,9 @@ func TestResolveErrors(t *testing.T) {
 		{"share tag xchg", Options{QEMU: q, Kernel: k, Share: &Share{Dir: dir, Tag: XchgTag}}, ErrInput},
 		{"share tag bad", Options{QEMU: q, Kernel: k, Share: &Share{Dir: dir, Tag: "a b"}}, ErrInput},
 		{"ovmf missing", Options{QEMU: q, Kernel: k, UEFI: &UEFI{Code: filepath.Join(dir, "OVMF_CODE.fd")}}, ErrInput},
-		{"vars missing", Options{QEMU: q, Kernel: k, UEFI: &UEFI{Code: k, Vars: filepath.Join(dir, "nope")}}, ErrInput},
+		{"vars template missing", Options{QEMU: q, Kernel: k, UEFI: &UEFI{Code: touch(t, "OVMF_CODE.fd"), Vars: filepath.Join(dir, "nope")}}, ErrInput},
+		{"vars is dir", Options{QEMU: q, Kernel: k, UEFI: &UEFI{Code: k, Vars: dir}}, ErrInput},
+		{"command without kernel", Options{QEMU: q, Disks: []Disk{{Path: k}}, Command: "true"}, ErrInput},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -185,6 +187,22 @@ func TestUEFIVarsTemplate(t *testing.T) {
 	}
 	if r.varsTmpl != tmpl {
 		t.Errorf("vars template %q, want %q", r.varsTmpl, tmpl)
+	}
+}
+
+func TestRunCreatesEFIVars(t *testing.T) {
+	dir := t.TempDir()
+	code := filepath.Join(dir, "OVMF_CODE.fd")
+	tmpl := filepath.Join(dir, "OVMF_VARS.fd")
+	os.WriteFile(code, []byte("code"), 0o644)
+	os.WriteFile(tmpl, []byte("vars template"), 0o644)
+	vars := filepath.Join(t.TempDir(), "efi-vars.fd")
+	_, err := Run(context.Background(), Options{QEMU: fakeQEMU(t), Kernel: code, Accel: "tcg", UEFI: &UEFI{Code: code, Vars: vars}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(vars); err != nil || string(b) != "vars template" {
+		t.Errorf("efi-vars.fd = %q, %v; want a copy of the template", b, err)
 	}
 }
 

@@ -16,7 +16,8 @@ import (
 
 // Run boots the guest described by o and waits until it powers off, the
 // timeout passes or ctx ends. With o.Command set it returns the command's
-// exit status inside the guest; without, 0 once QEMU exits cleanly.
+// exit status inside the guest; without, 0 once QEMU exits cleanly. The
+// status is -1 whenever err is not nil.
 // Inputs are checked before QEMU starts; QEMU is killed on every error
 // path, so Run never outlives o.Timeout by more than a few seconds.
 func Run(ctx context.Context, o Options) (exitStatus int, err error) {
@@ -54,7 +55,11 @@ func Run(ctx context.Context, o Options) (exitStatus int, err error) {
 	vars := ""
 	if r.UEFI != nil {
 		vars = r.UEFI.Vars
-		if vars == "" {
+		if r.createVars {
+			if err := copyFile(r.varsTmpl, vars); err != nil {
+				return -1, fmt.Errorf("vm: EFI variable store: %w", err)
+			}
+		} else if vars == "" {
 			vars = filepath.Join(tmp, "efi-vars.fd")
 			if err := copyFile(r.varsTmpl, vars); err != nil {
 				return -1, fmt.Errorf("vm: EFI variable store: %w", err)

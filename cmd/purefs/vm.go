@@ -54,7 +54,7 @@ func vmOptions(args []string, stderr io.Writer) (vm.Options, error) {
 		o       vm.Options
 		disks   diskFlag
 		share   = fs.String("share", "", "host `DIR` exported over 9p, mounted at /share in the guest")
-		efiVars = fs.String("efi-vars", "", "boot OVMF with this writable variable store `FILE` (efi-vars.fd)")
+		efiVars = fs.String("efi-vars", "", "boot OVMF with this writable variable store `FILE` (efi-vars.fd; made from the OVMF template if missing)")
 		uefi    = fs.Bool("uefi", false, "boot OVMF (with a temporary variable store unless --efi-vars)")
 		ovmf    = fs.String("ovmf", "", "OVMF firmware `FILE` (default: the installed OVMF_CODE)")
 	)
