@@ -42,7 +42,8 @@ func Mdir(t testing.TB, img string, off int64, dir string) string {
 }
 
 // Mcopy extracts the whole FAT file system at off into the host directory
-// dst (which must exist) with `mcopy -s -p -n`.
+// dst (which must exist) with `mcopy -s -p -n -m` (-m keeps the
+// modification times).
 func Mcopy(t testing.TB, img string, off int64, dst string) {
 	t.Helper()
 	Need(t, "mcopy", "mdir")
@@ -51,5 +52,5 @@ func Mcopy(t testing.TB, img string, off int64, dst string) {
 		// An empty root makes mdir -b exit non-zero: nothing to copy.
 		return
 	}
-	must(t, []int{0}, "mcopy", "-s", "-p", "-n", "-Q", "-i", mtoolsImage(img, off), "::/*", dst)
+	must(t, []int{0}, "mcopy", "-s", "-p", "-n", "-m", "-Q", "-i", mtoolsImage(img, off), "::/*", dst)
 }

@@ -540,7 +540,7 @@ func TestQcow2(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantErr(t, "QemuImgCompareDataErr (size)", QemuImgCompareDataErr(t, longer, qcow), "virtual sizes differ")
-	wantErr(t, "QemuImgCompareErr (size)", QemuImgCompareErr(t, longer, raw), "size mismatch")
+	wantErr(t, "QemuImgCompareErr (size)", QemuImgCompareErr(t, longer, raw), "virtual sizes differ")
 }
 
 func TestQcow2Corrupt(t *testing.T) {

@@ -7,12 +7,19 @@ import (
 )
 
 // SgdiskVerifyErr runs `sgdisk -v` and returns an error with its report
-// unless it finds no problems.
+// unless it finds no problems. With a corrupt main header sgdisk falls back
+// to the backup, still says "No problems found" and exits 0, printing its
+// CRC and header warnings on standard error: those count as problems too.
 func SgdiskVerifyErr(t testing.TB, img string) error {
 	t.Helper()
 	Need(t, "sgdisk")
 	r := Run("sgdisk", "-v", img)
-	if r.Code != 0 || !strings.Contains(r.Stdout, "No problems found") {
+	out := r.Stdout + r.Stderr
+	bad := r.Code != 0 || !strings.Contains(r.Stdout, "No problems found")
+	for _, w := range []string{"corrupt GPT", "CRC", "ERROR", "invalid main GPT header", "invalid backup GPT header"} {
+		bad = bad || strings.Contains(out, w)
+	}
+	if bad {
 		return fmt.Errorf("sgdisk -v found problems:\n%s", r)
 	}
 	return nil
