@@ -92,8 +92,12 @@ func TestLargeVirtualSize(t *testing.T) {
 	oracle.QemuImgCompareAs(t, raw, "raw", img, "vdi")
 	r, _ := openImage(t, img)
 	rs, err := r.DataRanges()
-	if err != nil || len(rs) != 3 {
-		t.Fatalf("data ranges %v, %v", rs, err)
+	var total int64
+	for _, rg := range rs {
+		total += rg.Len
+	}
+	if err != nil || len(rs) < 3 || total > 64<<10 {
+		t.Fatalf("data ranges %v, %v: want the three pieces, file holes left out", rs, err)
 	}
 	in, err := os.Open(raw)
 	if err != nil {
@@ -171,5 +175,39 @@ func TestWriteTooLarge(t *testing.T) {
 		if err := Write(f, hugeSource(size), Options{}); !errors.Is(err, ErrTooLarge) {
 			t.Errorf("%d bytes: %v, want ErrTooLarge", size, err)
 		}
+	}
+}
+
+// TestDataRangesSkipFileHoles: a static image maps every block, but the
+// reader reports only what the file holds, so converting it back never
+// reads its holes.
+func TestDataRangesSkipFileHoles(t *testing.T) {
+	dir := t.TempDir()
+	c := rawCase{"static", 64 * mib, []piece{{5*mib + 4096, 100, false}}}
+	raw := makeRaw(t, dir, c)
+	img := filepath.Join(dir, "s.vdi")
+	writeImage(t, raw, img, Options{Static: true})
+	r, f := openImage(t, img)
+	rs, err := r.DataRanges()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var total int64
+	for _, rg := range rs {
+		total += rg.Len
+	}
+	if total > 16<<10 {
+		t.Errorf("data ranges %v cover %d bytes of a disk with 100 bytes of data", rs, total)
+	}
+	checkSameBytes(t, r, raw)
+	// Through a plain io.ReaderAt the reader cannot see holes: every
+	// mapped block is a data range.
+	fi, _ := f.Stat()
+	r2, err := Open(io.NewSectionReader(f, 0, fi.Size()), fi.Size())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rs, _ := r2.DataRanges(); len(rs) != 1 || rs[0].Len != 64*mib {
+		t.Errorf("data ranges without a file: %v, want the whole disk", rs)
 	}
 }

@@ -11,9 +11,10 @@ import (
 
 // Reader reads the virtual disk of a VDI image. It is a sparse.Source.
 type Reader struct {
-	r    io.ReaderAt
-	h    header
-	bmap []uint32 // file offset of block i = offsetData + bmap[i]*blockSize
+	r        io.ReaderAt
+	fileSize int64
+	h        header
+	bmap     []uint32 // file offset of block i = offsetData + bmap[i]*blockSize
 }
 
 // Open parses the VDI image in r, a file of size bytes. The block map is
@@ -26,7 +27,7 @@ func Open(r io.ReaderAt, size int64) (*Reader, error) {
 	if _, err := r.ReadAt(b, 0); err != nil {
 		return nil, fmt.Errorf("vdi: reading header: %w", err)
 	}
-	rd := &Reader{r: r}
+	rd := &Reader{r: r, fileSize: size}
 	if err := rd.h.decode(b); err != nil {
 		return nil, err
 	}
@@ -103,7 +104,13 @@ func (rd *Reader) ReadAt(p []byte, off int64) (int, error) {
 }
 
 // DataRanges returns the allocated blocks, merged and clipped to Size.
+// When the image is an *os.File, the parts of blocks that are holes in
+// the file (zero pages, a static image's unwritten blocks) are left out.
 func (rd *Reader) DataRanges() ([]sparse.Range, error) {
+	m, err := newExtentMap(rd.r, rd.fileSize)
+	if err != nil {
+		return nil, err
+	}
 	var out []sparse.Range
 	bs := int64(rd.h.blockSize)
 	for i, v := range rd.bmap {
@@ -115,11 +122,7 @@ func (rd *Reader) DataRanges() ([]sparse.Range, error) {
 		if l <= 0 {
 			break
 		}
-		if n := len(out); n > 0 && out[n-1].End() == off {
-			out[n-1].Len += l
-		} else {
-			out = append(out, sparse.Range{Off: off, Len: l})
-		}
+		out = m.add(out, off, int64(rd.h.offsetData)+int64(v)*bs, l)
 	}
 	return out, nil
 }
