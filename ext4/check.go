@@ -27,13 +27,13 @@ func Check(root *tree.Node, opts Options) error {
 		if r.n == nil || len(r.n.Xattrs) == 0 {
 			continue
 		}
-		es, err := makeXentries(r.path, r.n.Xattrs)
+		es, err := makeXentries(pathOf(recs, uint32(i)), r.n.Xattrs)
 		if err != nil {
 			return err
 		}
 		if _, blk := splitXattrs(es); len(blk) > 0 {
 			if _, ok := encodeXattrBlock(blk); !ok {
-				return fmt.Errorf("%w: %s: %d attributes do not fit in the inode and one block", ErrXattr, r.path, len(es))
+				return fmt.Errorf("%w: %s: %d attributes do not fit in the inode and one block", ErrXattr, pathOf(recs, uint32(i)), len(es))
 			}
 		}
 	}

@@ -36,11 +36,11 @@ func (wr *writer) placeFile(ino uint32, r *inodeRec) error {
 		}
 	case n.Size == 0:
 	case n.Source == "":
-		return fmt.Errorf("%w: %s: regular file of %d bytes without a source", ErrTree, r.path, n.Size)
+		return fmt.Errorf("%w: %s: regular file of %d bytes without a source", ErrTree, pathOf(wr.recs, ino), n.Size)
 	default:
 		f, err := os.Open(n.Source)
 		if err != nil {
-			return fmt.Errorf("%w: %s: %v", ErrSource, r.path, err)
+			return fmt.Errorf("%w: %s: %v", ErrSource, pathOf(wr.recs, ino), err)
 		}
 		fc.src = f
 		err = fc.fromFile()
@@ -49,7 +49,7 @@ func (wr *writer) placeFile(ino uint32, r *inodeRec) error {
 			if errors.Is(err, ErrNoSpace) {
 				return err
 			}
-			return fmt.Errorf("%w: %s (from %s): %v", ErrSource, r.path, n.Source, err)
+			return fmt.Errorf("%w: %s (from %s): %v", ErrSource, pathOf(wr.recs, ino), n.Source, err)
 		}
 	}
 	r.size = uint64(fc.size)

@@ -126,7 +126,7 @@ func TestXattrsAndDevices(t *testing.T) {
 		tree.Entry{Name: "a", Node: a}, tree.Entry{Name: "b", Node: b}, tree.Entry{Name: "b-link", Node: b},
 		tree.Entry{Name: "s", Node: small}, tree.Entry{Name: "acl", Node: d},
 		tree.Entry{Name: "null", Node: dev(tree.CharDev, 1, 3)}, tree.Entry{Name: "nvme", Node: dev(tree.BlockDev, 259, 65536)},
-		tree.Entry{Name: "big", Node: dev(tree.CharDev, 4000, 1 << 19)},
+		tree.Entry{Name: "big", Node: dev(tree.CharDev, 4000, 1<<19)},
 		tree.Entry{Name: "fifo", Node: dev(tree.FIFO, 0, 0)}, tree.Entry{Name: "sock", Node: dev(tree.Socket, 0, 0)},
 		tree.Entry{Name: "long", Node: long}, tree.Entry{Name: "short", Node: short},
 		tree.Entry{Name: "suid", Node: suid}, tree.Entry{Name: "tmp", Node: sticky},

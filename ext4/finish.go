@@ -93,7 +93,7 @@ func (wr *writer) inodeOf(num uint32) (Inode, []xentry, error) {
 	}
 	var in []xentry
 	if n != nil && len(n.Xattrs) > 0 {
-		es, err := makeXentries(r.path, n.Xattrs)
+		es, err := makeXentries(pathOf(wr.recs, num), n.Xattrs)
 		if err != nil {
 			return ino, nil, err
 		}

@@ -13,14 +13,17 @@ import (
 // File contents are not read.
 func DeriveUUID(root *tree.Node, opts Options) [16]byte {
 	h := sha256.New()
-	var b [8]byte
+	buf := make([]byte, 0, 1<<16)
 	num := func(v uint64) {
-		binary.LittleEndian.PutUint64(b[:], v)
-		h.Write(b[:])
+		buf = binary.LittleEndian.AppendUint64(buf, v)
 	}
 	str := func(s string) {
 		num(uint64(len(s)))
-		h.Write([]byte(s))
+		buf = append(buf, s...)
+		if len(buf) > 1<<15 {
+			h.Write(buf)
+			buf = buf[:0]
+		}
 	}
 	str("purefs ext4 uuid v1")
 	str(opts.Label)
@@ -33,22 +36,28 @@ func DeriveUUID(root *tree.Node, opts Options) [16]byte {
 	if opts.Owner != nil {
 		num(uint64(opts.Owner.UID)<<32 | uint64(opts.Owner.GID))
 	}
-	if root != nil {
-		_ = tree.Walk(root, func(p string, n *tree.Node) error {
-			str(p)
-			num(uint64(n.Type)<<32 | uint64(n.Perm))
-			num(uint64(n.UID)<<32 | uint64(n.GID))
-			num(uint64(n.Size))
-			num(uint64(n.Mtime.UnixNano()))
-			str(n.Target)
-			num(uint64(n.Major)<<32 | uint64(n.Minor))
-			for _, x := range n.Xattrs {
-				str(x.Name)
-				str(string(x.Value))
-			}
-			return nil
-		})
+	var walk func(n *tree.Node, depth uint64)
+	walk = func(n *tree.Node, depth uint64) {
+		num(depth)
+		num(uint64(n.Type)<<32 | uint64(n.Perm))
+		num(uint64(n.UID)<<32 | uint64(n.GID))
+		num(uint64(n.Size))
+		num(uint64(n.Mtime.UnixNano()))
+		str(n.Target)
+		num(uint64(n.Major)<<32 | uint64(n.Minor))
+		for _, x := range n.Xattrs {
+			str(x.Name)
+			str(string(x.Value))
+		}
+		for _, e := range n.Entries {
+			str(e.Name)
+			walk(e.Node, depth+1)
+		}
 	}
+	if root != nil {
+		walk(root, 0)
+	}
+	h.Write(buf)
 	var u [16]byte
 	copy(u[:], h.Sum(nil))
 	u[6] = u[6]&0x0f | 0x80 // version 8: name-based, custom hash
@@ -98,7 +107,7 @@ func Need(root *tree.Node, opts Options) (size int64, inodes uint64, err error) 
 		}
 		data += blocks + treeBlocks(ceilDiv(blocks, MaxExtentLen))
 		if n != nil && len(n.Xattrs) > 0 {
-			es, err := makeXentries(r.path, n.Xattrs)
+			es, err := makeXentries(pathOf(recs, uint32(i)), n.Xattrs)
 			if err != nil {
 				return 0, 0, err
 			}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strings"
 
 	"github.com/purefs/purefs/tree"
 )
@@ -15,8 +16,8 @@ const maxLinks = 65000
 // where its blocks went.
 type inodeRec struct {
 	n       *tree.Node
-	path    string // first path, for error messages
-	parent  uint32 // directories: the parent's inode number
+	name    string // name of the first entry, for error messages
+	parent  uint32 // inode number of the directory holding that entry
 	links   uint32
 	subdirs uint32
 	iblock  [60]byte
@@ -34,10 +35,10 @@ func walkTree(root *tree.Node) ([]inodeRec, map[*tree.Node]uint32, error) {
 	if root == nil || root.Type != tree.Dir {
 		return nil, nil, fmt.Errorf("%w: the root is not a directory", ErrTree)
 	}
-	recs := make([]inodeRec, FirstIno+1) // index = inode number; 0 unused
+	recs := make([]inodeRec, FirstIno+1, FirstIno+1+countEntries(root)) // index = inode number; 0 unused
 	ino := map[*tree.Node]uint32{root: RootIno}
-	recs[RootIno] = inodeRec{n: root, path: "/", parent: RootIno, isDir: true, links: 2}
-	recs[LostFound] = inodeRec{path: "/lost+found", parent: RootIno, isDir: true, links: 2}
+	recs[RootIno] = inodeRec{n: root, parent: RootIno, isDir: true, links: 2}
+	recs[LostFound] = inodeRec{name: "lost+found", parent: RootIno, isDir: true, links: 2}
 	if lf := root.Lookup("lost+found"); lf != nil {
 		if lf.Type != tree.Dir {
 			return nil, nil, fmt.Errorf("%w: /lost+found is a %s, not a directory", ErrTree, lf.Type)
@@ -46,13 +47,10 @@ func walkTree(root *tree.Node) ([]inodeRec, map[*tree.Node]uint32, error) {
 		ino[lf] = LostFound
 	}
 	recs[RootIno].subdirs++ // lost+found
-	var walk func(dir uint32, d *tree.Node, path string) error
-	walk = func(dir uint32, d *tree.Node, path string) error {
+	var walk func(dir uint32, d *tree.Node) error
+	walk = func(dir uint32, d *tree.Node) error {
 		for i, e := range d.Entries {
-			p := path + "/" + e.Name
-			if path == "/" {
-				p = "/" + e.Name
-			}
+			p := entryPath{&recs, dir, e.Name}
 			if err := tree.ValidName(e.Name); err != nil {
 				return fmt.Errorf("%w: %s: %v", ErrName, p, err)
 			}
@@ -64,7 +62,7 @@ func walkTree(root *tree.Node) ([]inodeRec, map[*tree.Node]uint32, error) {
 			}
 			if n, ok := ino[e.Node]; ok {
 				if n == LostFound && dir == RootIno && e.Name == "lost+found" {
-					if err := walk(LostFound, e.Node, p); err != nil {
+					if err := walk(LostFound, e.Node); err != nil {
 						return err
 					}
 					continue
@@ -83,10 +81,10 @@ func walkTree(root *tree.Node) ([]inodeRec, map[*tree.Node]uint32, error) {
 			}
 			n := uint32(len(recs))
 			ino[e.Node] = n
-			r := inodeRec{n: e.Node, path: p, links: 1}
+			r := inodeRec{n: e.Node, name: e.Name, parent: dir, links: 1}
 			switch e.Node.Type {
 			case tree.Dir:
-				r.isDir, r.parent, r.links = true, dir, 2
+				r.isDir, r.links = true, 2
 				recs[dir].subdirs++
 			case tree.Symlink:
 				if len(e.Node.Target) == 0 || len(e.Node.Target) > MaxSymlinkLen {
@@ -102,14 +100,14 @@ func walkTree(root *tree.Node) ([]inodeRec, map[*tree.Node]uint32, error) {
 			}
 			recs = append(recs, r)
 			if e.Node.Type == tree.Dir {
-				if err := walk(n, e.Node, p); err != nil {
+				if err := walk(n, e.Node); err != nil {
 					return err
 				}
 			}
 		}
 		return nil
 	}
-	if err := walk(RootIno, root, "/"); err != nil {
+	if err := walk(RootIno, root); err != nil {
 		return nil, nil, err
 	}
 	for i := range recs {
@@ -158,4 +156,55 @@ func dirents(d *tree.Node, ino map[*tree.Node]uint32, isRoot bool) []dirent {
 		sort.SliceStable(es, func(i, j int) bool { return es[i].name < es[j].name })
 	}
 	return es
+}
+
+// entryPath is a lazily built path for error messages.
+type entryPath struct {
+	recs *[]inodeRec
+	dir  uint32
+	name string
+}
+
+func (p entryPath) String() string {
+	d := pathOf(*p.recs, p.dir)
+	if d == "/" {
+		return "/" + p.name
+	}
+	return d + "/" + p.name
+}
+
+// pathOf returns the path of inode ino's first entry.
+func pathOf(recs []inodeRec, ino uint32) string {
+	if ino == RootIno {
+		return "/"
+	}
+	var parts []string
+	for ino != RootIno && len(parts) < 4096 {
+		parts = append(parts, recs[ino].name)
+		ino = recs[ino].parent
+	}
+	var b strings.Builder
+	for i := len(parts) - 1; i >= 0; i-- {
+		b.WriteString("/")
+		b.WriteString(parts[i])
+	}
+	return b.String()
+}
+
+// countEntries counts the entries below root (hard links included), each
+// directory once even if a malformed tree links it twice.
+func countEntries(root *tree.Node) int {
+	seen := map[*tree.Node]bool{}
+	var count func(d *tree.Node) int
+	count = func(d *tree.Node) int {
+		seen[d] = true
+		n := len(d.Entries)
+		for _, e := range d.Entries {
+			if e.Node != nil && e.Node.Type == tree.Dir && !seen[e.Node] {
+				n += count(e.Node)
+			}
+		}
+		return n
+	}
+	return count(root)
 }

@@ -245,7 +245,7 @@ func (wr *writer) placeDir(ino uint32, alloc func(uint64) ([]span, error)) error
 	es := dirents(r.n, wr.ino, ino == RootIno)
 	data, indexed, err := dirBlocks(ino, r.parent, es, minBlocks, &wr.hseed, wr.seed)
 	if err != nil {
-		return fmt.Errorf("%s: %w", r.path, err)
+		return fmt.Errorf("%s: %w", pathOf(wr.recs, ino), err)
 	}
 	if indexed {
 		r.flags |= IndexFl
@@ -360,7 +360,7 @@ func (wr *writer) placeXattrs(ino uint32) error {
 	if r.n == nil || len(r.n.Xattrs) == 0 {
 		return nil
 	}
-	es, err := makeXentries(r.path, r.n.Xattrs)
+	es, err := makeXentries(pathOf(wr.recs, ino), r.n.Xattrs)
 	if err != nil {
 		return err
 	}
@@ -370,7 +370,7 @@ func (wr *writer) placeXattrs(ino uint32) error {
 	}
 	data, ok := encodeXattrBlock(blk)
 	if !ok {
-		return fmt.Errorf("%w: %s: %d attributes do not fit in the inode and one block", ErrXattr, r.path, len(es))
+		return fmt.Errorf("%w: %s: %d attributes do not fit in the inode and one block", ErrXattr, pathOf(wr.recs, ino), len(es))
 	}
 	key := string(data)
 	x := wr.xblocks[key]
