@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"os"
+	"sort"
 	"sync"
 
 	"github.com/purefs/purefs/internal/sparse"
@@ -159,4 +161,47 @@ func writeSparse(dst io.WriterAt, b []byte, off int64) error {
 		start = end
 	}
 	return nil
+}
+
+// extentMap tells which bytes of the image file hold data, so that data
+// ranges of the virtual disk can leave out the file's holes (the zero
+// pages Write leaves unwritten, the unwritten blocks of a static image).
+type extentMap struct {
+	known  bool           // false: r is not a file; everything may hold data
+	ranges []sparse.Range // the file's data ranges, in order
+}
+
+func newExtentMap(r io.ReaderAt, size int64) (extentMap, error) {
+	f, ok := r.(*os.File)
+	if !ok {
+		return extentMap{}, nil
+	}
+	rs, err := sparse.DataRanges(f, size)
+	if err != nil {
+		return extentMap{}, fmt.Errorf("vhd: image data ranges: %w", err)
+	}
+	return extentMap{known: true, ranges: rs}, nil
+}
+
+// add appends to out the parts of the virtual range [vOff, vOff+n),
+// stored at file offset fOff, that the file holds data for, merging
+// adjacent ranges.
+func (m extentMap) add(out []sparse.Range, vOff, fOff, n int64) []sparse.Range {
+	put := func(off, n int64) {
+		if k := len(out); k > 0 && out[k-1].End() == off {
+			out[k-1].Len += n
+		} else {
+			out = append(out, sparse.Range{Off: off, Len: n})
+		}
+	}
+	if !m.known {
+		put(vOff, n)
+		return out
+	}
+	i := sort.Search(len(m.ranges), func(i int) bool { return m.ranges[i].End() > fOff })
+	for ; i < len(m.ranges) && m.ranges[i].Off < fOff+n; i++ {
+		lo, hi := max(m.ranges[i].Off, fOff), min(m.ranges[i].End(), fOff+n)
+		put(vOff+lo-fOff, hi-lo)
+	}
+	return out
 }

@@ -96,8 +96,12 @@ func TestLargeVirtualSize(t *testing.T) {
 	r := openImage(t, img)
 	checkStructure(t, img, r)
 	rs, err := r.DataRanges()
-	if err != nil || len(rs) != 3 {
-		t.Fatalf("data ranges %v, %v", rs, err)
+	var total int64
+	for _, rg := range rs {
+		total += rg.Len
+	}
+	if err != nil || len(rs) < 3 || total > 64<<10 {
+		t.Fatalf("data ranges %v, %v: want the three pieces, file holes left out", rs, err)
 	}
 	in, err := os.Open(raw)
 	if err != nil {
@@ -180,5 +184,50 @@ func TestWriteTooLarge(t *testing.T) {
 	// The limit itself is fine (and costs only a 4 MiB BAT).
 	if err := Write(f, hugeSource(2040<<30), Options{}); err != nil {
 		t.Errorf("2040 GiB: %v", err)
+	}
+}
+
+// TestDataRangesSkipFileHoles: the reader reports only what the image
+// file holds, so converting it back never reads its holes.
+func TestDataRangesSkipFileHoles(t *testing.T) {
+	dir := t.TempDir()
+	c := rawCase{"sparse", 64 * mib, []piece{{5*mib + 4096, 100, false}}}
+	raw := makeRaw(t, dir, c)
+	for _, opts := range []Options{{}, {Fixed: true, ForceSize: true}} {
+		img := filepath.Join(dir, "s.vhd")
+		if err := writeImage(t, raw, img, opts); err != nil {
+			t.Fatal(err)
+		}
+		r := openImage(t, img)
+		rs, err := r.DataRanges()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var total int64
+		for _, rg := range rs {
+			total += rg.Len
+		}
+		if total > 16<<10 {
+			t.Errorf("%+v: data ranges %v cover %d bytes of a disk with 100 bytes of data", opts, rs, total)
+		}
+		checkSameBytes(t, r, raw)
+		// Through a plain io.ReaderAt the reader cannot see holes.
+		f, err := os.Open(img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fi, _ := f.Stat()
+		r2, err := Open(io.NewSectionReader(f, 0, fi.Size()), fi.Size())
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := int64(2 * mib) // the one allocated block
+		if opts.Fixed {
+			want = 64 * mib
+		}
+		if rs, _ := r2.DataRanges(); len(rs) != 1 || rs[0].Len != want {
+			t.Errorf("%+v: data ranges without a file: %v, want %d bytes", opts, rs, want)
+		}
+		f.Close()
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/purefs/purefs/internal/sparse"
 )
@@ -13,12 +12,13 @@ import (
 // Reader reads the virtual disk of a fixed or dynamic VHD. It is a
 // sparse.Source.
 type Reader struct {
-	r      io.ReaderAt
-	ft     footer
-	size   int64
-	bs     int64    // block size (dynamic)
-	bitmap int64    // bytes of each block's sector bitmap (dynamic)
-	bat    []uint32 // sector of block i's bitmap, or batFree (dynamic)
+	r        io.ReaderAt
+	fileSize int64
+	ft       footer
+	size     int64
+	bs       int64    // block size (dynamic)
+	bitmap   int64    // bytes of each block's sector bitmap (dynamic)
+	bat      []uint32 // sector of block i's bitmap, or batFree (dynamic)
 }
 
 // Open parses the VHD in r, a file of size bytes. It takes the footer at
@@ -29,7 +29,7 @@ func Open(r io.ReaderAt, size int64) (*Reader, error) {
 	if size < footerSize {
 		return nil, fmt.Errorf("%w: %d bytes is shorter than a footer", ErrNotVHD, size)
 	}
-	rd := &Reader{r: r}
+	rd := &Reader{r: r, fileSize: size}
 	b := make([]byte, footerSize)
 	if _, err := r.ReadAt(b, size-footerSize); err != nil {
 		return nil, fmt.Errorf("vhd: reading footer: %w", err)
@@ -154,17 +154,19 @@ func (rd *Reader) ReadAt(p []byte, off int64) (int, error) {
 }
 
 // DataRanges returns, for a dynamic VHD, the allocated blocks, merged and
-// clipped to Size; for a fixed one, the data ranges of the file (through
-// SEEK_DATA/SEEK_HOLE) when r is an *os.File, else the whole disk.
+// clipped to Size; for a fixed one, the whole disk. When the image is an
+// *os.File, the parts that are holes in the file (zero pages, unwritten
+// blocks) are left out.
 func (rd *Reader) DataRanges() ([]sparse.Range, error) {
+	m, err := newExtentMap(rd.r, rd.fileSize)
+	if err != nil {
+		return nil, err
+	}
 	if rd.Fixed() {
-		if f, ok := rd.r.(*os.File); ok {
-			return sparse.DataRanges(f, rd.size)
-		}
 		if rd.size == 0 {
 			return nil, nil
 		}
-		return []sparse.Range{{Off: 0, Len: rd.size}}, nil
+		return m.add(nil, 0, 0, rd.size), nil
 	}
 	var out []sparse.Range
 	for i, v := range rd.bat {
@@ -172,12 +174,7 @@ func (rd *Reader) DataRanges() ([]sparse.Range, error) {
 			continue
 		}
 		off := int64(i) * rd.bs
-		l := min(rd.bs, rd.size-off)
-		if n := len(out); n > 0 && out[n-1].End() == off {
-			out[n-1].Len += l
-		} else {
-			out = append(out, sparse.Range{Off: off, Len: l})
-		}
+		out = m.add(out, off, int64(v)*sectorSize+rd.bitmap, min(rd.bs, rd.size-off))
 	}
 	return out, nil
 }
