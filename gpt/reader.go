@@ -15,7 +15,10 @@ import (
 // the last LBA. Every problem found is an error wrapping ErrCorrupt (or
 // ErrNotFound when neither header has a GPT signature).
 func Read(r io.ReaderAt, diskSize int64) (*Table, error) {
-	if diskSize < MinSectors*SectorSize {
+	// LBA 0, a header, an array sector and a usable sector, and the
+	// backup array and header: any smaller disk holds no GPT.
+	const minSectors = 6
+	if diskSize < minSectors*SectorSize {
 		return nil, fmt.Errorf("%w: disk of %d bytes is too small for a GPT", ErrNotFound, diskSize)
 	}
 	n := uint64(diskSize) / SectorSize
