@@ -33,6 +33,7 @@ func scanBlocks(src sparse.Source, size, bs int64, prefix int, fn func(b *block)
 	if err != nil {
 		return fmt.Errorf("vhd: source data ranges: %w", err)
 	}
+	ranges = normalize(ranges)
 	const depth = 4
 	free := make(chan []byte, depth)
 	for range depth {
@@ -202,6 +203,41 @@ func (m extentMap) add(out []sparse.Range, vOff, fOff, n int64) []sparse.Range {
 	for ; i < len(m.ranges) && m.ranges[i].Off < fOff+n; i++ {
 		lo, hi := max(m.ranges[i].Off, fOff), min(m.ranges[i].End(), fOff+n)
 		put(vOff+lo-fOff, hi-lo)
+	}
+	return out
+}
+
+// normalize returns ranges sorted, without empty ranges, with overlapping
+// or touching ones merged: what readBlocks relies on, whatever the source.
+func normalize(ranges []sparse.Range) []sparse.Range {
+	ok := true
+	for i, r := range ranges {
+		if r.Len <= 0 || r.Off < 0 || (i > 0 && r.Off < ranges[i-1].End()) {
+			ok = false
+			break
+		}
+	}
+	if ok {
+		return ranges
+	}
+	rs := make([]sparse.Range, 0, len(ranges))
+	for _, r := range ranges {
+		if r.Off < 0 {
+			r.Len += r.Off
+			r.Off = 0
+		}
+		if r.Len > 0 {
+			rs = append(rs, r)
+		}
+	}
+	sort.Slice(rs, func(i, j int) bool { return rs[i].Off < rs[j].Off })
+	out := rs[:0]
+	for _, r := range rs {
+		if k := len(out); k > 0 && r.Off <= out[k-1].End() {
+			out[k-1].Len = max(out[k-1].End(), r.End()) - out[k-1].Off
+			continue
+		}
+		out = append(out, r)
 	}
 	return out
 }

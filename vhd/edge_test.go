@@ -231,3 +231,22 @@ func TestDataRangesSkipFileHoles(t *testing.T) {
 		f.Close()
 	}
 }
+
+// messySource reports its data ranges out of order, overlapping, empty.
+type messySource struct{ memSource }
+
+func (m messySource) DataRanges() ([]sparse.Range, error) {
+	n := int64(len(m.memSource))
+	return []sparse.Range{{Off: n / 2, Len: n - n/2}, {Off: 0, Len: n/2 + 7}, {Off: 100, Len: 0}, {Off: n / 3, Len: 10}}, nil
+}
+
+func TestWriteMessyDataRanges(t *testing.T) {
+	src := make(memSource, 5*mib+512)
+	for i := range src {
+		src[i] = byte(i/4096) | 1
+	}
+	want := writeMem(t, src, Options{})
+	if got := writeMem(t, messySource{src}, Options{}); !bytes.Equal(got, want) {
+		t.Fatal("out-of-order data ranges change the image")
+	}
+}

@@ -25,14 +25,14 @@ func (m memSource) DataRanges() ([]sparse.Range, error) {
 }
 
 // writeMem returns the image Write makes of src.
-func writeMem(t testing.TB, src []byte, opts Options) []byte {
+func writeMem(t testing.TB, src sparse.Source, opts Options) []byte {
 	t.Helper()
 	f, err := os.Create(filepath.Join(t.TempDir(), "m.vhd"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	if err := Write(f, memSource(src), opts); err != nil {
+	if err := Write(f, src, opts); err != nil {
 		t.Fatal(err)
 	}
 	b, err := os.ReadFile(f.Name())
@@ -51,7 +51,7 @@ func FuzzOpen(f *testing.F) {
 		}
 		f.Add(b)
 	}
-	src := make([]byte, 3*512)
+	src := make(memSource, 3*512)
 	copy(src[700:], "purefs")
 	f.Add(writeMem(f, src, Options{}))
 	f.Add(writeMem(f, src, Options{Fixed: true}))
