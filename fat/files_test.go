@@ -110,6 +110,10 @@ func makeSrcTree(t testing.TB, root string, many int) {
 	writeSrc(t, root, "times/old", []byte("old"), time.Date(1970, 1, 2, 0, 0, 0, 0, time.UTC))
 	writeSrc(t, root, "times/future", []byte("future"), time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC))
 	writeSrc(t, root, "times/odd", []byte("odd"), time.Date(2023, 12, 31, 23, 59, 59, 990_000_000, time.UTC))
+	// A hard link: FAT has none, so it becomes a second copy.
+	if err := os.Link(filepath.Join(root, "sizes/s4097"), filepath.Join(root, "sub/hardlink")); err != nil {
+		t.Fatal(err)
+	}
 	fixDirTimes(t, root, srcTime)
 }
 
@@ -378,6 +382,59 @@ func TestReaderSeesSource(t *testing.T) {
 		})
 		if err != nil {
 			t.Fatal(err)
+		}
+	}
+}
+
+// TestAliasesMatchMtools: for ASCII names that need a numeric tail, our
+// aliases are the ones mcopy makes when it copies the same names in the
+// same order into an empty directory.
+func TestAliasesMatchMtools(t *testing.T) {
+	oracle.Need(t, "mcopy")
+	names := []string{
+		"Mixed Case Name.txt", "file.tar.gz", "name  with  spaces", "[brackets]+plus=eq;semi,comma.txt",
+		"UPPER.LONGEXT", "123456789.12", "a.b.c.d", "back`tick", "filename long.txt",
+		"file number 1.txt", "file number 2.txt", "file number 3.txt", "file number 4.txt",
+		"Program Files", "loader.conf.bak", "nixos-generation-1.conf",
+	}
+	sort.Strings(names)
+	src := t.TempDir()
+	root := tree.NewDir(0o755)
+	for _, n := range names {
+		writeSrc(t, src, n, []byte(n), srcTime)
+		root.Set(n, dataFile(n))
+	}
+	theirs := mkfsFat(t, 4<<20, 0, "")
+	for _, n := range names {
+		if r := oracle.Run("mcopy", "-i", theirs, filepath.Join(src, n), "::/"+n); r.Code != 0 {
+			t.Fatal(r)
+		}
+	}
+	ours := writeImage(t, root, Options{Size: 4 << 20})
+	aliases := func(img string) map[string]string {
+		f, err := os.Open(img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		fsys, err := Open(f, 4<<20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ents, err := fsys.ReadDir("/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]string{}
+		for _, e := range ents {
+			m[e.Name] = e.ShortName
+		}
+		return m
+	}
+	a, b := aliases(ours), aliases(theirs)
+	for _, n := range names {
+		if a[n] != b[n] {
+			t.Errorf("%q: alias %q, mtools %q", n, a[n], b[n])
 		}
 	}
 }
