@@ -94,6 +94,7 @@ type Config struct {
 	NixpkgsCompat      bool
 
 	Bootloader *Bootloader // nil: none
+	VM         *VM         // the installBootLoader step's machine; nil: none
 }
 
 // Content is one entry of the seed's contents list.

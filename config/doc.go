@@ -1,6 +1,6 @@
 // Package config reads the JSON configuration of `purefs build`: the
 // argument names and defaults of NixOS's make-disk-image.nix, plus the keys
-// purefs adds ("root", "nixpkgsCompat", "bootloader").
+// purefs adds ("root", "nixpkgsCompat", "bootloader", "vm").
 //
 // Parsing is strict. An unknown key, a key given twice, or a value of the
 // wrong JSON type is an error that names the key (and, for a type, what was
@@ -63,6 +63,11 @@
 //	                           for byte (see the partition packages).
 //	bootloader         object or null: a native systemd-boot install; see
 //	                           Bootloader.
+//
+//	vm                 object or null: the machine of the installBootLoader
+//	                           step (kernel, initrd, append, command, share,
+//	                           qemu, accel, timeout); required with
+//	                           installBootLoader. See VM.
 //
 // GUIDs are 36 characters, 8-4-4-4-12 hexadecimal digits; the seed's own
 // malformed disk GUID (35 characters) is rejected when given as a value.

@@ -13,7 +13,7 @@ var topKeys = []string{
 	"partitionTableType", "installBootLoader", "touchEFIVars", "efiVariables",
 	"fsType", "label", "configFile", "postVM", "memSize", "onlyNixStore",
 	"name", "format", "deterministic", "rootGPUID", "rootFSUID",
-	"copyChannel", "additionalPaths", "nixpkgsCompat", "bootloader",
+	"copyChannel", "additionalPaths", "nixpkgsCompat", "bootloader", "vm",
 }
 
 // Load reads, defaults and validates the config file at path. Relative paths
@@ -131,6 +131,9 @@ func (c *Config) decode(o *object) error {
 	if c.Bootloader, err = bootloader(o); err != nil {
 		return err
 	}
+	if c.VM, err = vmConfig(o); err != nil {
+		return err
+	}
 	return nil
 }
 
@@ -223,6 +226,11 @@ func (c *Config) resolve(dir string) {
 	abs(&c.EFIVariables)
 	for i := range c.Contents {
 		abs(&c.Contents[i].Source)
+	}
+	if v := c.VM; v != nil {
+		abs(&v.Kernel)
+		abs(&v.Initrd)
+		abs(&v.Share)
 	}
 	if b := c.Bootloader; b != nil {
 		abs(&b.EFI)

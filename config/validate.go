@@ -124,7 +124,9 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("%w: bootloader and installBootLoader both install a bootloader; choose one", ErrBootloader)
 		}
 	}
-	return nil
+
+	// (6) the VM of installBootLoader
+	return c.VM.validate(c.InstallBootLoader)
 }
 
 // CleanTarget returns target as a clean path relative to the image's root

@@ -1,15 +1,73 @@
 package diskimage
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
+	"strconv"
+	"time"
+
+	"github.com/purefs/purefs/vm"
 )
 
 // ErrBootLoader is wrapped by errors of the bootloader step.
 var ErrBootLoader = errors.New("diskimage: installBootLoader")
 
 // installBootLoader runs the target system's own bootloader installer in a
-// VM on the raw image, as the seed does.
-func installBootLoader(img string, plan *BuildPlan, opts BuildOptions) error {
-	return fmt.Errorf("%w: the VM step is not available in this build of purefs; use the native \"bootloader\" key for systemd-boot", ErrBootLoader)
+// VM on the raw image, as the seed does: the root partition mounted at
+// /mnt, the ESP at /mnt/boot, efivarfs when touchEFIVars (the VM then boots
+// OVMF with efiVars, the efi-vars.fd being written, as its variable store),
+// the configured command with NIXOS_INSTALL_BOOTLOADER=1, then
+// /etc/machine-id removed. A failing installer fails the build with its
+// exit status.
+func installBootLoader(img string, plan *BuildPlan, opts BuildOptions, efiVars string) error {
+	cfg, l := plan.Config, plan.Layout
+	v := cfg.VM
+	if v == nil {
+		return fmt.Errorf("%w: no \"vm\" key: the installer needs a guest kernel and initrd", ErrBootLoader)
+	}
+	in := vm.Install{Root: "/dev/vda", Command: v.Command, EFIVars: cfg.TouchEFIVars}
+	if l.RootPartition > 0 {
+		in.Root = "/dev/vda" + strconv.Itoa(l.RootPartition)
+	}
+	for _, p := range l.Partitions {
+		if p.Role == RoleESP {
+			in.ESP = "/dev/vda" + strconv.Itoa(p.Number)
+		}
+	}
+	script, err := in.Script()
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrBootLoader, err)
+	}
+	log := opts.Log
+	if log == nil {
+		log = io.Discard
+	}
+	o := vm.Options{
+		QEMU:    v.QEMU,
+		Kernel:  v.Kernel,
+		Initrd:  v.Initrd,
+		Append:  v.Append,
+		MemSize: int(cfg.MemSize),
+		Disks:   []vm.Disk{{Path: img, Format: "raw"}},
+		Command: script,
+		Timeout: time.Duration(v.Timeout) * time.Second,
+		Accel:   v.Accel,
+		Serial:  log,
+	}
+	if v.Share != "" {
+		o.Share = &vm.Share{Dir: v.Share, Tag: "share"}
+	}
+	if cfg.TouchEFIVars {
+		o.UEFI = &vm.UEFI{Vars: efiVars}
+	}
+	status, err := vm.Run(context.Background(), o)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrBootLoader, err)
+	}
+	if status != 0 {
+		return fmt.Errorf("%w: the installer (%s) exited with status %d", ErrBootLoader, v.Command, status)
+	}
+	return nil
 }

@@ -118,12 +118,21 @@ func Build(plan *BuildPlan, opts BuildOptions) (err error) {
 	if err := writeRaw(raw, plan); err != nil {
 		return err
 	}
+	var images []string // temp → final renames, done last
+	var efiVars string
+	if cfg.TouchEFIVars {
+		// The VM step boots with it as its variable store, as the seed's
+		// does with $out/efi-vars.fd.
+		if efiVars, err = copyTemp(cfg.EFIVariables, opts.OutDir, temps); err != nil {
+			return fmt.Errorf("efiVariables: %w", err)
+		}
+	}
 	if cfg.InstallBootLoader {
-		if err := installBootLoader(raw.Name(), plan, opts); err != nil {
+		opts.Progress.set(raw, "installing the bootloader (VM)")
+		if err := installBootLoader(raw.Name(), plan, opts, efiVars); err != nil {
 			return err
 		}
 	}
-	var images []string // temp → final renames, done last
 	if cfg.ContainerFormat() == "raw" {
 		if err := raw.Chmod(0o644); err != nil {
 			return err
@@ -148,12 +157,8 @@ func Build(plan *BuildPlan, opts BuildOptions) (err error) {
 		}
 		images = append(images, out.Name(), final)
 	}
-	if cfg.TouchEFIVars {
-		tmp, err := copyTemp(cfg.EFIVariables, opts.OutDir, temps)
-		if err != nil {
-			return fmt.Errorf("efiVariables: %w", err)
-		}
-		images = append(images, tmp, filepath.Join(opts.OutDir, "efi-vars.fd"))
+	if efiVars != "" {
+		images = append(images, efiVars, filepath.Join(opts.OutDir, "efi-vars.fd"))
 	}
 	support := filepath.Join(opts.OutDir, "nix-support")
 	if err := mkdirTracked(support, temps); err != nil {

@@ -1,0 +1,36 @@
+package config
+
+import (
+	"errors"
+	"testing"
+)
+
+func TestVMKey(t *testing.T) {
+	c, err := Parse([]byte(`{"installBootLoader": true, "vm": {"kernel": "/k", "initrd": "/i"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.VM.Command != DefaultInstallCommand || c.VM.Accel != "auto" || c.VM.Timeout != 1800 {
+		t.Errorf("defaults: %+v", c.VM)
+	}
+	for _, tc := range []struct {
+		name, json string
+		want       error
+	}{
+		{"no vm", `{"installBootLoader": true}`, ErrRequired},
+		{"no initrd", `{"installBootLoader": true, "vm": {"kernel": "/k"}}`, ErrRequired},
+		{"bad accel", `{"installBootLoader": true, "vm": {"kernel": "/k", "initrd": "/i", "accel": "hvf"}}`, ErrVM},
+		{"bad timeout", `{"installBootLoader": true, "vm": {"kernel": "/k", "initrd": "/i", "timeout": 0}}`, ErrVM},
+		{"empty command", `{"installBootLoader": true, "vm": {"kernel": "/k", "initrd": "/i", "command": " "}}`, ErrVM},
+		{"unknown key", `{"vm": {"kernal": "/k"}}`, ErrUnknownKey},
+		{"wrong type", `{"vm": "qemu"}`, ErrType},
+	} {
+		if _, err := Parse([]byte(tc.json)); !errors.Is(err, tc.want) {
+			t.Errorf("%s: %v, want %v", tc.name, err, tc.want)
+		}
+	}
+	// Without installBootLoader the vm key is accepted and unused.
+	if _, err := Parse([]byte(`{"vm": {"kernel": "/k"}}`)); err != nil {
+		t.Errorf("vm without installBootLoader: %v", err)
+	}
+}
