@@ -38,13 +38,18 @@ func (wr *writer) placeFile(ino uint32, r *inodeRec) error {
 	case n.Source == "":
 		return fmt.Errorf("%w: %s: regular file of %d bytes without a source", ErrTree, pathOf(wr.recs, ino), n.Size)
 	default:
-		f, err := os.Open(n.Source)
-		if err != nil {
-			return fmt.Errorf("%w: %s: %v", ErrSource, pathOf(wr.recs, ino), err)
+		it := wr.pf.next()
+		if it == nil || it.src != n.Source {
+			return fmt.Errorf("%w: %s: prefetch out of step", ErrTree, pathOf(wr.recs, ino))
 		}
-		fc.src = f
-		err = fc.fromFile()
-		f.Close()
+		err := it.err
+		if err == nil && it.data != nil {
+			err = fc.fromBytes(it.data)
+		} else if err == nil {
+			fc.src = it.f
+			err = fc.fromRanges(it.ranges)
+		}
+		wr.pf.release(it)
 		if err != nil {
 			if errors.Is(err, ErrNoSpace) {
 				return err
@@ -59,19 +64,12 @@ func (wr *writer) placeFile(ino uint32, r *inodeRec) error {
 	return nil
 }
 
-// fromBytes writes inline data.
+// fromBytes writes data held in memory, skipping all-zero blocks. The
+// last block may be partial.
 func (fc *fileCopy) fromBytes(d []byte) error {
 	nb := (len(d) + BlockSize - 1) / BlockSize
-	last := make([]byte, BlockSize)
+	blk := func(i int) []byte { return d[i*BlockSize : min((i+1)*BlockSize, len(d))] }
 	for b := 0; b < nb; {
-		blk := func(i int) []byte {
-			if (i+1)*BlockSize <= len(d) {
-				return d[i*BlockSize : (i+1)*BlockSize]
-			}
-			clear(last)
-			copy(last, d[i*BlockSize:])
-			return last
-		}
 		if sparse.IsZero(blk(b)) {
 			b++
 			continue
@@ -80,9 +78,7 @@ func (fc *fileCopy) fromBytes(d []byte) error {
 		for e < nb && !sparse.IsZero(blk(e)) {
 			e++
 		}
-		data := make([]byte, (e-b)*BlockSize)
-		copy(data, d[b*BlockSize:])
-		if err := fc.emit(uint64(b), data, uint64(e-b)); err != nil {
+		if err := fc.emit(uint64(b), d[b*BlockSize:min(e*BlockSize, len(d))], uint64(e-b)); err != nil {
 			return err
 		}
 		b = e
@@ -90,13 +86,9 @@ func (fc *fileCopy) fromBytes(d []byte) error {
 	return nil
 }
 
-// fromFile copies the data ranges of the source, skipping all-zero
+// fromRanges copies the data ranges of the source, skipping all-zero
 // blocks unless NoZeroScan.
-func (fc *fileCopy) fromFile() error {
-	ranges, err := sparse.DataRanges(fc.src, fc.size)
-	if err != nil {
-		return err
-	}
+func (fc *fileCopy) fromRanges(ranges []sparse.Range) error {
 	var b0, b1 uint64 // pending block range
 	flush := func() error {
 		if b1 > b0 {
@@ -168,8 +160,9 @@ func (fc *fileCopy) emit(logical uint64, data []byte, count uint64) error {
 		n := int64(r.Len) * BlockSize
 		var part []byte
 		if data != nil {
-			part = data[:n]
-			data = data[n:]
+			k := min(n, int64(len(data)))
+			part = data[:k]
+			data = data[k:]
 		}
 		if err := fc.write(int64(logical)*BlockSize, part, n, r.Start); err != nil {
 			return err
@@ -203,13 +196,13 @@ func (fc *fileCopy) write(off int64, data []byte, n int64, blk uint64) error {
 			data = data[done:]
 		}
 	}
+	if data != nil {
+		return wr.bufWrite(data[:n], blk)
+	}
 	for n > 0 {
 		k := min(n, int64(len(wr.buf)))
 		var p []byte
-		if data != nil {
-			p = data[:k]
-			data = data[k:]
-		} else {
+		{
 			p = wr.buf[:k]
 			m, err := fc.src.ReadAt(p, off)
 			if err != nil && err != io.EOF {

@@ -33,6 +33,9 @@ type writer struct {
 	buf      []byte
 	sizeNeed int64 // computed lazily for ErrNoSpace messages
 	root     *tree.Node
+	pf       *prefetcher
+	pend     []byte // buffered writes of consecutive blocks
+	pendBlk  uint64
 }
 
 // xblock is one shared xattr block.
@@ -157,11 +160,47 @@ func (wr *writer) writeAt(b []byte, blk uint64) error {
 	return nil
 }
 
+// maxPend bounds the write buffer; larger writes go straight through.
+const maxPend = 8 << 20
+
+// bufWrite writes b at block blk through a buffer that joins writes of
+// consecutive blocks into large sequential ones.
+func (wr *writer) bufWrite(b []byte, blk uint64) error {
+	if len(wr.pend) > 0 {
+		end := wr.pendBlk + uint64((len(wr.pend)+BlockSize-1)/BlockSize)
+		if blk != end || len(wr.pend)+len(b) > maxPend {
+			if err := wr.flush(); err != nil {
+				return err
+			}
+		}
+	}
+	if len(b) >= maxPend/2 {
+		return wr.writeAt(b, blk)
+	}
+	if len(wr.pend) == 0 {
+		wr.pendBlk = blk
+	} else if r := len(wr.pend) % BlockSize; r != 0 {
+		wr.pend = append(wr.pend, make([]byte, BlockSize-r)...)
+	}
+	wr.pend = append(wr.pend, b...)
+	return nil
+}
+
+// flush writes what bufWrite holds.
+func (wr *writer) flush() error {
+	if len(wr.pend) == 0 {
+		return nil
+	}
+	err := wr.writeAt(wr.pend, wr.pendBlk)
+	wr.pend = wr.pend[:0]
+	return err
+}
+
 // writeRuns writes data (len = sum of runs * BlockSize) over runs.
 func (wr *writer) writeRuns(data []byte, runs []span) error {
 	for _, r := range runs {
 		n := int(r.Len) * BlockSize
-		if err := wr.writeAt(data[:n], r.Start); err != nil {
+		if err := wr.bufWrite(data[:n], r.Start); err != nil {
 			return err
 		}
 		data = data[n:]
@@ -200,6 +239,8 @@ func (wr *writer) content() error {
 		}
 		return r, nil
 	}
+	wr.pf = startPrefetch(wr.recs, !wr.opts.NoZeroScan)
+	defer wr.pf.close()
 	for i := FirstIno + 1; i < len(wr.recs); i++ {
 		r := &wr.recs[i]
 		if r.n == nil {
@@ -227,12 +268,12 @@ func (wr *writer) content() error {
 	}
 	for _, x := range wr.xorder {
 		finishXattrBlock(x.data, x.refs, x.blk, wr.seed)
-		if err := wr.writeAt(x.data, x.blk); err != nil {
+		if err := wr.bufWrite(x.data, x.blk); err != nil {
 			return err
 		}
 		x.data = nil
 	}
-	return nil
+	return wr.flush()
 }
 
 // placeDir builds directory ino's blocks, allocates and writes them.
@@ -307,7 +348,7 @@ func (wr *writer) setExtents(ino uint32, r *inodeRec, es []extent, n uint64) err
 		return err
 	}
 	for _, b := range blocks {
-		if err := wr.writeAt(b.Data, b.Blk); err != nil {
+		if err := wr.bufWrite(b.Data, b.Blk); err != nil {
 			return err
 		}
 	}
@@ -331,7 +372,7 @@ func (wr *writer) placeSymlink(ino uint32, r *inodeRec) error {
 	}
 	b := make([]byte, BlockSize)
 	copy(b, t)
-	if err := wr.writeAt(b, runs[0].Start); err != nil {
+	if err := wr.bufWrite(b, runs[0].Start); err != nil {
 		return err
 	}
 	return wr.setExtents(ino, r, runsToExtents(runs), 1)

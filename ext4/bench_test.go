@@ -6,7 +6,7 @@ import (
 	"github.com/purefs/purefs/tree"
 )
 
-func BenchmarkZZ500k(b *testing.B) {
+func BenchmarkWrite500kEntries(b *testing.B) {
 	d := storeDir(500000)
 	for i := range d.Entries {
 		d.Entries[i].Node = &tree.Node{Type: tree.Regular, Perm: 0o444}
