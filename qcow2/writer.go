@@ -1,12 +1,14 @@
 package qcow2
 
 import (
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"runtime"
+	"slices"
 	"sync"
 
 	"github.com/purefs/purefs/internal/sparse"
@@ -92,6 +94,10 @@ func Write(dst *os.File, src sparse.Source, opts Options) error {
 	if err != nil {
 		return fmt.Errorf("qcow2: listing the source's data: %w", err)
 	}
+	// Sources list their ranges in order; sort a copy anyway, since a range
+	// out of order would otherwise be lost.
+	ranges = slices.Clone(ranges)
+	slices.SortStableFunc(ranges, func(a, b sparse.Range) int { return cmp.Compare(a.Off, b.Off) })
 	if err := dst.Truncate(0); err != nil {
 		return fmt.Errorf("qcow2: %w", err)
 	}
