@@ -25,10 +25,11 @@ const (
 )
 
 // exactSizes are the disk sizes the exactness tests cover: small, around a
-// GiB, past 2^32 bytes, 1 TiB (sparse), one not a whole number of MiB and
-// 3 TiB, past what an MBR can describe (legacy fails there, in parted as
-// in Plan; the GPT layouts' protective MBR caps its size at 0xFFFFFFFF).
-var exactSizes = []int64{64 * mib, 1100 * mib, 3001 * mib, 1 << 40, 1100*mib + 7*512, 3 << 40}
+// GiB, past 2^32 bytes, 1 TiB (sparse), one that is not a whole number of
+// MiB (nor of sectors) and 3 TiB, past what an MBR can describe (legacy
+// fails there, in parted as in Plan; the GPT layouts' protective MBR caps
+// its size at 0xFFFFFFFF).
+var exactSizes = []int64{64 * mib, 1100 * mib, 3001 * mib, 1 << 40, 1100*mib + 7*512 + 300, 3 << 40}
 
 // sparseFile creates a file of size bytes holding nothing.
 func sparseFile(t testing.TB, dir, name string, size int64) string {
