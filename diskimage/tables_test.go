@@ -306,3 +306,19 @@ func TestIndependentReader(t *testing.T) {
 		}
 	}
 }
+
+// TestRandomTablesVerify checks that tables with random GUIDs are as valid
+// as the deterministic ones.
+func TestRandomTablesVerify(t *testing.T) {
+	oracle.Need(t, "sgdisk", "sfdisk")
+	for _, tt := range []TableType{Legacy, LegacyGPT, EFI, Hybrid} {
+		img, l, err := ourImage(t, t.TempDir(), Config{PartitionTableType: string(tt), DiskSize: 1100 * mib, Random: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l.IsGPT() {
+			oracle.SgdiskVerify(t, img)
+		}
+		checkSfdisk(t, img, l)
+	}
+}
