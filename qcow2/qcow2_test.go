@@ -2,6 +2,7 @@ package qcow2
 
 import (
 	"bytes"
+	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
@@ -476,6 +477,39 @@ func TestReadQemuImages(t *testing.T) {
 	}
 }
 
+// TestTestdata reads the qemu-made images in testdata (see make.sh) without
+// needing qemu: each must hold the disk in disk.raw.gz.
+func TestTestdata(t *testing.T) {
+	gz, err := os.Open("testdata/disk.raw.gz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gz.Close()
+	zr, err := gzip.NewReader(gz)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := filepath.Join(t.TempDir(), "disk.raw")
+	if err := os.WriteFile(raw, want, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	names, _ := filepath.Glob("testdata/*.qcow2.seed")
+	if len(names) != 4 {
+		t.Fatalf("testdata holds %d images, want 4", len(names))
+	}
+	for _, n := range names {
+		t.Run(filepath.Base(n), func(t *testing.T) {
+			r, done := openImage(t, n)
+			defer done()
+			sameDisk(t, r, raw)
+		})
+	}
+}
+
 // TestReadQemuZeroClusters reads an image whose L2 table has zero-flagged
 // clusters and subclusters, made with qemu-io.
 func TestReadQemuZeroClusters(t *testing.T) {
@@ -582,7 +616,7 @@ func FuzzOpen(f *testing.F) {
 	for _, b := range seedImages(f) {
 		f.Add(b)
 	}
-	if names, _ := filepath.Glob("testdata/*.qcow2"); len(names) > 0 {
+	if names, _ := filepath.Glob("testdata/*.qcow2.seed"); len(names) > 0 {
 		for _, n := range names {
 			b, err := os.ReadFile(n)
 			if err != nil {
