@@ -85,8 +85,8 @@ func Run(ctx context.Context, o Options) (exitStatus int, err error) {
 	case ctx.Err() != nil:
 		return -1, fmt.Errorf("%w: %w", ErrCancelled, ctx.Err())
 	case runCtx.Err() != nil:
-		return -1, fmt.Errorf("%w: killed QEMU (%s) after %v; last console output:\n%s",
-			ErrTimeout, accel, r.Timeout, tail.String())
+		return -1, fmt.Errorf("%w: killed QEMU (%s) after %v%s",
+			ErrTimeout, accel, r.Timeout, tail.last())
 	case err != nil:
 		return -1, fmt.Errorf("%w (%s, after %v): %w\n%s", ErrQEMU, accel,
 			time.Since(start).Round(time.Millisecond), err, strings.TrimSpace(stderr.String()))
@@ -96,7 +96,7 @@ func Run(ctx context.Context, o Options) (exitStatus int, err error) {
 	}
 	b, err := os.ReadFile(filepath.Join(xchg, "status"))
 	if err != nil {
-		return -1, fmt.Errorf("%w; last console output:\n%s", ErrNoStatus, tail.String())
+		return -1, fmt.Errorf("%w%s", ErrNoStatus, tail.last())
 	}
 	st, err := strconv.Atoi(strings.TrimSpace(string(b)))
 	if err != nil || st < 0 || st > 255 {
@@ -137,6 +137,15 @@ func (t *tailBuffer) Write(p []byte) (int, error) {
 		t.b = append(t.b[:0], t.b[over:]...)
 	}
 	return len(p), nil
+}
+
+// last introduces the kept output for an error message ("" if none).
+func (t *tailBuffer) last() string {
+	s := strings.TrimSpace(t.String())
+	if s == "" {
+		return " (no console output)"
+	}
+	return "; last console output:\n" + s
 }
 
 func (t *tailBuffer) String() string {
