@@ -404,7 +404,7 @@ var partedUnits = map[string]struct {
 	"%": {0, false},
 }
 
-var errLocation = errors.New("not a location parted reads")
+var errLocation = errors.New("parted location")
 
 // parsePartedLocation reads s on a disk of n sectors. It accepts a
 // decimal number, optionally negative (counting from the end) and with a
@@ -424,14 +424,14 @@ func parsePartedLocation(s string, n int64) (partedLocation, error) {
 	num, suffix := s[:i], strings.ToLower(s[i:])
 	u, ok := partedUnits[suffix]
 	if !ok || i == digits || strings.Count(num, ".") > 1 || punct(s) == 2 {
-		return loc, fmt.Errorf("%w: %q", errLocation, s)
+		return loc, fmt.Errorf("%w %q: want a decimal number and one of parted's units (s, B, kB, MB, GB, TB, %%, KiB, MiB, GiB, TiB)", errLocation, s)
 	}
 	v, err := strconv.ParseFloat(num, 64)
 	if err != nil || math.IsInf(v, 0) || math.IsNaN(v) {
-		return loc, fmt.Errorf("%w: %q", errLocation, s)
+		return loc, fmt.Errorf("%w %q: not a number", errLocation, s)
 	}
 	if v > 0 && v < 1 {
-		return loc, fmt.Errorf("%w: %q: parted wants a smaller unit for a value below 1", errLocation, s)
+		return loc, fmt.Errorf("%w %q: parted wants a smaller unit for a value below 1", errLocation, s)
 	}
 	size := u.size
 	if suffix == "%" {
@@ -443,7 +443,7 @@ func parsePartedLocation(s string, n int64) (partedLocation, error) {
 	}
 	f := v * float64(size) / 512
 	if math.Abs(f) > 1<<62 {
-		return loc, fmt.Errorf("%w: %q is too large", errLocation, s)
+		return loc, fmt.Errorf("%w %q is too large", errLocation, s)
 	}
 	sector := int64(f) // C's conversion: toward zero
 	if s[0] == '-' {
@@ -452,7 +452,7 @@ func parsePartedLocation(s string, n int64) (partedLocation, error) {
 	clip := func(x int64) int64 { return min(max(x, 0), n-1) }
 	loc.rng = pgeom{clip(sector - radius), clip(sector + radius)}
 	if sector-loc.rng.end > radius || loc.rng.start-sector > radius {
-		return loc, fmt.Errorf("%w: %q is outside the disk of %d sectors", errLocation, s, n)
+		return loc, fmt.Errorf("%w %q is outside the disk of %d sectors", errLocation, s, n)
 	}
 	loc.sector = clip(sector)
 	return loc, nil
