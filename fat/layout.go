@@ -99,6 +99,15 @@ func DefaultType(size int64) int {
 	return g.FATType
 }
 
+// CanFAT32 reports whether a file system of size bytes can be a proper
+// FAT32 volume (at least 65525 clusters with mkfs.fat's cluster size), the
+// type the UEFI specification prefers for system partitions. Write with
+// FATType 32 succeeds exactly when it is true.
+func CanFAT32(size int64) bool {
+	g, err := ComputeGeometry(size, 32)
+	return err == nil && g.Clusters >= minClust32
+}
+
 // ComputeGeometry returns the layout mkfs.fat 4.2 chooses for a regular file
 // of size bytes (`mkfs.fat -C FILE size/1024`), with FAT type fatType (0:
 // mkfs.fat's choice; 12, 16 or 32: forced). HiddenSectors is left 0.
