@@ -2,9 +2,11 @@ package diskimage
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -321,4 +323,49 @@ func TestRandomTablesVerify(t *testing.T) {
 		}
 		checkSfdisk(t, img, l)
 	}
+}
+
+// TestGolden compares our tables with the seed's as testdata/make.sh
+// recorded them (parted 3.5, sgdisk 1.0.9, 1100 MiB), without running any
+// tool.
+func TestGolden(t *testing.T) {
+	for _, tt := range []TableType{Legacy, LegacyGPT, EFI, Hybrid} {
+		c := Config{PartitionTableType: string(tt), DiskSize: 1100 * mib, NixpkgsCompat: true, Parted35: true}
+		img, _, err := ourImage(t, t.TempDir(), c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		head, tail := goldenFile(t, string(tt)+".head.gz"), goldenFile(t, string(tt)+".tail.gz")
+		g := sparseFile(t, t.TempDir(), "golden.img", c.DiskSize)
+		f, err := os.OpenFile(g, os.O_RDWR, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.WriteAt(head, 0); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.WriteAt(tail, c.DiskSize-int64(len(tail))); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		t.Run(string(tt), func(t *testing.T) { compareTables(t, g, img, c.DiskSize, tt) })
+	}
+}
+
+func goldenFile(t *testing.T, name string) []byte {
+	t.Helper()
+	f, err := os.Open(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	z, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(z)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
