@@ -203,7 +203,7 @@ func Plan(c Config) (*Layout, error) {
 		} else {
 			l.MBRSignature = binary.BigEndian.Uint32(rootGUID[:4])
 		}
-		return l, finish(l)
+		return finished(l)
 	}
 	if n < gpt.MinSectors {
 		return nil, fmt.Errorf("%w: %d bytes is too small for a GPT (at least %d bytes)", ErrDiskSize, c.DiskSize, gpt.MinSectors*gpt.SectorSize)
@@ -245,7 +245,7 @@ func Plan(c Config) (*Layout, error) {
 			}
 		}
 	}
-	return l, finish(l)
+	return finished(l)
 }
 
 func planLegacy(l *Layout, n int64, c Config) error {
@@ -336,6 +336,14 @@ func setGeom(p *Partition, g pgeom) {
 	p.Sectors = uint64(g.end - g.start + 1)
 	p.Offset = g.start * gpt.SectorSize
 	p.Size = int64(p.Sectors) * gpt.SectorSize
+}
+
+// finished returns l after finish, or finish's error.
+func finished(l *Layout) (*Layout, error) {
+	if err := finish(l); err != nil {
+		return nil, err
+	}
+	return l, nil
 }
 
 // finish fills in the root and ESP summary and checks the layout for
