@@ -67,6 +67,7 @@ for row in "${ROWS[@]}"; do
   ps=$(stat -c %s "$dir/out.p") qs=$(stat -c %s "$dir/out.q")
   fmt=${qargs#-O }; fmt=${fmt%% *}
   qemu-img compare -q -f raw -F "$fmt" "$img" "$dir/out.p" || { echo "$name: purefs output differs from the input" >&2; exit 1; }
+  case $fmt in qcow2|vdi) qemu-img check -q -f "$fmt" "$dir/out.p" || { echo "$name: qemu-img check fails on purefs output" >&2; exit 1; } ;; esac
   p=$(best "${pw[@]}") q=$(best "${qw[@]}")
   printf '%-18s %9.2f %9.2f %7.2fx %9.2f %9.2f %13d %13d %10.4f\n' "$name" "$p" "$q" "$(echo "$q / $p" | bc -l)" \
     "$(best "${pc[@]}")" "$(best "${qc[@]}")" "$ps" "$qs" "$(echo "$ps / $qs" | bc -l)"
