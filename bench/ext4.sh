@@ -51,9 +51,10 @@ once() {
 
 gen() { (cd "$ROOT" && go run ./bench/ext4tree "$@"); }
 
-# peak RSS in MiB of one run
+# peak RSS in MiB of one purefs run: rss TREE IMAGE SIZE
 rss() {
-	/usr/bin/time -f '%M' "$@" 2>&1 >/dev/null | tail -1 | awk '{printf "%.0f", $1/1024}'
+	rm -f "$2"
+	/usr/bin/time -f '%M' "$PUREFS" mkfs ext4 --size "$3" --root "$1" "$2" 2>&1 >/dev/null | tail -1 | awk '{printf "%.0f", $1/1024}'
 }
 
 size_for() { # image size: twice the tree plus 64 MiB, in MiB
@@ -70,10 +71,10 @@ row() { # name tree
 	p=$(best run_purefs "$tree" "$WORK/p.img" "$size")
 	m=$(best run_mke2fs "$tree" "$WORK/m.img" "$size")
 	t=$(best run_tar "$tree" "$WORK/t.tar")
-	e2fsck -fn "$WORK/p.img" >/dev/null
+	e2fsck -fn "$WORK/p.img" >/dev/null 2>&1 || echo "e2fsck: problems in $WORK/p.img"
 	printf '%-10s %8ss %8ss %8ss   %5.2fx tar   %5.2fx faster than mke2fs   rss %s MiB\n' \
 		"$name" "$p" "$m" "$t" "$(echo "$p / $t" | bc -l)" "$(echo "$m / $p" | bc -l)" \
-		"$(rss run_purefs "$tree" "$WORK/p.img" "$size")"
+		"$(rss "$tree" "$WORK/p.img" "$size")"
 }
 
 echo "purefs mkfs ext4 vs mke2fs -t ext4 -d vs tar -cf (best of $RUNS, $(nproc) cores)"
@@ -95,7 +96,7 @@ for n in 10000 20000 40000 100000 200000 500000; do
 	d=$WORK/flat-$n
 	[ -d "$d" ] || gen "$d" "$n" 0 flat
 	p=$(best run_purefs "$d" "$WORK/p.img" 2G)
-	e2fsck -fn "$WORK/p.img" >/dev/null
+	e2fsck -fn "$WORK/p.img" >/dev/null 2>&1 || echo "e2fsck: problems in $WORK/p.img"
 	if [ "$n" -le "${MKE2FS_FLAT_MAX:-40000}" ]; then
 		m=$(once run_mke2fs "$d" "$WORK/m.img" 2G)
 		printf 'flat-%-7s purefs %7ss   mke2fs %8ss   (%.0fx)\n' "$n" "$p" "$m" "$(echo "$m / $p" | bc -l)"
@@ -118,7 +119,7 @@ if [ "$(id -u)" = 0 ] && command -v mkfs.xfs >/dev/null; then
 	p=$(best run_purefs "$x/minbase" "$x/p.img" "$size")
 	c=$(best run_purefs "$x/minbase" "$x/p.img" "$size" --no-zero-scan)
 	t=$(best run_tar "$x/minbase" "$x/t.tar")
-	e2fsck -fn "$x/p.img" >/dev/null
+	e2fsck -fn "$x/p.img" >/dev/null 2>&1 || echo "e2fsck: problems in $x/p.img"
 	printf 'xfs        purefs %ss (%.2fx tar), --no-zero-scan %ss (%.2fx tar), tar %ss\n' \
 		"$p" "$(echo "$p / $t" | bc -l)" "$c" "$(echo "$c / $t" | bc -l)" "$t"
 fi

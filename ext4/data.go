@@ -184,7 +184,7 @@ func (fc *fileCopy) write(off int64, data []byte, n int64, blk uint64) error {
 		return nil
 	}
 	whole := n &^ (BlockSize - 1)
-	if fc.src != nil && wr.fw != nil && !wr.noCFR && whole > 0 {
+	if fc.src != nil && wr.fw != nil && !wr.noCFR && whole > 0 && (data == nil || fc.canClone(off, whole, blk)) {
 		done, err := fc.copyRange(off, whole, blk)
 		if err != nil {
 			return err
@@ -218,6 +218,27 @@ func (fc *fileCopy) write(off int64, data []byte, n int64, blk uint64) error {
 		blk += uint64(k / BlockSize)
 	}
 	return nil
+}
+
+// canClone reports whether whole blocks already read for the zero scan
+// should still go through copy_file_range: only where the file system
+// shares extents (FICLONERANGE works), since elsewhere it would copy the
+// data a second time. The first call probes with this very range.
+func (fc *fileCopy) canClone(off, n int64, blk uint64) bool {
+	wr := fc.wr
+	if wr.clone != 0 {
+		return wr.clone > 0
+	}
+	err := unix.IoctlFileCloneRange(int(wr.fw.F.Fd()), &unix.FileCloneRange{
+		Src_fd: int64(fc.src.Fd()), Src_offset: uint64(off), Src_length: uint64(n),
+		Dest_offset: uint64(wr.fw.Off + int64(blk)*BlockSize),
+	})
+	if err != nil {
+		wr.clone = -1
+		return false
+	}
+	wr.clone = 1
+	return true // copy_file_range of a cloned range clones again: harmless
 }
 
 // copyRange copies n bytes (whole blocks) with copy_file_range and returns

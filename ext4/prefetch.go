@@ -4,6 +4,8 @@ import (
 	"os"
 	"sync"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/purefs/purefs/internal/sparse"
 	"github.com/purefs/purefs/tree"
 )
@@ -12,15 +14,17 @@ const (
 	// smallFile is the size up to which a source is read whole by the
 	// prefetchers (holes read as zeros and are then skipped as such).
 	smallFile = 1 << 20
-	// lookahead bounds the files prefetched ahead of the writer, and so
-	// the memory held: at most lookahead*smallFile bytes.
-	lookahead = 64
-	workers   = 2
+	// Files are prefetched in batches of at most batchFiles files and
+	// batchBytes bytes of small-file data; at most lookahead batches wait,
+	// which bounds the memory held to about lookahead*batchBytes.
+	batchFiles = 64
+	batchBytes = 4 << 20
+	lookahead  = 4
+	workers    = 2
 )
 
 // prefetched is one source file made ready for the writer.
 type prefetched struct {
-	done   chan struct{}
 	src    string
 	size   int64
 	data   []byte // small files: the whole content
@@ -29,46 +33,69 @@ type prefetched struct {
 	err    error
 }
 
+// batch is a run of consecutive files loaded by one worker.
+type batch struct {
+	done  chan struct{}
+	files []prefetched
+	buf   []byte // backing store of the small files' data
+}
+
 // prefetcher opens and reads source files on other goroutines, in the
-// order the writer consumes them, so that reading overlaps writing.
+// order the writer consumes them, so that reading overlaps writing and
+// the system calls of both cores add up.
 type prefetcher struct {
-	items chan *prefetched
+	items chan *batch
 	stop  chan struct{}
 	wg    sync.WaitGroup
-	pool  sync.Pool
+	cur   *batch
+	pos   int
 }
 
 // startPrefetch starts reading the sources of the regular files among
 // recs (inode order).
 func startPrefetch(recs []inodeRec, scanZeros bool) *prefetcher {
-	p := &prefetcher{items: make(chan *prefetched, lookahead), stop: make(chan struct{})}
-	p.pool.New = func() any { b := make([]byte, 0, smallFile); return &b }
-	work := make(chan *prefetched, lookahead)
+	p := &prefetcher{items: make(chan *batch, lookahead), stop: make(chan struct{})}
+	work := make(chan *batch, lookahead)
 	for range workers {
 		p.wg.Add(1)
 		go func() {
 			defer p.wg.Done()
-			for it := range work {
-				p.load(it, scanZeros)
-				close(it.done)
+			for b := range work {
+				b.load(scanZeros)
+				close(b.done)
 			}
 		}()
 	}
 	go func() {
 		defer close(work)
 		defer close(p.items)
+		b := &batch{done: make(chan struct{})}
+		var bytes int64
+		send := func() bool {
+			select {
+			case p.items <- b: // blocks while lookahead batches wait
+			case <-p.stop:
+				return false
+			}
+			work <- b
+			b, bytes = &batch{done: make(chan struct{})}, 0
+			return true
+		}
 		for i := range recs {
 			n := recs[i].n
 			if !needsPrefetch(i, n) {
 				continue
 			}
-			it := &prefetched{done: make(chan struct{}), src: n.Source, size: n.Size}
-			select {
-			case p.items <- it: // blocks while lookahead files wait
-			case <-p.stop:
+			if n.Size <= smallFile {
+				bytes += n.Size
+			}
+			b.files = append(b.files, prefetched{src: n.Source, size: n.Size})
+			if (len(b.files) >= batchFiles || bytes >= batchBytes) && !send() {
 				return
 			}
-			work <- it
+		}
+		if len(b.files) > 0 {
+			send()
 		}
 	}()
 	return p
@@ -78,58 +105,99 @@ func needsPrefetch(ino int, n *tree.Node) bool {
 	return ino > FirstIno && n != nil && n.Type == tree.Regular && n.Data == nil && n.Size > 0 && n.Source != ""
 }
 
-func (p *prefetcher) load(it *prefetched, scanZeros bool) {
-	f, err := os.Open(it.src)
-	if err != nil {
-		it.err = err
-		return
-	}
-	if scanZeros && it.size <= smallFile {
-		bp := p.pool.Get().(*[]byte)
-		b := (*bp)[:it.size]
-		n, err := f.ReadAt(b, 0)
-		f.Close()
-		if err != nil && int64(n) < it.size && n >= 0 {
-			clear(b[n:]) // a source that shrank reads as zeros
+// load opens and reads the files of a batch.
+func (b *batch) load(scanZeros bool) {
+	var total int64
+	for i := range b.files {
+		if scanZeros && b.files[i].size <= smallFile {
+			total += b.files[i].size
 		}
-		it.data = b
-		return
 	}
-	it.ranges, it.err = sparse.DataRanges(f, it.size)
-	if it.err != nil {
-		f.Close()
-		return
+	b.buf = make([]byte, total)
+	off := int64(0)
+	for i := range b.files {
+		it := &b.files[i]
+		if scanZeros && it.size <= smallFile {
+			it.data = b.buf[off : off+it.size]
+			off += it.size
+			it.err = readSmall(it.src, it.data)
+			continue
+		}
+		f, err := os.Open(it.src)
+		if err != nil {
+			it.err = err
+			continue
+		}
+		it.ranges, it.err = sparse.DataRanges(f, it.size)
+		if it.err != nil {
+			f.Close()
+			continue
+		}
+		it.f = f
 	}
-	it.f = f
+}
+
+// readSmall reads a whole small file with plain system calls (no poller
+// registration); a file that shrank reads as zeros past its end.
+func readSmall(path string, b []byte) error {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		return &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	defer unix.Close(fd)
+	for off := 0; off < len(b); {
+		n, err := unix.Pread(fd, b[off:], int64(off))
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return &os.PathError{Op: "read", Path: path, Err: err}
+		}
+		if n == 0 {
+			clear(b[off:])
+			break
+		}
+		off += n
+	}
+	return nil
 }
 
 // next returns the next file, in inode order, once it is ready.
 func (p *prefetcher) next() *prefetched {
-	it, ok := <-p.items
-	if !ok {
-		return nil
+	for p.cur == nil || p.pos == len(p.cur.files) {
+		b, ok := <-p.items
+		if !ok {
+			return nil
+		}
+		<-b.done
+		p.cur, p.pos = b, 0
 	}
-	<-it.done
-	return it
+	p.pos++
+	return &p.cur.files[p.pos-1]
 }
 
 // release returns an item's resources.
 func (p *prefetcher) release(it *prefetched) {
 	if it.f != nil {
 		it.f.Close()
+		it.f = nil
 	}
-	if it.data != nil {
-		b := it.data[:0]
-		p.pool.Put(&b)
-	}
+	it.data = nil
 }
 
 // close stops the prefetchers and releases what they hold.
 func (p *prefetcher) close() {
 	close(p.stop)
-	for it := range p.items {
-		<-it.done
-		p.release(it)
+	for b := range p.items {
+		<-b.done
+		for i := range b.files {
+			p.release(&b.files[i])
+		}
+	}
+	if p.cur != nil {
+		for i := p.pos; i < len(p.cur.files); i++ {
+			p.release(&p.cur.files[i])
+		}
 	}
 	p.wg.Wait()
 }

@@ -14,6 +14,7 @@ type writer struct {
 	w        io.WriterAt
 	fw       *FileWindow // set when w is a FileWindow: copy_file_range
 	noCFR    bool        // copy_file_range failed once: buffered copies
+	clone    int8        // 0 unknown, 1 the window's file system clones, -1 it does not
 	opts     Options
 	l        *Layout
 	sb       Superblock
