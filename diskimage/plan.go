@@ -91,7 +91,8 @@ type Config struct {
 	NixpkgsCompat bool
 	// Parted35 places partitions as GNU parted 3.5 does, which ends a
 	// partition given as "…KiB" (hybrid's BIOS boot partition, "1024KiB")
-	// one sector later than parted 3.6 and later.
+	// one sector later than parted 3.6 and later, and cannot fill a
+	// one-sector gap.
 	Parted35 bool
 }
 
@@ -718,7 +719,8 @@ func (d *partedDisk) solve(c constraint, want pgeom) (pgeom, bool) {
 	if i < len(parts) {
 		maxEnd = parts[i].start - 1
 	}
-	if minStart >= maxEnd {
+	// parted 3.5 also refuses a gap of one sector (fixed in 3.6).
+	if minStart > maxEnd || d.v35 && minStart == maxEnd {
 		return pgeom{}, false
 	}
 	dev := constraint{alignment{0, 1}, alignment{0, 1}, pgeom{0, d.n - 1}, pgeom{0, d.n - 1}, 1, d.n}
