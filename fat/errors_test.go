@@ -183,3 +183,40 @@ func TestLargestFile(t *testing.T) {
 		t.Fatalf("%+v %v", e, err)
 	}
 }
+
+// TestRootDirectory fills the fixed FAT16 root to its last slot, and
+// spreads a FAT32 root over several clusters.
+func TestRootDirectory(t *testing.T) {
+	full := tree.NewDir(0o755)
+	for i := 0; i < 511; i++ { // + the label entry = 512 slots
+		full.Set(fmt.Sprintf("F%03d.TXT", i), dataFile("x"))
+	}
+	img := writeImage(t, full, Options{Size: 32 << 20, Label: "FULL"})
+	oracle.FsckFat(t, img, 0, 0)
+	full.Set("ONEMORE", dataFile("y"))
+	if err := Check(full, Options{Size: 32 << 20, Label: "FULL"}); !errors.Is(err, ErrNoSpace) {
+		t.Errorf("513 root slots on FAT16: %v", err)
+	}
+
+	wide := tree.NewDir(0o755)
+	for i := 0; i < 3000; i++ {
+		wide.Set(fmt.Sprintf("a rather long root name %d.conf", i), dataFile(fmt.Sprint(i)))
+	}
+	const size = 600 << 20
+	img = writeImage(t, wide, Options{Size: size})
+	oracle.FsckFat(t, img, 0, 0)
+	f, err := os.Open(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	fsys, err := Open(f, size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := manifest(t, fsysOf(wide))
+	sameManifest(t, "the reader's view", want, manifest(t, fsys.FS()))
+	if c := strings.Count(oracle.Mdir(t, img, 0, "::/"), "a rather long root name"); c != 3000 {
+		t.Errorf("mdir lists %d names, want 3000", c)
+	}
+}

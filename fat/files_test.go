@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/purefs/purefs/internal/oracle"
@@ -437,4 +438,21 @@ func TestAliasesMatchMtools(t *testing.T) {
 			t.Errorf("%q: alias %q, mtools %q", n, a[n], b[n])
 		}
 	}
+}
+
+// fsysOf presents an in-memory tree (Data files only) as an fs.FS.
+func fsysOf(root *tree.Node) fs.FS {
+	m := fstest.MapFS{}
+	tree.Walk(root, func(p string, n *tree.Node) error {
+		if p == "/" {
+			return nil
+		}
+		if n.Type == tree.Dir {
+			m[p[1:]] = &fstest.MapFile{Mode: fs.ModeDir | 0o755}
+		} else {
+			m[p[1:]] = &fstest.MapFile{Data: n.Data}
+		}
+		return nil
+	})
+	return m
 }

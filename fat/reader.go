@@ -54,7 +54,8 @@ type Entry struct {
 // IsDir reports whether e is a directory.
 func (e Entry) IsDir() bool { return e.Attr&AttrDirectory != 0 }
 
-// FS is a FAT file system opened for reading.
+// FS is a FAT file system opened for reading. It caches the last FAT block
+// and directory it read, so it is not safe for concurrent use.
 type FS struct {
 	Boot BootSector
 	// VolumeLabel is the label entry of the root directory ("" if none).
@@ -70,6 +71,10 @@ type FS struct {
 	// a one-block cache of the first FAT
 	cacheOff int64
 	cache    []byte
+	// the last directory read, for lookups of its entries one by one
+	lastDir     uint32
+	lastIsRoot  bool
+	lastEntries []Entry
 }
 
 // Open reads the boot sector of the FAT file system at the start of r,
@@ -268,8 +273,21 @@ func (f *FS) next(c uint32) (uint32, error) {
 func (f *FS) validCluster(c uint32) bool { return c >= 2 && c <= f.Boot.Clusters+1 }
 
 // readDir returns the entries of directory d (dot entries and the volume
-// label left out); for the root it also records the label.
+// label left out); for the root it also records the label. The caller must
+// not modify the result.
 func (f *FS) readDir(d Entry, isRoot bool) ([]Entry, error) {
+	if f.lastEntries != nil && f.lastDir == d.Cluster && f.lastIsRoot == isRoot {
+		return f.lastEntries, nil
+	}
+	ents, err := f.parseDir(d, isRoot)
+	if err != nil {
+		return nil, err
+	}
+	f.lastDir, f.lastIsRoot, f.lastEntries = d.Cluster, isRoot, ents
+	return ents, nil
+}
+
+func (f *FS) parseDir(d Entry, isRoot bool) ([]Entry, error) {
 	var raw []byte
 	if isRoot && f.Boot.FATType != 32 {
 		raw = make([]byte, int64(f.Boot.RootEntries)*dirEntSize)
@@ -295,7 +313,7 @@ func (f *FS) readDir(d Entry, isRoot bool) ([]Entry, error) {
 			}
 		}
 	}
-	var out []Entry
+	out := []Entry{}
 	var long []uint16
 	var want byte // the next LFN ordinal expected, 0: none
 	var sum byte
@@ -389,7 +407,8 @@ func (f *FS) ReadDir(path string) ([]Entry, error) {
 	if !e.IsDir() {
 		return nil, fmt.Errorf("fat: %s is not a directory", path)
 	}
-	return f.readDir(e, e.Name == "/")
+	ents, err := f.readDir(e, e.Name == "/")
+	return append([]Entry(nil), ents...), err
 }
 
 // Stat returns the entry of path; names compare without regard to case,
