@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/purefs/purefs/internal/oracle"
+	"github.com/purefs/purefs/internal/sparse"
 	"github.com/purefs/purefs/tree"
 )
 
@@ -218,5 +219,26 @@ func TestRootDirectory(t *testing.T) {
 	sameManifest(t, "the reader's view", want, manifest(t, fsys.FS()))
 	if c := strings.Count(oracle.Mdir(t, img, 0, "::/"), "a rather long root name"); c != 3000 {
 		t.Errorf("mdir lists %d names, want 3000", c)
+	}
+}
+
+// TestSparse: an empty 8 GiB file system writes only its metadata sectors.
+func TestSparse(t *testing.T) {
+	img := writeImage(t, tree.NewDir(0o755), Options{Size: 8 << 30, Label: "ESP"})
+	f, err := os.Open(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	ranges, err := sparse.DataRanges(f, 8<<30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	for _, r := range ranges {
+		n += r.Len
+	}
+	if n > 1<<20 {
+		t.Errorf("%d bytes of data in an empty file system: %v", n, ranges)
 	}
 }

@@ -240,7 +240,7 @@ func TestTreeOracles(t *testing.T) {
 				sameManifest(t, "go-diskfs's view", bmpOnly(want), bmpOnly(manifest(t, diskfsRead(t, img, tc.opts.Size, g.FATType))))
 				t.Logf("go-diskfs %v", time.Since(start))
 			}
-			mnt := oracle.Mount(t, img, 0, "vfat")
+			mnt := oracle.MountVfat(t, img, 0)
 			sameManifest(t, "the kernel's view", want, manifest(t, os.DirFS(mnt)))
 			checkMountTimes(t, src, mnt, tc.opts)
 		})

@@ -2,8 +2,10 @@ package oracle
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 )
 
@@ -35,4 +37,30 @@ func runUTF8(name string, args ...string) Result {
 		r.Stderr += err.Error()
 	}
 	return r
+}
+
+// MountVfat is Mount for a FAT file system with the options that make the
+// kernel's view comparable with the source on any host: long names in
+// UTF-8 (iocharset=utf8, whatever the kernel's default) and time stamps
+// read as UTC (tz=UTC, whatever the kernel's time zone).
+func MountVfat(t testing.TB, img string, off int64) string {
+	t.Helper()
+	Need(t, "mount", "umount")
+	if os.Geteuid() != 0 {
+		t.Skip("mount needs root")
+	}
+	dir := t.TempDir()
+	r := Run("mount", "-t", "vfat", "-o", fmt.Sprintf("loop,ro,offset=%d,iocharset=utf8,tz=UTC", off), img, dir)
+	if r.Code != 0 {
+		if strings.Contains(r.Stderr, "wrong fs type") || strings.Contains(r.Stderr, "bad superblock") {
+			t.Fatalf("the kernel refuses to mount the vfat file system:\n%s\n%s", r, dmesgTail())
+		}
+		t.Skipf("kernel mount not available here:\n%s", r)
+	}
+	t.Cleanup(func() {
+		if r := Run("umount", dir); r.Code != 0 {
+			t.Errorf("umount: %s", r)
+		}
+	})
+	return dir
 }
