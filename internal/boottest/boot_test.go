@@ -143,19 +143,23 @@ func rootTree(t *testing.T, a *Assets) (string, []Owner) {
 // makeEFIBootImage builds the efi test image: systemd-boot, the kernel
 // and the initrd on the ESP. MakeEFIImage is the part to switch to
 // purefs build.
-func makeEFIBootImage(t *testing.T, a *Assets, img string) {
+func makeEFIBootImage(t *testing.T, a *Assets, img string, hybrid bool) {
 	t.Helper()
 	esp := t.TempDir()
+	rootDev := "/dev/vda2"
+	if hybrid {
+		rootDev = "/dev/vda3"
+	}
 	sdboot := mustRead(t, a.SystemdBoot)
 	put(t, esp, "EFI/BOOT/BOOTX64.EFI", 0o644, sdboot)
 	put(t, esp, "EFI/systemd/systemd-bootx64.efi", 0o644, sdboot)
 	put(t, esp, "loader/loader.conf", 0o644, []byte("timeout 0\ndefault purefs.conf\n"))
 	put(t, esp, "loader/entries/purefs.conf", 0o644, []byte(
-		"title purefs boot test\nlinux /vmlinuz\ninitrd /initrd\noptions root=/dev/vda2 purefs.esp=/dev/vda1 console=ttyS0 panic=-1 loglevel=4\n"))
+		"title purefs boot test\nlinux /vmlinuz\ninitrd /initrd\noptions root="+rootDev+" purefs.esp=/dev/vda1 console=ttyS0 panic=-1 loglevel=4\n"))
 	put(t, esp, "vmlinuz", 0o644, mustRead(t, a.Kernel))
 	put(t, esp, "initrd", 0o644, bootInitramfs(t, a))
 	root, owners := rootTree(t, a)
-	if err := MakeEFIImage(context.Background(), img, EFIImage{ESPDir: esp, RootDir: root, Owners: owners}); err != nil {
+	if err := MakeEFIImage(context.Background(), img, EFIImage{Hybrid: hybrid, ESPDir: esp, RootDir: root, Owners: owners}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -184,19 +188,25 @@ func bootAndCheck(t *testing.T, o vm.Options, markers ...string) {
 	}
 }
 
+// TestBootEFI boots the seed's efi and hybrid layouts through OVMF and
+// systemd-boot.
 func TestBootEFI(t *testing.T) {
 	a := Need(t)
-	dir := t.TempDir()
-	img := filepath.Join(dir, "nixos.img")
-	makeEFIBootImage(t, a, img)
-	vars := filepath.Join(dir, "efi-vars.fd")
-	if err := os.WriteFile(vars, mustRead(t, a.OVMFVars), 0o644); err != nil {
-		t.Fatal(err)
+	for _, layout := range []string{"efi", "hybrid"} {
+		t.Run(layout, func(t *testing.T) {
+			dir := t.TempDir()
+			img := filepath.Join(dir, "nixos.img")
+			makeEFIBootImage(t, a, img, layout == "hybrid")
+			vars := filepath.Join(dir, "efi-vars.fd")
+			if err := os.WriteFile(vars, mustRead(t, a.OVMFVars), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			bootAndCheck(t, vm.Options{
+				UEFI:  &vm.UEFI{Code: a.OVMFCode, Vars: vars},
+				Disks: []vm.Disk{{Path: img}},
+			}, markerESP, markerBoot, markerChecks)
+		})
 	}
-	bootAndCheck(t, vm.Options{
-		UEFI:  &vm.UEFI{Code: a.OVMFCode, Vars: vars},
-		Disks: []vm.Disk{{Path: img}},
-	}, markerESP, markerBoot, markerChecks)
 }
 
 // TestBootLegacy makes an MBR image, installs extlinux into it through

@@ -23,8 +23,11 @@ type Owner struct {
 }
 
 // EFIImage describes a GPT disk with an ESP (partition 1, FAT) and an ext4
-// root (partition 2), like the seed's "efi" layout.
+// root (partition 2), like the seed's "efi" layout; with Hybrid, like the
+// seed's "hybrid" layout: the ESP from 8 MiB, a BIOS boot partition 2 in
+// the first MiB and the root as partition 3.
 type EFIImage struct {
+	Hybrid  bool
 	ESPDir  string // tree copied to the ESP
 	RootDir string // tree copied to the root
 	Owners  []Owner
@@ -42,6 +45,9 @@ func MakeEFIImage(ctx context.Context, img string, s EFIImage) error {
 	}
 	const mib = 1 << 20
 	espOff := int64(1 * mib)
+	if s.Hybrid {
+		espOff = 8 * mib
+	}
 	rootOff := espOff + s.ESPMiB*mib
 	total := rootOff + s.RootMiB*mib + 1*mib // room for the backup GPT
 	if err := os.Truncate(img, 0); err != nil && !os.IsNotExist(err) {
@@ -58,14 +64,22 @@ func MakeEFIImage(ctx context.Context, img string, s EFIImage) error {
 	if err != nil {
 		return fmt.Errorf("boottest: %w", err)
 	}
+	rootPart := "2"
+	gpt := []string{"sgdisk", "-o", "-a", "1",
+		"-n", fmt.Sprintf("1:%d:+%dM", espOff/512, s.ESPMiB), "-t", "1:EF00", "-c", "1:ESP",
+		"-U", "97FD5997-D90B-4AA3-8D16-C1723AEA73C1",
+		"-u", "1:1C06F03B-704E-4657-B9CD-681A087A2FDC"}
+	if s.Hybrid {
+		rootPart = "3"
+		gpt = append(gpt, "-n", "2:34:2047", "-t", "2:EF02", "-c", "2:no-fs",
+			"-u", "2:970C694F-AFD0-4B99-B750-CDB7A329AB6F")
+	}
+	gpt = append(gpt,
+		"-n", fmt.Sprintf("%s:%d:+%dM", rootPart, rootOff/512, s.RootMiB), "-t", rootPart+":8300", "-c", rootPart+":root",
+		"-u", rootPart+":F222513B-DED1-49FA-B591-20CE86A2FE7F",
+		img)
 	steps := [][]string{
-		{"sgdisk", "-o",
-			"-n", fmt.Sprintf("1:%d:+%dM", espOff/512, s.ESPMiB), "-t", "1:EF00", "-c", "1:ESP",
-			"-n", fmt.Sprintf("2:%d:+%dM", rootOff/512, s.RootMiB), "-t", "2:8300", "-c", "2:root",
-			"-U", "97FD5997-D90B-4AA3-8D16-C1723AEA73C1",
-			"-u", "1:1C06F03B-704E-4657-B9CD-681A087A2FDC",
-			"-u", "2:F222513B-DED1-49FA-B591-20CE86A2FE7F",
-			img},
+		gpt,
 		{"mkfs.vfat", "--invariant", "-n", "ESP", "-i", "2178694E",
 			"--offset=" + strconv.FormatInt(espOff/512, 10), img, strconv.FormatInt(s.ESPMiB*1024, 10)},
 	}
