@@ -168,9 +168,22 @@ func TestHardLinkGroups(t *testing.T) {
 	}
 	d.Sort()
 	root := dir(tree.Entry{Name: "pairs", Node: d}, tree.Entry{Name: "wide", Node: wide})
-	img := build(t, root, Options{Size: 512 << 20})
+	if !testing.Short() {
+		// More subdirectories than a link count holds: dir_nlink sets 1.
+		subs := dir()
+		for i := range maxLinks + 10 {
+			subs.Entries = append(subs.Entries, tree.Entry{Name: fmt.Sprintf("s%06d", i), Node: dir()})
+		}
+		root.Set("subs", subs)
+	}
+	img := build(t, root, Options{Size: 1 << 30})
 	if out := oracle.Debugfs(t, img, 0, "stat /wide/l00000"); !strings.Contains(out, fmt.Sprintf("Links: %d", maxLinks)) {
 		t.Errorf("stat: %s", head(out, 6))
+	}
+	if !testing.Short() {
+		if out := oracle.Debugfs(t, img, 0, "stat /subs"); !strings.Contains(out, "Links: 1 ") {
+			t.Errorf("stat /subs: %s", head(out, 6))
+		}
 	}
 	wide.Entries = append(wide.Entries, tree.Entry{Name: "z", Node: shared})
 	if err := Write(discard{}, root, Options{Size: 512 << 20}); !errors.Is(err, ErrTree) {
