@@ -10,6 +10,7 @@ import (
 )
 
 // Reader reads the virtual disk of a VDI image. It is a sparse.Source.
+// Its methods are safe for concurrent use.
 type Reader struct {
 	r        io.ReaderAt
 	fileSize int64

@@ -11,6 +11,7 @@ import (
 
 // Reader reads the virtual disk of a fixed or dynamic VHD. It is a
 // sparse.Source.
+// Its methods are safe for concurrent use.
 type Reader struct {
 	r        io.ReaderAt
 	fileSize int64
