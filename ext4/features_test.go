@@ -306,3 +306,36 @@ func (w *boundedWriter) WriteAt(p []byte, off int64) (int, error) {
 	}
 	return w.f.WriteAt(p, w.off+off)
 }
+
+func TestOwnerEpochLostFound(t *testing.T) {
+	late := file([]byte("late"))
+	late.Mtime = time.Date(2035, 1, 1, 0, 0, 0, 5, time.UTC)
+	late.UID, late.GID = 1000, 1000
+	early := file([]byte("early"))
+	early.Mtime = time.Date(1960, 1, 1, 0, 0, 0, 0, time.UTC)
+	lf := dir(tree.Entry{Name: "kept", Node: file([]byte("k"))})
+	lf.Perm = 0o700
+	root := dir(tree.Entry{Name: "late", Node: late}, tree.Entry{Name: "early", Node: early}, tree.Entry{Name: "lost+found", Node: lf})
+	epoch := time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)
+	img := build(t, root, Options{Size: 16 << 20, Epoch: epoch.Unix(), HasEpoch: true, Owner: &Owner{UID: 0, GID: 0}})
+	mnt := oracle.Mount(t, img, 0, "ext4")
+	var st unix.Stat_t
+	if err := unix.Lstat(mnt+"/late", &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Uid != 0 || st.Gid != 0 || st.Mtim.Sec != epoch.Unix() || st.Mtim.Nsec != 0 {
+		t.Errorf("/late: uid %d gid %d mtime %v, want 0 0 %v", st.Uid, st.Gid, st.Mtim, epoch.Unix())
+	}
+	if err := unix.Lstat(mnt+"/early", &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Mtim.Sec != early.Mtime.Unix() {
+		t.Errorf("/early: mtime %d, want %d", st.Mtim.Sec, early.Mtime.Unix())
+	}
+	if b, err := os.ReadFile(mnt + "/lost+found/kept"); err != nil || string(b) != "k" {
+		t.Errorf("/lost+found/kept: %q, %v", b, err)
+	}
+	if h := oracle.Dumpe2fs(t, img, 0); !strings.Contains(h["Filesystem created"], "Sat Jun  1 00:00:00 2024") {
+		t.Errorf("Filesystem created: %q", h["Filesystem created"])
+	}
+}

@@ -3,6 +3,7 @@ package ext4
 import (
 	"errors"
 	"os"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -28,7 +29,7 @@ func (w FileWindow) prepare(size int64) error {
 		return err
 	}
 	if !fi.Mode().IsRegular() {
-		return nil // a block device: written in place
+		return zeroDevice(w.F, w.Off, size)
 	}
 	if old := fi.Size(); old > w.Off {
 		n := min(old, w.Off+size) - w.Off
@@ -47,6 +48,23 @@ func (w FileWindow) prepare(size int64) error {
 	}
 	if fi.Size() < w.Off+size {
 		return w.F.Truncate(w.Off + size)
+	}
+	return nil
+}
+
+// zeroDevice zeroes [off, off+n) of a block device with BLKZEROOUT, or by
+// writing zeros where the device does not offer it.
+func zeroDevice(f *os.File, off, n int64) error {
+	r := [2]uint64{uint64(off), uint64(n)}
+	_, _, errno := unix.Syscall(unix.SYS_IOCTL, f.Fd(), unix.BLKZEROOUT, uintptr(unsafe.Pointer(&r[0])))
+	if errno == 0 {
+		return nil
+	}
+	zero := make([]byte, 1<<20)
+	for p := int64(0); p < n; p += int64(len(zero)) {
+		if _, err := f.WriteAt(zero[:min(int64(len(zero)), n-p)], off+p); err != nil {
+			return err
+		}
 	}
 	return nil
 }
