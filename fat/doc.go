@@ -22,10 +22,12 @@
 //     come from a hash of the long name instead of a clock, so aliases are
 //     unique and deterministic and generation stays linear in the number of
 //     entries. Two names equal but for case are rejected (FAT ignores case).
-//   - Times: creation (with its 10 ms field), modification and access date
-//     come from the source's Btime (or Mtime), Mtime and Atime, each clamped
-//     to Options.Epoch when set, written in UTC, and clamped to the range FAT
-//     can hold (1980-01-01 to 2107-12-31).
+//   - Times: creation (with its 10 ms field) and modification come from the
+//     source's Btime (or, when zero, Mtime) and Mtime, each clamped to
+//     Options.Epoch when set, written in UTC, and clamped to the range FAT
+//     can hold (1980-01-01 to 2107-12-31). The access date is the
+//     modification date: a source's access time moves when the build reads
+//     it, and would make two builds from one tree differ.
 //   - Attributes: directories get ATTR_DIRECTORY, files ATTR_ARCHIVE. FAT has
 //     no owners, permissions, hard links, symbolic links, devices or extended
 //     attributes: symlinks, devices, FIFOs and sockets are refused with

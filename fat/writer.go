@@ -257,7 +257,7 @@ func (wr *writer) planDir(path string, n *tree.Node, parent *dirPlan) (*dirPlan,
 	for i := range d.items {
 		it := &d.items[i]
 		d.slots += 1 + (len(it.long)+12)/13
-		fmt.Fprintf(wr.meta, "%q %d %d %d %d\n", it.path, it.node.Type, it.node.Size, wr.clamp(it.node.Mtime).UnixNano(), wr.clamp(it.node.Atime).UnixNano())
+		fmt.Fprintf(wr.meta, "%q %d %d %d %d\n", it.path, it.node.Type, it.node.Size, wr.clamp(it.node.Mtime).UnixNano(), wr.clamp(it.node.Btime).UnixNano())
 	}
 	if d.isRoot && wr.g.FATType != 32 {
 		if d.slots > int(wr.g.RootEntries) {
@@ -346,7 +346,10 @@ func (wr *writer) entryTimes(e *dirEntry, n *tree.Node) {
 	}
 	e.CrtDate, e.CrtTime, e.CrtTimeTenth = fatTime(wr.clamp(crt))
 	e.WrtDate, e.WrtTime, _ = fatTime(wr.clamp(n.Mtime))
-	e.LstAccDate, _, _ = fatTime(wr.clamp(n.Atime))
+	// The access date follows the modification time: the source's access
+	// time moves when it is read (by this very build), so it would make
+	// two builds from one tree differ.
+	e.LstAccDate = e.WrtDate
 }
 
 // writeDir encodes directory d and writes it.
