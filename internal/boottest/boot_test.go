@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/purefs/purefs/vm"
+	"github.com/purefs/purefs/vm/initrd"
 )
 
 // Markers the guest prints on its serial console.
@@ -94,8 +95,8 @@ func put(t *testing.T, base, p string, mode os.FileMode, data []byte) {
 // holes.
 func bootInitramfs(t *testing.T, a *Assets) []byte {
 	t.Helper()
-	initrd := filepath.Join(t.TempDir(), "initrd")
-	if err := WriteInitramfs(initrd, InitramfsOptions{
+	initrdPath := filepath.Join(t.TempDir(), "initrd")
+	if err := initrd.Write(initrdPath, initrd.Options{
 		Busybox: a.Busybox, ModDir: a.ModDir,
 		Modules: []string{"virtio_pci", "virtio_blk", "ext4", "crc32c_generic", "vfat", "nls_cp437", "nls_ascii"},
 		Init:    bootInitrd,
@@ -104,7 +105,7 @@ func bootInitramfs(t *testing.T, a *Assets) []byte {
 	}
 	var z bytes.Buffer
 	zw, _ := gzip.NewWriterLevel(&z, gzip.BestSpeed)
-	zw.Write(mustRead(t, initrd))
+	zw.Write(mustRead(t, initrdPath))
 	if err := zw.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -243,14 +244,14 @@ echo extlinux-installed`}.Script()
 	if err != nil {
 		t.Fatal(err)
 	}
-	initrd := filepath.Join(dir, "vm-initrd")
-	if err := WriteInitramfs(initrd, InitramfsOptions{Busybox: a.Busybox, ModDir: a.ModDir, Modules: VMModules, Init: vm.GuestInit}); err != nil {
+	vmInitrd := filepath.Join(dir, "vm-initrd")
+	if err := initrd.Write(vmInitrd, initrd.Options{Busybox: a.Busybox, ModDir: a.ModDir, Modules: initrd.DefaultModules, Init: vm.GuestInit}); err != nil {
 		t.Fatal(err)
 	}
 	var serial bytes.Buffer
 	start := time.Now()
 	st, err := vm.Run(context.Background(), vm.Options{
-		Kernel: a.Kernel, Initrd: initrd,
+		Kernel: a.Kernel, Initrd: vmInitrd,
 		Disks: []vm.Disk{{Path: img}}, Share: &vm.Share{Dir: share},
 		Command: script, MemSize: 512, Timeout: 5 * time.Minute, Serial: &serial,
 	})

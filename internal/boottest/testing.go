@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/purefs/purefs/vm"
+	"github.com/purefs/purefs/vm/initrd"
 )
 
 // EnvVar turns the boot tests on when set to 1.
@@ -38,15 +39,15 @@ func Need(t testing.TB) *Assets {
 	return fetched.a
 }
 
-// VMInitramfs writes an initramfs running vm.GuestInit with VMModules to
-// a temporary directory of t and returns its path.
+// VMInitramfs writes an initramfs running vm.GuestInit with
+// initrd.DefaultModules to a temporary directory of t and returns its path.
 func VMInitramfs(t testing.TB, a *Assets) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "initrd.cpio")
-	err := WriteInitramfs(p, InitramfsOptions{
+	err := initrd.Write(p, initrd.Options{
 		Busybox: a.Busybox,
 		ModDir:  a.ModDir,
-		Modules: VMModules,
+		Modules: initrd.DefaultModules,
 		Init:    vm.GuestInit,
 	})
 	if err != nil {

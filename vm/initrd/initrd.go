@@ -1,4 +1,13 @@
-package boottest
+// Package initrd writes the small initramfs that runs purefs's VM step:
+// a static busybox, kernel modules with their dependencies (read from
+// each module's .modinfo, so an unpacked kernel package without
+// modules.dep will do) and an /init script, by default vm.GuestInit.
+//
+// The archive is an uncompressed cpio "newc" stream, the format the Linux
+// kernel unpacks. Every entry is owned by 0:0 with time 0 and inode
+// numbers counting up, so the same inputs give the same bytes. Hard links,
+// compression and owners other than root are not supported.
+package initrd
 
 import (
 	"bufio"
@@ -7,12 +16,14 @@ import (
 	"path"
 	"sort"
 	"strings"
+
+	"github.com/purefs/purefs/vm"
 )
 
-// VMModules are the kernel modules a guest needs for purefs's VM step and
-// boot tests: virtio PCI and block devices, 9p over virtio, ext4, vfat
-// and efivarfs.
-var VMModules = []string{
+// DefaultModules are the kernel modules a guest needs for purefs's VM
+// step: virtio PCI and block devices, 9p over virtio, ext4, vfat and
+// efivarfs. Those built into the kernel are skipped.
+var DefaultModules = []string{
 	"virtio_pci", "virtio_blk", "9pnet_virtio", "9p",
 	"ext4", "crc32c_generic", "vfat", "nls_cp437", "nls_iso8859_1", "nls_ascii",
 	"efivarfs",
@@ -25,22 +36,22 @@ type File struct {
 	Data []byte
 }
 
-// InitramfsOptions describe a busybox initramfs.
-type InitramfsOptions struct {
+// Options describe a busybox initramfs. Only Busybox is required.
+type Options struct {
 	Busybox string   // static busybox binary, installed as /bin/busybox
 	ModDir  string   // the kernel's lib/modules/VERSION ("" for no modules)
 	Modules []string // modules to include with their dependencies
-	Init    string   // the /init script
+	Init    string   // the /init script (default vm.GuestInit)
 	Files   []File   // more files (parent directories are created)
 }
 
-// WriteInitramfs writes an uncompressed newc initramfs to dst. The same
+// Write writes an uncompressed newc initramfs to dst. The same
 // options give the same bytes. Modules go to /lib/modules/NAME.ko and
 // their load order to /lib/modules/load, as vm.GuestInit expects.
-func WriteInitramfs(dst string, o InitramfsOptions) (err error) {
+func Write(dst string, o Options) (err error) {
 	bb, err := os.ReadFile(o.Busybox)
 	if err != nil {
-		return fmt.Errorf("boottest: busybox: %w", err)
+		return fmt.Errorf("initrd: busybox: %w", err)
 	}
 	var mods []Module
 	if len(o.Modules) > 0 {
@@ -51,11 +62,11 @@ func WriteInitramfs(dst string, o InitramfsOptions) (err error) {
 	}
 	f, err := os.Create(dst)
 	if err != nil {
-		return fmt.Errorf("boottest: %w", err)
+		return fmt.Errorf("initrd: %w", err)
 	}
 	defer func() {
 		if cerr := f.Close(); err == nil && cerr != nil {
-			err = fmt.Errorf("boottest: %w", cerr)
+			err = fmt.Errorf("initrd: %w", cerr)
 		}
 		if err != nil {
 			os.Remove(dst)
@@ -88,12 +99,16 @@ func WriteInitramfs(dst string, o InitramfsOptions) (err error) {
 	c.CharDev("dev/console", 0o600, 5, 1)
 	c.CharDev("dev/null", 0o666, 1, 3)
 	c.File("bin/busybox", 0o755, bb)
-	c.File("init", 0o755, []byte(o.Init))
+	init := o.Init
+	if init == "" {
+		init = vm.GuestInit
+	}
+	c.File("init", 0o755, []byte(init))
 	var load strings.Builder
 	for _, m := range mods {
 		b, err := os.ReadFile(m.Path)
 		if err != nil {
-			return fmt.Errorf("boottest: %w", err)
+			return fmt.Errorf("initrd: %w", err)
 		}
 		c.File("lib/modules/"+m.Name+".ko", 0o644, b)
 		load.WriteString(m.Name + ".ko\n")
@@ -107,7 +122,7 @@ func WriteInitramfs(dst string, o InitramfsOptions) (err error) {
 		return err
 	}
 	if err := bw.Flush(); err != nil {
-		return fmt.Errorf("boottest: %w", err)
+		return fmt.Errorf("initrd: %w", err)
 	}
 	return nil
 }

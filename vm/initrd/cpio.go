@@ -1,4 +1,4 @@
-package boottest
+package initrd
 
 import (
 	"errors"
@@ -9,7 +9,7 @@ import (
 )
 
 // ErrCPIO is wrapped by every error the cpio writer returns.
-var ErrCPIO = errors.New("boottest: cpio")
+var ErrCPIO = errors.New("initrd: cpio")
 
 // CPIOWriter writes a cpio archive in the "newc" format (SVR4 without CRC,
 // magic 070701) that the Linux kernel unpacks as an initramfs. Every field

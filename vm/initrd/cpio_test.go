@@ -1,11 +1,9 @@
-package boottest
+package initrd
 
 import (
 	"bytes"
 	"errors"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"testing"
 )
@@ -126,32 +124,3 @@ func TestCPIOWriterErrors(t *testing.T) {
 type failWriter struct{}
 
 func (failWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
-
-// TestCPIOBusybox unpacks an archive with busybox cpio, an independent
-// reader of the format.
-func TestCPIOBusybox(t *testing.T) {
-	a := Need(t)
-	dir := t.TempDir()
-	arc := filepath.Join(dir, "a.cpio")
-	if err := os.WriteFile(arc, writeSample(t), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	out := filepath.Join(dir, "out")
-	os.Mkdir(out, 0o755)
-	f, _ := os.Open(arc)
-	defer f.Close()
-	cmd := exec.Command(a.Busybox, "cpio", "-i", "-d", "-m")
-	cmd.Dir, cmd.Stdin = out, f
-	if b, err := cmd.CombinedOutput(); err != nil {
-		// Device nodes need privileges; everything else must unpack.
-		if !bytes.Contains(b, []byte("console")) {
-			t.Fatalf("busybox cpio: %v\n%s", err, b)
-		}
-	}
-	if b, err := os.ReadFile(filepath.Join(out, "bin/x")); err != nil || string(b) != "12345" {
-		t.Errorf("bin/x = %q, %v", b, err)
-	}
-	if l, err := os.Readlink(filepath.Join(out, "bin/sh")); err != nil || l != "busybox" {
-		t.Errorf("bin/sh → %q, %v", l, err)
-	}
-}

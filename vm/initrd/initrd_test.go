@@ -1,4 +1,4 @@
-package boottest
+package initrd
 
 import (
 	"bytes"
@@ -7,20 +7,20 @@ import (
 	"testing"
 )
 
-func TestWriteInitramfsDeterministic(t *testing.T) {
+func TestWriteDeterministic(t *testing.T) {
 	dir := t.TempDir()
 	bb := filepath.Join(dir, "busybox")
 	if err := os.WriteFile(bb, []byte("not really busybox"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	o := InitramfsOptions{Busybox: bb, Init: "#!/bin/busybox sh\n", Files: []File{
+	o := Options{Busybox: bb, Init: "#!/bin/busybox sh\n", Files: []File{
 		{Path: "etc/b/c", Mode: 0o600, Data: []byte("c")},
 		{Path: "/etc/a", Mode: 0o644, Data: []byte("a")},
 	}}
 	var imgs [][]byte
 	for i := range 2 {
 		p := filepath.Join(dir, "initrd"+string(rune('0'+i)))
-		if err := WriteInitramfs(p, o); err != nil {
+		if err := Write(p, o); err != nil {
 			t.Fatal(err)
 		}
 		b, err := os.ReadFile(p)
@@ -49,7 +49,7 @@ func TestWriteInitramfsDeterministic(t *testing.T) {
 	}
 	// A missing busybox is an error and leaves no file.
 	o.Busybox = filepath.Join(dir, "nope")
-	if err := WriteInitramfs(filepath.Join(dir, "bad"), o); err == nil {
+	if err := Write(filepath.Join(dir, "bad"), o); err == nil {
 		t.Error("missing busybox: no error")
 	}
 	if _, err := os.Stat(filepath.Join(dir, "bad")); !os.IsNotExist(err) {

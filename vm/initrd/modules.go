@@ -1,4 +1,4 @@
-package boottest
+package initrd
 
 import (
 	"bytes"
@@ -13,7 +13,7 @@ import (
 )
 
 // ErrModule is wrapped by errors about kernel modules.
-var ErrModule = errors.New("boottest: kernel module")
+var ErrModule = errors.New("initrd: kernel module")
 
 // Module is one kernel module file to load in an initramfs.
 type Module struct {
