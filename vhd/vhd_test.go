@@ -286,6 +286,10 @@ func TestDiskSizeMatchesQemu(t *testing.T) {
 	sizes := []int64{512, 1 << 20, 3000320, 100 << 20, 504 << 20, 1 << 30, 4 << 30,
 		65535 * 16 * 63 * 512, 65535*16*63*512 - 512, 127 << 30, 65535 * 16 * 255 * 512,
 		65535*16*255*512 + 512, 1000 << 30, 2040 << 30}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 30 { // sector counts spread over every geometry regime
+		sizes = append(sizes, (1+rng.Int64N(int64(1)<<rng.IntN(29)))*512)
+	}
 	for _, s := range sizes {
 		for _, force := range []bool{false, true} {
 			img := filepath.Join(dir, "s.vhd")
