@@ -1,6 +1,7 @@
 package fat
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
@@ -458,7 +459,7 @@ func (wr *writer) writeFile(it *item) error {
 		if int64(len(n.Data)) != n.Size {
 			return fmt.Errorf("%w: %s: %d bytes of data for size %d", ErrSource, it.path, len(n.Data), n.Size)
 		}
-		r = strings.NewReader(string(n.Data))
+		r = bytes.NewReader(n.Data)
 	} else {
 		f, err := os.Open(n.Source)
 		if err != nil {
