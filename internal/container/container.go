@@ -18,6 +18,7 @@ import (
 	"github.com/purefs/purefs/qcow2"
 	"github.com/purefs/purefs/vdi"
 	"github.com/purefs/purefs/vhd"
+	"golang.org/x/sys/unix"
 )
 
 // Format names, as qemu-img spells them.
@@ -323,6 +324,9 @@ func WriteRaw(dst *os.File, src sparse.Source) error {
 						}
 						k = e
 					}
+					// Allocating first is cheaper for the file system
+					// than allocating page by page; errors are harmless.
+					_ = unix.Fallocate(int(dst.Fd()), 0, off+i, k-i)
 					if _, err := dst.WriteAt(p[i:k], off+i); err != nil {
 						return fmt.Errorf("container: writing the raw image: %w", err)
 					}
