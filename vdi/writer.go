@@ -32,14 +32,6 @@ func Write(dst *os.File, src sparse.Source, opts Options) error {
 	if src.Size() < 0 {
 		return fmt.Errorf("%w: negative size", ErrCorrupt)
 	}
-	// Unwritten ranges must read as zeros: start from an empty file.
-	if fi, err := dst.Stat(); err != nil {
-		return fmt.Errorf("vdi: %w", err)
-	} else if fi.Size() != 0 {
-		if err := dst.Truncate(0); err != nil {
-			return fmt.Errorf("vdi: emptying the output: %w", err)
-		}
-	}
 	// (1) Layout: virtual size in whole sectors, blocks of 1 MiB, the
 	// block map right after the header, padded to a sector, then data.
 	size := roundUp(src.Size(), sectorSize)
@@ -50,6 +42,14 @@ func Write(dst *os.File, src sparse.Source, opts Options) error {
 	bmapBytes := roundUp(4*blocks, sectorSize)
 	if headerSize+bmapBytes > math.MaxUint32 {
 		return fmt.Errorf("%w: a block map of %d bytes puts the data past offData's 32 bits", ErrTooLarge, bmapBytes)
+	}
+	// Unwritten ranges must read as zeros: start from an empty file.
+	if fi, err := dst.Stat(); err != nil {
+		return fmt.Errorf("vdi: %w", err)
+	} else if fi.Size() != 0 {
+		if err := dst.Truncate(0); err != nil {
+			return fmt.Errorf("vdi: emptying the output: %w", err)
+		}
 	}
 	h := header{
 		offsetBmap:    headerSize,

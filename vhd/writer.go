@@ -72,14 +72,6 @@ func Write(dst *os.File, src sparse.Source, opts Options) error {
 	if src.Size() < 0 {
 		return fmt.Errorf("%w: negative size", ErrCorrupt)
 	}
-	// Unwritten ranges must read as zeros: start from an empty file.
-	if fi, err := dst.Stat(); err != nil {
-		return fmt.Errorf("vhd: %w", err)
-	} else if fi.Size() != 0 {
-		if err := dst.Truncate(0); err != nil {
-			return fmt.Errorf("vhd: emptying the output: %w", err)
-		}
-	}
 	// (1) Size and geometry, then the footer fields known up front.
 	size, cyl, heads, spt, err := diskSize(src.Size(), opts)
 	if err != nil {
@@ -89,6 +81,14 @@ func Write(dst *os.File, src sparse.Source, opts Options) error {
 		// The footer would sit at offset 0, where qemu looks for a dynamic
 		// disk's footer copy and then fails to find its header.
 		return fmt.Errorf("%w: an empty fixed disk", ErrUnsupported)
+	}
+	// Unwritten ranges must read as zeros: start from an empty file.
+	if fi, err := dst.Stat(); err != nil {
+		return fmt.Errorf("vhd: %w", err)
+	} else if fi.Size() != 0 {
+		if err := dst.Truncate(0); err != nil {
+			return fmt.Errorf("vhd: emptying the output: %w", err)
+		}
 	}
 	ft := footer{
 		dataOffset:     footerSize,
@@ -125,14 +125,14 @@ func Write(dst *os.File, src sparse.Source, opts Options) error {
 		})
 		end = size
 	} else {
-		end, err = writeDynamic(dst, src, size, &ft, digest)
+		end, err = writeDynamic(dst, src, size, digest)
 	}
 	if err != nil {
 		return err
 	}
 
-	// (3) UUID, then the footer at the end (and, for dynamic disks, its
-	// copy at 0, written by writeDynamic's caller here).
+	// (3) UUID, then the footer: at the end, and for dynamic disks also
+	// its copy at 0.
 	ft.uuid = opts.UUID
 	if ft.uuid == ([16]byte{}) {
 		ft.uuid = deriveUUID(digest.sum())
@@ -155,7 +155,7 @@ func Write(dst *os.File, src sparse.Source, opts Options) error {
 
 // writeDynamic writes the dynamic header, the BAT and the blocks of a
 // dynamic disk and returns where the footer goes.
-func writeDynamic(dst *os.File, src sparse.Source, size int64, ft *footer, digest *contentDigest) (int64, error) {
+func writeDynamic(dst *os.File, src sparse.Source, size int64, digest *contentDigest) (int64, error) {
 	// (2d) Layout: dynamic header at 512, BAT at 1536 padded to a sector,
 	// blocks (bitmap sector + 2 MiB data) packed after it.
 	entries := (size + blockSize - 1) / blockSize
