@@ -8,11 +8,13 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/purefs/purefs/vm"
+	"github.com/purefs/purefs/vm/initrd"
 )
 
 func init() { register("vm", "run a command in QEMU on an image", vmMain) }
@@ -42,8 +44,26 @@ func (d *diskFlag) Set(s string) error {
 	return nil
 }
 
+// genInitrd asks for an initrd generated around a busybox.
+type genInitrd struct{ busybox, modules string }
+
+// write generates the initrd into dir and points o at it.
+func (g genInitrd) write(o *vm.Options, dir string) error {
+	opt := initrd.Options{Busybox: g.busybox, ModDir: g.modules}
+	if g.modules != "" {
+		mods, err := initrd.Available(g.modules, initrd.DefaultModules)
+		if err != nil {
+			return err
+		}
+		opt.Modules = mods
+	}
+	o.Initrd = filepath.Join(dir, "initrd.cpio")
+	return initrd.Write(o.Initrd, opt)
+}
+
 // vmOptions parses purefs vm's arguments into vm.Options.
-func vmOptions(args []string, stderr io.Writer) (vm.Options, error) {
+func vmOptions(args []string, stderr io.Writer) (vm.Options, genInitrd, error) {
+	var gen genInitrd
 	fs := flag.NewFlagSet("purefs vm", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
@@ -58,6 +78,8 @@ func vmOptions(args []string, stderr io.Writer) (vm.Options, error) {
 		uefi    = fs.Bool("uefi", false, "boot OVMF (with a temporary variable store unless --efi-vars)")
 		ovmf    = fs.String("ovmf", "", "OVMF firmware `FILE` (default: the installed OVMF_CODE)")
 	)
+	fs.StringVar(&gen.busybox, "busybox", "", "instead of --initrd, generate one around this static busybox `FILE`")
+	fs.StringVar(&gen.modules, "modules", "", "kernel modules `DIR` (lib/modules/VERSION) for the generated initrd")
 	fs.StringVar(&o.Kernel, "kernel", "", "guest kernel `FILE` (absent: the firmware boots the first disk)")
 	fs.StringVar(&o.Initrd, "initrd", "", "guest initrd `FILE`")
 	fs.StringVar(&o.Append, "append", "", "kernel command line (default \"console=ttyS0 panic=-1\")")
@@ -69,7 +91,7 @@ func vmOptions(args []string, stderr io.Writer) (vm.Options, error) {
 	fs.StringVar(&o.Arch, "arch", "amd64", "guest architecture")
 	fs.StringVar(&o.Accel, "accel", "auto", "accelerator: auto (KVM when it works, else TCG), kvm or tcg")
 	if err := fs.Parse(args); err != nil {
-		return o, err
+		return o, gen, err
 	}
 	o.Disks = disks
 	if *share != "" {
@@ -88,9 +110,15 @@ func vmOptions(args []string, stderr io.Writer) (vm.Options, error) {
 		o.Command = strings.Join(q, " ")
 	}
 	if o.Timeout <= 0 {
-		return o, fmt.Errorf("--timeout must be positive, not %v", o.Timeout)
+		return o, gen, fmt.Errorf("--timeout must be positive, not %v", o.Timeout)
 	}
-	return o, nil
+	if gen.busybox != "" && o.Initrd != "" {
+		return o, gen, errors.New("--busybox generates an initrd; it cannot go with --initrd")
+	}
+	if gen.modules != "" && gen.busybox == "" {
+		return o, gen, errors.New("--modules needs --busybox")
+	}
+	return o, gen, nil
 }
 
 // shellQuote quotes s for a POSIX shell.
@@ -102,12 +130,22 @@ func shellQuote(s string) string {
 }
 
 func vmMain(args []string) error {
-	o, err := vmOptions(args, os.Stderr)
+	o, gen, err := vmOptions(args, os.Stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
 	}
 	if err != nil {
 		return &exitError{code: 2, err: err}
+	}
+	if gen.busybox != "" {
+		dir, err := os.MkdirTemp("", "purefs-vm-initrd-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		if err := gen.write(&o, dir); err != nil {
+			return err
+		}
 	}
 	o.Serial = os.Stdout
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -4,6 +4,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,7 +12,7 @@ import (
 )
 
 func TestVMOptions(t *testing.T) {
-	o, err := vmOptions([]string{
+	o, _, err := vmOptions([]string{
 		"--kernel", "K", "--initrd", "I", "--append", "console=ttyS0",
 		"--mem", "512", "--disk", "a.img", "--disk", "b.qcow2,format=qcow2,readonly",
 		"--share", "/s", "--efi-vars", "vars.fd", "--timeout", "90s",
@@ -32,7 +33,7 @@ func TestVMOptions(t *testing.T) {
 	if want := `echo 'it'\''s' 'a b'`; o.Command != want {
 		t.Errorf("command %q, want %q", o.Command, want)
 	}
-	o, err = vmOptions([]string{"--kernel", "K", "--", "ls /; exit 3"}, io.Discard)
+	o, _, err = vmOptions([]string{"--kernel", "K", "--", "ls /; exit 3"}, io.Discard)
 	if err != nil || o.Command != "ls /; exit 3" || o.UEFI != nil {
 		t.Errorf("single-argument command: %q %v", o.Command, err)
 	}
@@ -44,8 +45,10 @@ func TestVMOptionsErrors(t *testing.T) {
 		{"--disk", "a.img,cache=none"},
 		{"--timeout", "0s"},
 		{"--mem", "lots"},
+		{"--busybox", "bb", "--initrd", "I"},
+		{"--modules", "M"},
 	} {
-		if _, err := vmOptions(args, io.Discard); err == nil {
+		if _, _, err := vmOptions(args, io.Discard); err == nil {
 			t.Errorf("%q: no error", args)
 		}
 	}
@@ -94,5 +97,24 @@ exit 0
 	}
 	if got := run([]string{"vm", "--qemu", q, "--accel", "tcg", "--kernel", k, "--", "true"}); got != 1 {
 		t.Errorf("no status reported: exit %d, want 1", got)
+	}
+}
+
+func TestVMGeneratedInitrd(t *testing.T) {
+	dir := t.TempDir()
+	bb := filepath.Join(dir, "busybox")
+	if err := os.WriteFile(bb, []byte("busybox"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	o, gen, err := vmOptions([]string{"--kernel", "K", "--busybox", bb, "--", "true"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := gen.write(&o, dir); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(o.Initrd)
+	if err != nil || !strings.HasPrefix(string(b), "070701") || !strings.Contains(string(b), "purefs-vm") {
+		t.Errorf("generated initrd %s: %v (want a newc archive holding the guest init)", o.Initrd, err)
 	}
 }

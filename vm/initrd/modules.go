@@ -98,6 +98,32 @@ func ModuleClosure(modDir string, want []string) ([]Module, error) {
 	return out, nil
 }
 
+// Available returns the names in want that modDir holds as module files,
+// in want's order: modules a kernel builds in are then left out instead of
+// failing ModuleClosure.
+func Available(modDir string, want []string) ([]string, error) {
+	have := map[string]bool{}
+	err := filepath.WalkDir(filepath.Join(modDir, "kernel"), func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() && strings.HasSuffix(p, ".ko") {
+			have[normModName(strings.TrimSuffix(d.Name(), ".ko"))] = true
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrModule, err)
+	}
+	var out []string
+	for _, w := range want {
+		if have[normModName(w)] {
+			out = append(out, w)
+		}
+	}
+	return out, nil
+}
+
 func normModName(s string) string { return strings.ReplaceAll(s, "-", "_") }
 
 // modInfoDeps reads "depends=" and "softdep=pre: ..." from a module's
