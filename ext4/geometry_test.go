@@ -19,6 +19,7 @@ var geometrySizes = []struct {
 	{"100MiB", 100 << 20},
 	{"1000001KiB", 1000001 << 10},
 	{"64GiB", 64 << 30},
+	{"200GiB", 200 << 30}, // a journal of eight extents, with an extent block
 }
 
 // mke2fsImage makes a reference file system with the real mke2fs.

@@ -108,6 +108,9 @@ func (wr *writer) placeJournal() error {
 	}
 	r := &wr.recs[JournalIno]
 	r.size = jb * BlockSize
+	// mke2fs puts the journal's extent block (over 4 extents, file
+	// systems from 128 GiB) just before the journal.
+	wr.treeGoal = runs[0].Start - 1
 	if err := wr.setExtents(JournalIno, r, runsToExtents(runs), jb); err != nil {
 		return err
 	}

@@ -87,6 +87,9 @@ func walkTree(root *tree.Node) ([]inodeRec, map[*tree.Node]uint32, error) {
 				r.isDir, r.links = true, 2
 				recs[dir].subdirs++
 			case tree.Symlink:
+				if strings.IndexByte(e.Node.Target, 0) >= 0 {
+					return fmt.Errorf("%w: %s: symlink target contains NUL", ErrTree, p)
+				}
 				if len(e.Node.Target) == 0 || len(e.Node.Target) > MaxSymlinkLen {
 					return fmt.Errorf("%w: %s: symlink target of %d bytes (1 to %d allowed)", ErrTree, p, len(e.Node.Target), MaxSymlinkLen)
 				}

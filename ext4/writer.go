@@ -34,6 +34,7 @@ type writer struct {
 	buf      []byte
 	sizeNeed int64 // computed lazily for ErrNoSpace messages
 	root     *tree.Node
+	treeGoal uint64 // where fixed metadata's extent tree blocks go
 	pf       *prefetcher
 	pend     []byte // buffered writes of consecutive blocks
 	pendBlk  uint64
@@ -323,7 +324,7 @@ func (wr *writer) setExtents(ino uint32, r *inodeRec, es []extent, n uint64) err
 	ib, blocks, err := extentTree(es, inodeSeed(wr.seed, ino), func(k uint64) ([]uint64, error) {
 		var out []uint64
 		if wr.alloc == nil {
-			runs, err := wr.used.firstFree(0, k)
+			runs, err := wr.used.firstFree(wr.treeGoal, k)
 			if err != nil {
 				return nil, wr.noSpace()
 			}
