@@ -19,8 +19,10 @@
 // a busybox initramfs that mounts /proc, /sys and /dev, loads the kernel
 // modules listed in /lib/modules/load, mounts every 9p share at /TAG,
 // runs "sh /xchg/cmd", writes its exit status to /xchg/status and powers
-// off. Run returns that status. Any initrd whose init keeps the same
-// protocol works.
+// off. Run returns that status. Package vm/initrd writes such an
+// initramfs from a static busybox and a kernel's modules (purefs vm
+// --busybox and --modules do it on the fly); any initrd whose init keeps
+// the same protocol works.
 //
 // Install builds the command for the seed's boot-loader step: mount the
 // image's root and ESP at /mnt and /mnt/boot (and efivarfs), run the
