@@ -263,3 +263,32 @@ func partedGeometry(t *testing.T, img string, size int64, tt TableType) []string
 	}
 	return out
 }
+
+// discard accepts every write.
+type discard struct{}
+
+func (discard) WriteAt(p []byte, off int64) (int, error) { return len(p), nil }
+
+// FuzzPlan: Plan never panics on any table type, disk size or bootSize,
+// and whatever it accepts WriteTables can write.
+func FuzzPlan(f *testing.F) {
+	for _, tt := range []string{"legacy", "legacy+gpt", "efi", "hybrid", "none", "bogus"} {
+		for _, boot := range []string{"256M", "1G", "300MiB", "-1", "0", "1.5G", "1,5G", "1e3", "10%", "99999999999999999999T", ""} {
+			f.Add(tt, int64(1100<<20), boot, false)
+			f.Add(tt, int64(17<<20+700), boot, true)
+		}
+	}
+	f.Fuzz(func(t *testing.T, tt string, size int64, boot string, v35 bool) {
+		size = size % (4 << 40) // bounded: the parted model is arithmetic, but keep sizes plausible
+		l, err := Plan(Config{PartitionTableType: tt, DiskSize: size, BootSize: boot, Parted35: v35})
+		if err != nil {
+			if !errors.Is(err, ErrTableType) && !errors.Is(err, ErrBootSize) && !errors.Is(err, ErrDiskSize) && !errors.Is(err, ErrLayout) {
+				t.Fatalf("unwrapped error %v", err)
+			}
+			return
+		}
+		if err := WriteTables(discard{}, *l); err != nil {
+			t.Fatalf("Plan accepted %q/%d/%q but WriteTables fails: %v", tt, size, boot, err)
+		}
+	})
+}
