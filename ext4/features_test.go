@@ -61,6 +61,7 @@ func TestHtreeTwoLevels(t *testing.T) {
 		t.Errorf("/big should have two index levels:\n%s", head(out, 12))
 	}
 	exactMount(t, img, root)
+	checkSecondReader(t, img, dir(tree.Entry{Name: "small", Node: small}))
 }
 
 func TestDeepExtentTree(t *testing.T) {

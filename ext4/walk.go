@@ -97,7 +97,11 @@ func walkTree(root *tree.Node) ([]inodeRec, map[*tree.Node]uint32, error) {
 				if e.Node.Size < 0 || e.Node.Size > 16<<40-BlockSize {
 					return fmt.Errorf("%w: %s: file size %d out of range", ErrTree, p, e.Node.Size)
 				}
-			case tree.CharDev, tree.BlockDev, tree.FIFO, tree.Socket:
+			case tree.CharDev, tree.BlockDev:
+				if e.Node.Major > 0xfff || e.Node.Minor > 0xfffff {
+					return fmt.Errorf("%w: %s: device %d:%d beyond 12-bit major, 20-bit minor", ErrTree, p, e.Node.Major, e.Node.Minor)
+				}
+			case tree.FIFO, tree.Socket:
 			default:
 				return fmt.Errorf("%w: %s: unknown type %v", ErrTree, p, e.Node.Type)
 			}
