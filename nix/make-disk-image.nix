@@ -1,0 +1,222 @@
+/* A drop-in for nixpkgs' nixos/lib/make-disk-image.nix built on purefs.
+
+   Same arguments, same defaults, same assertions and same outputs
+   ($out/nixos.{img,qcow2,vdi,vhd}, $out/efi-vars.fd with touchEFIVars,
+   $out/nix-support/hydra-build-products), plus two arguments of its own:
+
+     purefs         the purefs package (default: ./package.nix)
+     nixpkgsCompat  reproduce the seed's partition-table quirks byte for byte
+
+   The root is staged as the seed stages it: the closure of the system (and
+   the channel, and additionalPaths) is registered from pkgs.closureInfo,
+   nixos-install --no-bootloader installs the system into a folder, and
+   `nix copy` adds additionalPaths with their closure. Then one
+   `purefs build` writes the partition table, the ESP, the ext4 root file
+   system with `contents` grafted in (modes and owners set directly, no
+   VM), configFile as /etc/nixos/configuration.nix, the container and the
+   outputs, and runs postVM. No LKL, no root, no loop device, and no VM
+   unless installBootLoader asks for one: then purefs boots the image in
+   QEMU and runs the system's own `switch-to-configuration boot`, as the
+   seed does.
+
+   The generated configuration is the passthru attribute purefsConfig.
+*/
+{ pkgs
+, lib
+, # The NixOS configuration to be installed onto the disk image.
+  config
+, # The size of the disk, in megabytes, or "auto".
+  diskSize ? "auto"
+, # Additional disk space to be added to the image if diskSize "auto" is used.
+  additionalSpace ? "512M"
+, # End of the ESP for "efi" and "hybrid".
+  bootSize ? "256M"
+, # List of {source, target, mode, user, group} grafted into the image.
+  contents ? []
+, # "legacy", "legacy+gpt", "efi", "hybrid" or "none".
+  partitionTableType ? "legacy"
+, # Whether to invoke `switch-to-configuration boot` during image creation.
+  installBootLoader ? true
+, # Whether to write $out/efi-vars.fd (and use it in the bootloader step).
+  touchEFIVars ? false
+, # OVMF firmware derivation
+  OVMF ? pkgs.OVMF.fd
+, # EFI firmware
+  efiFirmware ? OVMF.firmware
+, # EFI variables
+  efiVariables ? OVMF.variables
+, # The root file system type.
+  fsType ? "ext4"
+, # Filesystem label
+  label ? if onlyNixStore then "nix-store" else "nixos"
+, # Copied to /etc/nixos/configuration.nix.
+  configFile ? null
+, # Shell code run (by bash) after the image is complete.
+  postVM ? ""
+, # Guest memory size of the bootloader step.
+  memSize ? 1024
+, # Copy the contents of the Nix store to the root of the image.
+  onlyNixStore ? false
+, name ? "nixos-disk-image"
+, # qcow2, qcow2-compressed, vdi, vpc or raw.
+  format ? "raw"
+, # Fixed GUIDs, UUIDs and time stamps.
+  deterministic ? true
+, # GPT partition GUID of the root partition.
+  rootGPUID ? "F222513B-DED1-49FA-B591-20CE86A2FE7F"
+, # ext4 UUID of the root file system.
+  rootFSUID ? (if fsType == "ext4" then rootGPUID else null)
+, # Whether a nix channel of the current source tree is made available.
+  copyChannel ? true
+, # Additional store paths to copy to the image's store.
+  additionalPaths ? []
+, # The purefs package.
+  purefs ? pkgs.callPackage ./package.nix {}
+, # Reproduce the seed's partition-table quirks (see the README).
+  nixpkgsCompat ? false
+}:
+assert (lib.assertOneOf "partitionTableType" partitionTableType [ "legacy" "legacy+gpt" "efi" "hybrid" "none" ]);
+assert (lib.assertMsg (fsType == "ext4" && deterministic -> rootFSUID != null) "In deterministic mode with a ext4 partition, rootFSUID must be non-null, by default, it is equal to rootGPUID.");
+assert (lib.assertMsg (partitionTableType != "none" -> fsType == "ext4") "to produce a partition table, we need to use -E offset flag which is support only for fsType = ext4");
+assert (lib.assertMsg (touchEFIVars -> partitionTableType == "hybrid" || partitionTableType == "efi" || partitionTableType == "legacy+gpt") "EFI variables can be used only with a partition table of type: hybrid, efi or legacy+gpt.");
+assert (lib.assertMsg (onlyNixStore -> contents == [] && configFile == null && !installBootLoader) "In a only Nix store image, the contents must be empty, no configuration must be provided and no bootloader should be installed.");
+assert (lib.assertMsg (lib.all
+  (attrs: ((attrs.user or null) == null)
+    == ((attrs.group or null) == null))
+  contents) "Contents of the disk image should set none of {user, group} or both at the same time.");
+let
+  nixpkgs = lib.cleanSource pkgs.path;
+
+  # As the seed makes it. FIXME there: merge with channel.nix / make-channel.nix.
+  channelSources = pkgs.runCommand "nixos-${config.system.nixos.version}" {} ''
+    mkdir -p $out
+    cp -prd ${nixpkgs.outPath} $out/nixos
+    chmod -R u+w $out/nixos
+    if [ ! -e $out/nixos/nixpkgs ]; then
+      ln -s . $out/nixos/nixpkgs
+    fi
+    rm -rf $out/nixos/.git
+    echo -n ${config.system.nixos.versionSuffix} > $out/nixos/.version-suffix
+  '';
+
+  binPath = lib.makeBinPath ([
+    config.system.build.nixos-install
+    config.system.build.nixos-enter
+    pkgs.nix
+    pkgs.util-linux
+  ] ++ pkgs.stdenv.initialPath);
+
+  basePaths = [ config.system.build.toplevel ]
+    ++ lib.optional copyChannel channelSources;
+
+  additionalPaths' = lib.subtractLists basePaths additionalPaths;
+
+  closureInfo = pkgs.closureInfo {
+    rootPaths = basePaths ++ additionalPaths';
+  };
+
+  # The machine of the installBootLoader step. purefs runs its command in
+  # a QEMU guest whose /init keeps the protocol of purefs's vm package
+  # (mount the 9p shares, run /xchg/cmd, write its status to
+  # /xchg/status); the host store is shared and mounted at /nix/store, as
+  # in the seed's VM, so that nixos-enter and its tools run in the guest.
+  guestKernel = pkgs.linux;
+
+  guestModules = pkgs.makeModulesClosure {
+    kernel = guestKernel;
+    firmware = [];
+    allowMissing = true;
+    rootModules = [ "virtio_pci" "virtio_mmio" "virtio_blk" "virtio_balloon"
+      "virtio_rng" "ext4" "unix" "9p" "9pnet_virtio" "crc32c_generic"
+      "vfat" "nls_cp437" "nls_iso8859-1" "efivarfs" ];
+  };
+
+  guestInit = pkgs.writeScript "purefs-guest-init" ''
+    #! ${pkgs.vmTools.initrdUtils}/bin/ash
+    export PATH=${pkgs.vmTools.initrdUtils}/bin HOME=/root
+    mkdir -p /proc /sys /dev /tmp /run /mnt /etc /nix/store
+    : > /etc/fstab
+    mount -t proc proc /proc
+    mount -t sysfs sysfs /sys
+    mount -t devtmpfs devtmpfs /dev
+    for m in $(cat ${guestModules}/insmod-list); do
+      insmod $m 2>/dev/null
+    done
+    for f in /sys/bus/virtio/drivers/9pnet_virtio/*/mount_tag; do
+      [ -f "$f" ] || continue
+      tag=$(tr -d '\000' < "$f")
+      dir=/$tag
+      if [ "$tag" = share ]; then dir=/nix/store; fi
+      mkdir -p "$dir"
+      mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 "$tag" "$dir"
+    done
+    cd /
+    sh /xchg/cmd < /dev/null
+    echo $? > /xchg/status.tmp && mv /xchg/status.tmp /xchg/status
+    sync
+    umount -a -r 2> /dev/null
+    poweroff -f
+  '';
+
+  guestInitrd = pkgs.makeInitrd {
+    contents = [ { object = guestInit; symlink = "/init"; } ];
+  };
+
+  grubDevice = config.boot.loader.grub.device or "/dev/vda";
+
+  vm = {
+    kernel = "${guestKernel}/${pkgs.stdenv.hostPlatform.linux-kernel.target}";
+    initrd = "${guestInitrd}/initrd";
+    qemu = "${pkgs.qemu_kvm}/bin/qemu-system-${pkgs.stdenv.hostPlatform.qemuArch}";
+    share = builtins.storeDir;
+    command = ''
+      export PATH=${binPath}:$PATH
+      ${lib.optionalString (config.boot.loader.grub.enable && grubDevice != "/dev/vda") ''
+        mkdir -p $(dirname ${grubDevice})
+        ln -s /dev/vda ${grubDevice}
+      ''}
+      nixos-enter --root /mnt -- /nix/var/nix/profiles/system/bin/switch-to-configuration boot
+    '';
+  };
+
+  purefsConfig = import ./config.nix {
+    # The staged folder, next to the JSON file in the build directory.
+    root = "root";
+    inherit diskSize additionalSpace bootSize contents partitionTableType
+      installBootLoader touchEFIVars efiVariables fsType label configFile
+      postVM memSize onlyNixStore name format deterministic rootGPUID
+      rootFSUID copyChannel nixpkgsCompat;
+    # Staged below by `nix copy`, with their closure and registration.
+    additionalPaths = [];
+    vm = if installBootLoader then vm else null;
+  };
+in
+pkgs.runCommand name {
+  nativeBuildInputs = [ purefs ];
+  purefsConfigJSON = builtins.toJSON purefsConfig;
+  passAsFile = [ "purefsConfigJSON" ];
+  passthru = { inherit purefsConfig; };
+} ''
+  export PATH=$PATH:${binPath}
+  root="$PWD/root"
+  mkdir -p $root
+
+  export HOME=$TMPDIR
+  # Provide a Nix database so that nixos-install can copy closures.
+  export NIX_STATE_DIR=$TMPDIR/state
+  nix-store --load-db < ${closureInfo}/registration
+
+  chmod 755 "$TMPDIR"
+  echo "running nixos-install..."
+  nixos-install --root $root --no-bootloader --no-root-passwd \
+    --system ${config.system.build.toplevel} \
+    ${if copyChannel then "--channel ${channelSources}" else "--no-channel-copy"} \
+    --substituters ""
+
+  ${lib.optionalString (additionalPaths' != []) ''
+    nix --extra-experimental-features nix-command copy --to $root --no-check-sigs ${lib.concatStringsSep " " additionalPaths'}
+  ''}
+
+  cp "$purefsConfigJSONPath" purefs.json
+  purefs build --config purefs.json --out $out
+''

@@ -1,0 +1,40 @@
+# Evaluated by nix_test.go with nix-instantiate --eval --strict --json:
+# the purefs configurations make-disk-image.nix generates for a few
+# argument sets, and whether the seed's assertions reject bad ones.
+let
+  stub = import ./stub.nix;
+  image = stub.makeDiskImage;
+  rejects = args: !(builtins.tryEval (builtins.deepSeq (image args).purefsConfig true)).success;
+  efi = image {
+    partitionTableType = "efi";
+    format = "qcow2";
+    bootSize = "64M";
+    installBootLoader = false;
+    touchEFIVars = true;
+    configFile = "/etc/configuration.nix";
+    contents = [
+      { source = stub.fake "motd"; target = "/etc/motd"; mode = "0644"; }
+      { source = "/srv/notes/*"; target = "/home/alice"; user = "alice"; group = "users"; mode = null; }
+    ];
+  };
+in
+{
+  defaults = (image { }).purefsConfig;
+  efi = efi.purefsConfig;
+  efiName = efi.name;
+  efiScript = efi.script;
+  onlyNixStore = (image { onlyNixStore = true; installBootLoader = false; diskSize = 2048; }).purefsConfig;
+  rejected = {
+    partitionTableType = rejects { partitionTableType = "gpt"; };
+    rootFSUID = rejects { rootFSUID = null; };
+    tableFSType = rejects { fsType = "btrfs"; };
+    efiVars = rejects { touchEFIVars = true; };
+    onlyNixStoreContents = rejects { onlyNixStore = true; installBootLoader = false; contents = [ { source = "/a"; target = "/a"; } ]; };
+    onlyNixStoreBootLoader = rejects { onlyNixStore = true; };
+    userGroup = rejects { contents = [ { source = "/a"; target = "/a"; user = "alice"; } ]; };
+  };
+  accepted = {
+    none = rejects { partitionTableType = "none"; fsType = "btrfs"; deterministic = false; rootFSUID = null; };
+    hybrid = rejects { partitionTableType = "hybrid"; touchEFIVars = true; };
+  };
+}

@@ -1,0 +1,58 @@
+# A stand-in for the parts of nixpkgs and of a NixOS configuration that
+# make-disk-image.nix reads, for evaluating it without nixpkgs. Builders
+# return attribute sets with a fixed outPath instead of derivations.
+let
+  store = "/nix/store";
+  fake = name: "${store}/00000000000000000000000000000000-${name}";
+
+  runCommand = name: env: script:
+    { inherit name script; outPath = fake name; } // env // (env.passthru or { });
+
+  lib = rec {
+    assertMsg = pred: msg: pred || builtins.throw msg;
+    assertOneOf = name: val: xs:
+      assertMsg (builtins.elem val xs) "${name} must be one of ${builtins.toJSON xs}, but is: ${builtins.toJSON val}";
+    all = builtins.all;
+    optional = cond: x: if cond then [ x ] else [ ];
+    optionalString = cond: s: if cond then s else "";
+    subtractLists = e: builtins.filter (x: !(builtins.elem x e));
+    concatStringsSep = builtins.concatStringsSep;
+    makeBinPath = ps: concatStringsSep ":" (map (p: "${p}/bin") ps);
+    cleanSource = src: { outPath = fake "source"; };
+  };
+
+  pkgs = {
+    path = fake "nixpkgs";
+    OVMF.fd = { firmware = fake "OVMF-fd/FV/OVMF_CODE.fd"; variables = fake "OVMF-fd/FV/OVMF_VARS.fd"; };
+    callPackage = fn: args: { outPath = fake "purefs"; };
+    inherit runCommand;
+    closureInfo = { rootPaths }: { outPath = fake "closure-info"; inherit rootPaths; };
+    writeScript = name: text: { outPath = fake name; inherit text; };
+    makeModulesClosure = args: { outPath = fake "kernel-modules"; };
+    makeInitrd = args: { outPath = fake "initrd"; };
+    linux = { outPath = fake "linux"; };
+    qemu_kvm = { outPath = fake "qemu"; };
+    nix = { outPath = fake "nix"; };
+    util-linux = { outPath = fake "util-linux"; };
+    vmTools.initrdUtils = { outPath = fake "initrd-utils"; };
+    stdenv = {
+      initialPath = [ (fake "coreutils") ];
+      hostPlatform = { qemuArch = "x86_64"; linux-kernel.target = "bzImage"; };
+    };
+  };
+
+  config = {
+    system.nixos = { version = "24.05"; versionSuffix = "pre"; };
+    system.build = {
+      toplevel = fake "nixos-system";
+      nixos-install = fake "nixos-install";
+      nixos-enter = fake "nixos-enter";
+    };
+    boot.loader.grub = { enable = true; device = "/dev/sda"; };
+  };
+in
+{
+  inherit lib pkgs config fake;
+  # Calls make-disk-image.nix with the stubs and args.
+  makeDiskImage = args: import ../make-disk-image.nix ({ inherit pkgs lib config; } // args);
+}
