@@ -33,6 +33,19 @@ in
     onlyNixStoreBootLoader = rejects { onlyNixStore = true; };
     userGroup = rejects { contents = [ { source = "/a"; target = "/a"; user = "alice"; } ]; };
   };
+  # package.nix with a buildGoModule that returns its arguments.
+  package =
+    let
+      pkg = import ../package.nix {
+        lib = stub.lib // {
+          cleanSourceFilter = path: type: true;
+          cleanSourceWith = { src, filter }: builtins.filterSource filter src;
+          platforms.linux = [ "x86_64-linux" ];
+        };
+        buildGoModule = args: args;
+      };
+    in
+    { inherit (pkg) pname vendorHash subPackages env doCheck; };
   accepted = {
     none = rejects { partitionTableType = "none"; fsType = "btrfs"; deterministic = false; rootFSUID = null; };
     hybrid = rejects { partitionTableType = "hybrid"; touchEFIVars = true; };
