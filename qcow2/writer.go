@@ -144,14 +144,16 @@ func (w *writer) grow(n int64) {
 	w.next = max(w.next, n)
 }
 
-// putCluster stores an uncompressed cluster of virtual cluster vc.
-func (w *writer) putCluster(vc int64, data []byte) error {
-	hc := w.next
-	w.grow(hc + 1)
-	w.refs[hc] = 1
-	off := hc * w.g.cs
-	*w.entry(vc) = entryCopied | uint64(off)
-	return w.out.writeAt(data, off)
+// putClusters stores uncompressed clusters of virtual clusters vc, vc+1,
+// ... in consecutive host clusters.
+func (w *writer) putClusters(vc int64, data []byte) error {
+	hc, n := w.next, int64(len(data))/w.g.cs
+	w.grow(hc + n)
+	for i := range n {
+		w.refs[hc+i] = 1
+		*w.entry(vc + i) = entryCopied | uint64((hc+i)*w.g.cs)
+	}
+	return w.out.writeAt(data, hc*w.g.cs)
 }
 
 // putCompressed stores compressed data of virtual cluster vc, right after
@@ -296,7 +298,8 @@ func (w *writer) finish() error {
 	return nil
 }
 
-// coalescer merges writes to consecutive offsets into large ones.
+// coalescer merges small writes to consecutive offsets into large ones;
+// large writes go straight through, without a copy.
 type coalescer struct {
 	w   io.WriterAt
 	max int
@@ -304,15 +307,18 @@ type coalescer struct {
 	buf []byte
 }
 
+// directWrite is the size from which a write is not worth merging.
+const directWrite = 256 << 10
+
 func (c *coalescer) writeAt(p []byte, off int64) error {
-	if len(c.buf) > 0 && off == c.off+int64(len(c.buf)) && len(c.buf)+len(p) <= c.max {
+	if len(p) < directWrite && len(c.buf) > 0 && off == c.off+int64(len(c.buf)) && len(c.buf)+len(p) <= c.max {
 		c.buf = append(c.buf, p...)
 		return nil
 	}
 	if err := c.flush(); err != nil {
 		return err
 	}
-	if len(p) >= c.max {
+	if len(p) >= directWrite {
 		return c.write(p, off)
 	}
 	if c.buf == nil {
@@ -462,13 +468,17 @@ func (w *writer) data(src sparse.Source, ranges []sparse.Range, opts Options) er
 				return j.err
 			}
 			prev := 0
-			for i := range j.n {
+			for i := int64(0); i < j.n; i++ {
 				vc := j.first + i
-				c := j.buf[i*g.cs : (i+1)*g.cs]
 				var err error
 				switch j.kinds[i] {
-				case kindRaw:
-					err = w.putCluster(vc, c)
+				case kindRaw: // with the raw clusters that follow it
+					k := i + 1
+					for k < j.n && j.kinds[k] == kindRaw {
+						k++
+					}
+					err = w.putClusters(vc, j.buf[i*g.cs:k*g.cs])
+					i = k - 1
 				case kindCompressed:
 					err = w.putCompressed(vc, j.out[prev:j.ends[i]])
 					prev = j.ends[i]
