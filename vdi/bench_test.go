@@ -118,3 +118,51 @@ func removeUntimed(b *testing.B, p string) {
 	}
 	b.StartTimer()
 }
+
+// BenchmarkRead converts an image made by Write back to raw bytes through
+// the Reader, reading only its data ranges, as `purefs convert -O raw`
+// does.
+func BenchmarkRead(b *testing.B) {
+	raw, data := benchRaw(b)
+	img := filepath.Join(b.TempDir(), "img")
+	in, err := os.Open(raw)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer in.Close()
+	src, err := sparse.NewFileSource(in)
+	if err != nil {
+		b.Fatal(err)
+	}
+	f, err := os.Create(img)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	if err := Write(f, src, Options{}); err != nil {
+		b.Fatal(err)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		b.Fatal(err)
+	}
+	buf := make([]byte, 1<<20)
+	b.SetBytes(data)
+	for b.Loop() {
+		r, err := Open(f, fi.Size())
+		if err != nil {
+			b.Fatal(err)
+		}
+		rs, err := r.DataRanges()
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, rg := range rs {
+			for off := rg.Off; off < rg.End(); off += int64(len(buf)) {
+				if _, err := r.ReadAt(buf[:min(int64(len(buf)), rg.End()-off)], off); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	}
+}
