@@ -2,7 +2,7 @@
 # make-disk-image.nix reads, for evaluating it without nixpkgs. Builders
 # return attribute sets with a fixed outPath instead of derivations.
 let
-  store = "/nix/store";
+  store = builtins.storeDir;
   fake = name: "${store}/00000000000000000000000000000000-${name}";
 
   runCommand = name: env: script:

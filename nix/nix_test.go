@@ -1,0 +1,226 @@
+// Package nix_test checks the repository's Nix files with a real Nix
+// (Debian's nix-bin: nix-build and nix-instantiate, run without a daemon on
+// a store in a temporary directory):
+//
+//   - every .nix file parses (nix-instantiate --parse);
+//   - make-disk-image.nix, evaluated against stubs of nixpkgs and of a NixOS
+//     configuration (testdata/stub.nix), generates the expected purefs
+//     configurations, which purefs's own config parser accepts, and keeps
+//     the seed's assertions (testdata/eval.nix);
+//   - a plain derivation whose builder is a static purefs builds an efi
+//     qcow2 image that the oracles find clean, and rebuilding it with
+//     --check gives the same bytes.
+package nix_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/purefs/purefs/config"
+	"github.com/purefs/purefs/internal/oracle"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/eval.golden.json from the current evaluation")
+
+// nixStore is a Nix environment with its own store, state and
+// configuration under a temporary directory.
+type nixStore struct {
+	dir string
+	env []string
+}
+
+func newNixStore(t *testing.T) *nixStore {
+	t.Helper()
+	oracle.Need(t, "nix-build", "nix-instantiate")
+	dir := t.TempDir()
+	// The store's directories are read-only; make them removable again
+	// before TempDir's cleanup (cleanups run last-registered first).
+	t.Cleanup(func() {
+		filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+			if err == nil && d.IsDir() {
+				os.Chmod(p, 0o755)
+			}
+			return nil
+		})
+	})
+	n := &nixStore{dir: dir}
+	for _, d := range []string{"etc", "home"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, kv := range os.Environ() {
+		switch k, _, _ := strings.Cut(kv, "="); {
+		case strings.HasPrefix(k, "NIX_"), k == "HOME", k == "XDG_CACHE_HOME", k == "SOURCE_DATE_EPOCH":
+		default:
+			n.env = append(n.env, kv)
+		}
+	}
+	n.env = append(n.env,
+		"NIX_STORE_DIR="+n.storeDir(),
+		"NIX_STATE_DIR="+filepath.Join(dir, "state"),
+		"NIX_LOG_DIR="+filepath.Join(dir, "log"),
+		"NIX_CONF_DIR="+filepath.Join(dir, "etc"),
+		"HOME="+filepath.Join(dir, "home"),
+		"XDG_CACHE_HOME="+filepath.Join(dir, "home", ".cache"),
+	)
+	return n
+}
+
+func (n *nixStore) storeDir() string { return filepath.Join(n.dir, "store") }
+
+// nixOptions keep Nix local: no sandbox (it needs namespaces and build
+// users), no build users, no binary cache.
+var nixOptions = []string{
+	"--option", "sandbox", "false",
+	"--option", "build-users-group", "",
+	"--option", "substituters", "",
+}
+
+// run runs a Nix command and returns its standard output; a failure fails
+// t with everything the command printed.
+func (n *nixStore) run(t *testing.T, name string, args ...string) string {
+	t.Helper()
+	out, err := n.try(name, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func (n *nixStore) try(name string, args ...string) (string, error) {
+	cmd := exec.Command(name, args...)
+	cmd.Env = n.env
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return stdout.String(), &nixError{cmd: name + " " + strings.Join(args, " "), err: err, stderr: stderr.String()}
+	}
+	return stdout.String(), nil
+}
+
+type nixError struct {
+	cmd, stderr string
+	err         error
+}
+
+func (e *nixError) Error() string { return "$ " + e.cmd + "\n" + e.err.Error() + "\n" + e.stderr }
+func (e *nixError) Unwrap() error { return e.err }
+
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	root, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+// TestParse parses every .nix file of the repository.
+func TestParse(t *testing.T) {
+	n := newNixStore(t)
+	root := repoRoot(t)
+	var files []string
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && p != root && strings.HasPrefix(d.Name(), ".") {
+			return filepath.SkipDir
+		}
+		if !d.IsDir() && strings.HasSuffix(p, ".nix") {
+			files = append(files, p)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"default.nix", "nix/make-disk-image.nix", "nix/config.nix", "nix/package.nix"} {
+		found := false
+		for _, f := range files {
+			found = found || f == filepath.Join(root, want)
+		}
+		if !found {
+			t.Errorf("%s not found among the repository's .nix files", want)
+		}
+	}
+	for _, f := range files {
+		if _, err := n.try("nix-instantiate", "--parse", f); err != nil {
+			t.Errorf("%s does not parse: %v", f, err)
+		}
+	}
+}
+
+// TestEval evaluates make-disk-image.nix against the stubs and compares the
+// result with testdata/eval.golden.json (made by `go test -run TestEval
+// -update` after checking the new output by hand).
+func TestEval(t *testing.T) {
+	n := newNixStore(t)
+	out := n.run(t, "nix-instantiate", append([]string{"--eval", "--strict", "--json", "testdata/eval.nix"}, nixOptions...)...)
+	// The golden file spells the temporary store as /nix/store.
+	out = strings.ReplaceAll(out, n.storeDir(), "/nix/store")
+	var got map[string]any
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("evaluation result: %v\n%s", err, out)
+	}
+	golden := filepath.Join("testdata", "eval.golden.json")
+	if *update {
+		b, _ := json.MarshalIndent(got, "", "  ")
+		if err := os.WriteFile(golden, append(b, '\n'), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want map[string]any
+	if err := json.Unmarshal(b, &want); err != nil {
+		t.Fatalf("%s: %v", golden, err)
+	}
+	for k := range want {
+		if !reflect.DeepEqual(got[k], want[k]) {
+			g, _ := json.MarshalIndent(got[k], "", "  ")
+			w, _ := json.MarshalIndent(want[k], "", "  ")
+			t.Errorf("%s: got\n%s\nwant\n%s", k, g, w)
+		}
+	}
+	for k := range got {
+		if _, ok := want[k]; !ok {
+			t.Errorf("%s: not in %s", k, golden)
+		}
+	}
+
+	// Every assertion of the seed rejects its bad argument set, and the
+	// good ones pass.
+	for k, v := range got["rejected"].(map[string]any) {
+		if v != true {
+			t.Errorf("make-disk-image.nix accepts the bad argument set %q", k)
+		}
+	}
+	for k, v := range got["accepted"].(map[string]any) {
+		if v != false {
+			t.Errorf("make-disk-image.nix rejects the argument set %q", k)
+		}
+	}
+
+	// The generated configurations are valid purefs build configurations.
+	for _, k := range []string{"defaults", "efi", "onlyNixStore"} {
+		b, err := json.Marshal(got[k])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := config.Parse(b); err != nil {
+			t.Errorf("configuration %q: purefs rejects it: %v\n%s", k, err, b)
+		}
+	}
+}
