@@ -13,7 +13,11 @@
 //     One difference: Write refuses FAT32 with fewer than 65525 clusters
 //     (mkfs.fat -F 32 makes it with a warning), because mtools, Windows and
 //     the FAT specification classify a volume by its cluster count and
-//     would take it for FAT16; the error wraps ErrType.
+//     would take it for FAT16; the error wraps ErrType. CanFAT32 tells
+//     whether a size can hold a proper FAT32 volume; Check runs every check
+//     of Write without writing, so callers can fail before touching an
+//     image. The boot sector's OEM name ("purefs") and boot code (INT 18h:
+//     "not bootable, try the next device") are ours.
 //   - Names: every name is stored as a VFAT long name (UTF-16, up to 255
 //     units) unless it is already an upper-case 8.3 name; the 8.3 alias is
 //     made the way the Linux vfat driver makes it with its default
