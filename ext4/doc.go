@@ -24,6 +24,20 @@
 // written: the window must read as zeros beforehand (a new or truncated
 // file; FileWindow punches a hole over the window to make sure).
 //
-// Not supported: block sizes other than 4096, bigalloc, inline data,
-// encryption, casefolding, quotas, files over 16 TiB.
+// File data: sources are opened and read by two prefetching goroutines
+// while the writer allocates and writes in inode order. All-zero blocks are
+// found by reading the data; whole blocks of a FileWindow are then handed
+// to copy_file_range when the window's file system clones extents (probed
+// once with FICLONERANGE), so that on XFS or btrfs the image shares the
+// source's blocks; elsewhere the data already read is written. With
+// Options.NoZeroScan the sources' data ranges (SEEK_DATA/SEEK_HOLE) are
+// copied whole with copy_file_range, unread.
+//
+// Geometry returns the layout for a size, Need the size and inode count a
+// tree needs, Check validates a tree and options without writing.
+//
+// Limits: at most 65000 links to a file (the kernel's), device numbers of
+// at most 12-bit major and 20-bit minor, 16 TiB file systems and files.
+// Not supported: block sizes other than 4096, bigalloc, meta_bg, inline
+// data, encryption, casefolding, quotas.
 package ext4
