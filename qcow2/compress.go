@@ -25,7 +25,8 @@ func newCompressor(typ uint8) compressor {
 	if typ == compressionZstd {
 		// One encoder per worker, single-threaded: the workers are the
 		// parallelism, and the output is the same whatever their number.
-		enc, err := zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1), zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithLowerEncoderMem(true))
+		// No content checksum, as QEMU writes none.
+		enc, err := zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1), zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithEncoderCRC(false))
 		if err != nil {
 			panic(err) // only on invalid static options
 		}
