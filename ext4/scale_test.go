@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -58,5 +59,38 @@ func TestManyEntriesOneDir(t *testing.T) {
 	ents, err := os.ReadDir(mnt + "/store")
 	if err != nil || len(ents) != 500000 {
 		t.Fatalf("readdir: %d entries, %v", len(ents), err)
+	}
+}
+
+// TestFileNear16TiB writes a sparse file whose data lies beyond logical
+// block 2^31, near the 2^32-block limit.
+func TestFileNear16TiB(t *testing.T) {
+	if testing.Short() {
+		t.Skip("very large sparse file: not in -short")
+	}
+	src := t.TempDir() + "/sparse"
+	f, err := os.Create(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const size = 16<<40 - 2*BlockSize
+	if err := f.Truncate(size); err != nil {
+		f.Close()
+		t.Skipf("host cannot hold a %d-byte sparse file: %v", int64(size), err)
+	}
+	for _, off := range []int64{0, 5 << 30, size - BlockSize - 100} {
+		if _, err := f.WriteAt([]byte("data at the far end"), off); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.Close()
+	root := &tree.Node{Type: tree.Dir, Perm: 0o755, Entries: []tree.Entry{{Name: "far", Node: &tree.Node{Type: tree.Regular, Perm: 0o644, Size: size, Source: src}}}}
+	img := build(t, root, Options{Size: 64 << 20})
+	out := oracle.Debugfs(t, img, 0, "stat /far")
+	if !strings.Contains(out, fmt.Sprintf("Size: %d", int64(size))) || !strings.Contains(out, "Blockcount: 24") {
+		t.Errorf("debugfs stat:\n%s", head(out, 20))
+	}
+	if got := oracle.Debugfs(t, img, 0, "ex /far"); !strings.Contains(got, "4294967292") {
+		t.Errorf("extents:\n%s", got)
 	}
 }
