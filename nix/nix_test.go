@@ -224,3 +224,145 @@ func TestEval(t *testing.T) {
 		}
 	}
 }
+
+// TestDerivation builds testdata/image.nix, a derivation whose builder is a
+// static purefs, checks the efi qcow2 image it makes with the oracles, and
+// rebuilds it with --check: the second build must give the same bytes.
+func TestDerivation(t *testing.T) {
+	n := newNixStore(t)
+	oracle.Need(t, "go", "qemu-img", "sgdisk", "sfdisk", "e2fsck", "debugfs", "fsck.fat", "mdir")
+	work := t.TempDir()
+
+	purefs := filepath.Join(work, "purefs")
+	build := exec.Command("go", "build", "-trimpath", "-o", purefs, "github.com/purefs/purefs/cmd/purefs")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	tree := filepath.Join(work, "tree")
+	extra := filepath.Join(work, "extra")
+	motd := filepath.Join(work, "motd")
+	writeFiles(t, tree, map[string]string{
+		"etc/passwd":                  "root:x:0:0:root:/root:/bin/sh\nalice:x:1000:100::/home/alice:/bin/sh\n",
+		"etc/group":                   "root:x:0:\nusers:x:100:alice\n",
+		"etc/hostname":                "nixos\n",
+		"bin/hello":                   "#!/bin/sh\necho hello\n",
+		"boot/EFI/BOOT/BOOTX64.EFI":   strings.Repeat("MZ boot loader ", 1000),
+		"boot/loader/loader.conf":     "timeout 3\n",
+		"home/alice/.profile":         "export EDITOR=vi\n",
+		"var/lib/empty/.keep":         "",
+		"nix/store/0000-hello/bin/hi": "hi\n",
+	})
+	if err := os.Symlink("hostname", filepath.Join(tree, "etc/hostname-link")); err != nil {
+		t.Fatal(err)
+	}
+	writeFiles(t, extra, map[string]string{"a.txt": "a\n", "sub/b.txt": "b\n"})
+	writeFiles(t, work, map[string]string{"motd": "welcome\n"})
+
+	args := append([]string{"testdata/image.nix", "--no-out-link",
+		"--argstr", "purefs", purefs, "--argstr", "tree", tree,
+		"--argstr", "extra", extra, "--argstr", "motd", motd}, nixOptions...)
+	out := strings.TrimSpace(n.run(t, "nix-build", args...))
+	if !strings.HasPrefix(out, n.storeDir()+"/") || strings.Contains(out, "\n") {
+		t.Fatalf("nix-build printed %q, want one store path", out)
+	}
+
+	img := filepath.Join(out, "nixos.qcow2")
+	products, err := os.ReadFile(filepath.Join(out, "nix-support", "hydra-build-products"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := string(products), "file qcow2-image "+img+"\n"; got != want {
+		t.Errorf("hydra-build-products: got %q, want %q", got, want)
+	}
+	entries, err := os.ReadDir(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if got, want := strings.Join(names, " "), "nix-support nixos.qcow2"; got != want {
+		t.Errorf("outputs: got %s, want %s", got, want)
+	}
+
+	oracle.QemuImgCheck(t, img)
+	raw := filepath.Join(work, "nixos.img")
+	oracle.QemuImgConvert(t, "-f", "qcow2", "-O", "raw", img, raw)
+	oracle.SgdiskVerify(t, raw)
+	parts := partitions(t, raw)
+	if len(parts) != 2 {
+		t.Fatalf("got %d partitions, want 2 (ESP, root): %+v", len(parts), parts)
+	}
+	esp, root := parts[0], parts[1]
+	if got, want := strings.ToUpper(root.UUID), "F222513B-DED1-49FA-B591-20CE86A2FE7F"; got != want {
+		t.Errorf("root partition GUID %s, want %s", got, want)
+	}
+	oracle.FsckFat(t, raw, esp.Start*512, esp.Size*512)
+	if dir := oracle.Mdir(t, raw, esp.Start*512, "::/EFI/BOOT"); !strings.Contains(dir, "BOOTX64") {
+		t.Errorf("ESP lacks /EFI/BOOT/BOOTX64.EFI:\n%s", dir)
+	}
+	off := root.Start * 512
+	oracle.E2fsck(t, raw, off)
+	for path, want := range map[string][]string{
+		"/etc/motd":                 {"Mode:  0644", "User:     0   Group:     0"},
+		"/home/alice/notes/a.txt":   {"Mode:  0600", "User:  1000   Group:   100"},
+		"/home/alice/notes/sub":     {"Mode:  0700", "User:  1000   Group:   100"},
+		"/nix/store/0000-hello/bin": {"Mode:  0555", "User:     0   Group:     0"},
+	} {
+		stat := oracle.Debugfs(t, raw, off, "stat "+path)
+		for _, w := range want {
+			if !strings.Contains(stat, w) {
+				t.Errorf("stat %s: want %q in\n%s", path, w, stat)
+			}
+		}
+	}
+
+	// Rebuild and compare: Nix fails --check when the output differs.
+	n.run(t, "nix-build", append(args, "--check")...)
+}
+
+// writeFiles writes files (path relative to dir → content), making their
+// directories; bin/ files are executable.
+func writeFiles(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	for name, data := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		mode := os.FileMode(0o644)
+		if strings.Contains(name, "bin/") {
+			mode = 0o755
+		}
+		if err := os.WriteFile(p, []byte(data), mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+type partition struct {
+	Start, Size int64
+	Type, UUID  string
+}
+
+// partitions returns the partition table of img as sfdisk --json reads it.
+func partitions(t *testing.T, img string) []partition {
+	t.Helper()
+	var v struct {
+		PartitionTable struct {
+			Label      string
+			SectorSize int64
+			Partitions []partition
+		}
+	}
+	s := oracle.SfdiskJSON(t, img)
+	if err := json.Unmarshal([]byte(s), &v); err != nil {
+		t.Fatalf("sfdisk --json: %v\n%s", err, s)
+	}
+	if v.PartitionTable.Label != "gpt" || v.PartitionTable.SectorSize != 512 {
+		t.Fatalf("sfdisk --json: want a gpt table with 512-byte sectors:\n%s", s)
+	}
+	return v.PartitionTable.Partitions
+}
