@@ -107,6 +107,7 @@ func TestInspectMatchesTools(t *testing.T) {
 	if esp.Type != "vfat" || esp.Fields["Volume ID"] != "12345678" || esp.Fields["FAT type"] != "FAT16" {
 		t.Errorf("ESP %+v", esp)
 	}
+	checkFATAgainstFsck(t, img, rep.Partitions[0].Start, rep.Partitions[0].Size, esp)
 	dump := oracle.Dumpe2fs(t, img, rep.Partitions[1].Start)
 	for _, k := range []string{"Filesystem UUID", "Filesystem volume name", "Block count", "Inode count", "Free blocks", "Free inodes",
 		"Reserved GDT blocks", "Blocks per group", "Inodes per group", "Directory Hash Seed", "Filesystem features", "Default directory hash"} {
@@ -144,5 +145,54 @@ func TestDiff(t *testing.T) {
 	want := "partition 2: /etc/hostname mode|partition 2: /etc/passwd size"
 	if strings.Join(found, "|") != want {
 		t.Errorf("differences %q, want %q\nall:\n%v", found, want, ds)
+	}
+}
+
+// checkFATAgainstFsck compares the FAT fields inspect shows with what
+// `fsck.fat -v` reports for the same file system.
+func checkFATAgainstFsck(t *testing.T, img string, off, size int64, fs *FileSystem) {
+	t.Helper()
+	oracle.Need(t, "fsck.fat")
+	r := oracle.Run("fsck.fat", "-n", "-v", oracle.Window(t, img, off, size))
+	if r.Code != 0 {
+		t.Fatal(r)
+	}
+	atoi := func(s string) int64 {
+		n, _ := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+		return n
+	}
+	f := fs.Fields
+	want := map[string]string{}
+	for _, line := range strings.Split(r.Stdout, "\n") {
+		fs := strings.Fields(line)
+		switch {
+		case strings.HasSuffix(line, "bytes per logical sector"):
+			want["Bytes per sector"] = fs[0]
+		case strings.HasSuffix(line, "bytes per cluster"):
+			want["Sectors per cluster"] = strconv.FormatInt(atoi(fs[0])/atoi(f["Bytes per sector"]), 10)
+		case strings.HasSuffix(line, "reserved sectors"):
+			want["Reserved sectors"] = fs[0]
+		case strings.Contains(line, "FATs,"):
+			want["FATs"] = fs[0]
+			want["FAT type"] = "FAT" + fs[2]
+		case strings.HasSuffix(line, "hidden sectors"):
+			want["Hidden sectors"] = fs[0]
+		case strings.HasSuffix(line, "sectors total"):
+			want["Total sectors"] = fs[0]
+		case strings.HasSuffix(line, "root directory entries"):
+			want["Root entries"] = fs[0]
+		case strings.Contains(line, "bytes per FAT"):
+			want["Sectors per FAT"] = strings.TrimSuffix(fs[len(fs)-2], "")
+		case strings.HasPrefix(line, "Media byte"):
+			want["Media descriptor"] = fs[2]
+		}
+	}
+	if len(want) < 9 {
+		t.Fatalf("could not read fsck.fat -v:\n%s", r)
+	}
+	for k, v := range want {
+		if f[k] != v {
+			t.Errorf("FAT %s: inspect says %q, fsck.fat -v says %q", k, f[k], v)
+		}
 	}
 }

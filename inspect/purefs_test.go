@@ -13,6 +13,7 @@ import (
 	"github.com/purefs/purefs/config"
 	"github.com/purefs/purefs/diskimage"
 	"github.com/purefs/purefs/internal/container"
+	"github.com/purefs/purefs/internal/oracle"
 )
 
 // purefsBuild builds an efi image of root in format and returns its path.
@@ -73,7 +74,15 @@ func TestDiffPurefsBuilds(t *testing.T) {
 	// The same disk in another container is identical.
 	for _, format := range []string{"qcow2", "vdi", "vpc"} {
 		other := purefsBuild(t, root, format)
-		ds, err := Diff(openAny(t, base), openAny(t, other), DiffOptions{})
+		d := openAny(t, other)
+		rep, err := Inspect(d.Src, d.Format)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info := oracle.QemuImgAs(t, other, format); info.Format != d.Format || info.VirtualSize != rep.VirtualSize {
+			t.Errorf("%s: inspect says %s of %d bytes, qemu-img info says %s of %d", format, d.Format, rep.VirtualSize, info.Format, info.VirtualSize)
+		}
+		ds, err := Diff(openAny(t, base), d, DiffOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
