@@ -104,6 +104,7 @@ let
     config.system.build.nixos-enter
     pkgs.nix
     pkgs.util-linux
+    pkgs.systemdMinimal
   ] ++ pkgs.stdenv.initialPath);
 
   basePaths = [ config.system.build.toplevel ]
@@ -120,7 +121,11 @@ let
   # (mount the 9p shares, run /xchg/cmd, write its status to
   # /xchg/status); the host store is shared and mounted at /nix/store, as
   # in the seed's VM, so that nixos-enter and its tools run in the guest.
+  # That mount hides the initramfs's own store, so the init's tools
+  # (guestTools) must be in the host store too: the command names them,
+  # which makes them inputs of the build.
   guestKernel = pkgs.linux;
+  guestTools = pkgs.vmTools.initrdUtils;
 
   guestModules = pkgs.makeModulesClosure {
     kernel = guestKernel;
@@ -132,8 +137,8 @@ let
   };
 
   guestInit = pkgs.writeScript "purefs-guest-init" ''
-    #! ${pkgs.vmTools.initrdUtils}/bin/ash
-    export PATH=${pkgs.vmTools.initrdUtils}/bin HOME=/root
+    #! ${guestTools}/bin/ash
+    export PATH=${guestTools}/bin HOME=/root
     mkdir -p /proc /sys /dev /tmp /run /mnt /etc /nix/store
     : > /etc/fstab
     mount -t proc proc /proc
@@ -170,7 +175,7 @@ let
     qemu = "${pkgs.qemu_kvm}/bin/qemu-system-${pkgs.stdenv.hostPlatform.qemuArch}";
     share = builtins.storeDir;
     command = ''
-      export PATH=${binPath}:$PATH
+      export PATH=${binPath}:${guestTools}/bin:$PATH
       ${lib.optionalString (config.boot.loader.grub.enable && grubDevice != "/dev/vda") ''
         mkdir -p $(dirname ${grubDevice})
         ln -s /dev/vda ${grubDevice}

@@ -34,6 +34,7 @@ let
     qemu_kvm = { outPath = fake "qemu"; };
     nix = { outPath = fake "nix"; };
     util-linux = { outPath = fake "util-linux"; };
+    systemdMinimal = { outPath = fake "systemd-minimal"; };
     vmTools.initrdUtils = { outPath = fake "initrd-utils"; };
     stdenv = {
       initialPath = [ (fake "coreutils") ];
