@@ -202,7 +202,8 @@ pkgs.runCommand name {
   passAsFile = [ "purefsConfigJSON" ];
   passthru = { inherit purefsConfig; };
 } ''
-  export PATH=$PATH:${binPath}
+  # The seed's tools first, as in its PATH=${binPath}; purefs stays reachable.
+  export PATH=${binPath}:$PATH
   root="$PWD/root"
   mkdir -p $root
 

@@ -233,30 +233,8 @@ func TestDerivation(t *testing.T) {
 	oracle.Need(t, "go", "qemu-img", "sgdisk", "sfdisk", "e2fsck", "debugfs", "fsck.fat", "mdir")
 	work := t.TempDir()
 
-	purefs := filepath.Join(work, "purefs")
-	build := exec.Command("go", "build", "-trimpath", "-o", purefs, "github.com/purefs/purefs/cmd/purefs")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	tree := filepath.Join(work, "tree")
-	extra := filepath.Join(work, "extra")
+	purefs, tree, extra := inputs(t, work)
 	motd := filepath.Join(work, "motd")
-	writeFiles(t, tree, map[string]string{
-		"etc/passwd":                  "root:x:0:0:root:/root:/bin/sh\nalice:x:1000:100::/home/alice:/bin/sh\n",
-		"etc/group":                   "root:x:0:\nusers:x:100:alice\n",
-		"etc/hostname":                "nixos\n",
-		"bin/hello":                   "#!/bin/sh\necho hello\n",
-		"boot/EFI/BOOT/BOOTX64.EFI":   strings.Repeat("MZ boot loader ", 1000),
-		"boot/loader/loader.conf":     "timeout 3\n",
-		"home/alice/.profile":         "export EDITOR=vi\n",
-		"var/lib/empty/.keep":         "",
-		"nix/store/0000-hello/bin/hi": "hi\n",
-	})
-	if err := os.Symlink("hostname", filepath.Join(tree, "etc/hostname-link")); err != nil {
-		t.Fatal(err)
-	}
-	writeFiles(t, extra, map[string]string{"a.txt": "a\n", "sub/b.txt": "b\n"})
 	writeFiles(t, work, map[string]string{"motd": "welcome\n"})
 
 	args := append([]string{"testdata/image.nix", "--no-out-link",
@@ -287,10 +265,7 @@ func TestDerivation(t *testing.T) {
 		t.Errorf("outputs: got %s, want %s", got, want)
 	}
 
-	oracle.QemuImgCheck(t, img)
-	raw := filepath.Join(work, "nixos.img")
-	oracle.QemuImgConvert(t, "-f", "qcow2", "-O", "raw", img, raw)
-	oracle.SgdiskVerify(t, raw)
+	raw := rawImage(t, img, work)
 	parts := partitions(t, raw)
 	if len(parts) != 2 {
 		t.Fatalf("got %d partitions, want 2 (ESP, root): %+v", len(parts), parts)
@@ -321,6 +296,113 @@ func TestDerivation(t *testing.T) {
 
 	// Rebuild and compare: Nix fails --check when the output differs.
 	n.run(t, "nix-build", append(args, "--check")...)
+}
+
+// TestDropIn builds make-disk-image.nix itself with nix-build, with
+// testdata/shim.nix standing in for nixpkgs and for the NixOS system: a
+// hybrid qcow2 image with contents, configFile, additionalPaths and
+// postVM. It checks the outputs with the oracles and rebuilds with --check.
+func TestDropIn(t *testing.T) {
+	n := newNixStore(t)
+	oracle.Need(t, "go", "bash", "qemu-img", "sgdisk", "sfdisk", "e2fsck", "debugfs", "fsck.fat", "mdir")
+	work := t.TempDir()
+	purefs, tree, extra := inputs(t, work)
+	args := append([]string{"testdata/shim.nix", "--no-out-link",
+		"--argstr", "purefs", purefs, "--argstr", "tree", tree, "--argstr", "extra", extra}, nixOptions...)
+	out := strings.TrimSpace(n.run(t, "nix-build", args...))
+	if !strings.HasPrefix(out, n.storeDir()+"/") || !strings.HasSuffix(out, "-nixos-disk-image") {
+		t.Fatalf("nix-build printed %q, want the store path of nixos-disk-image", out)
+	}
+	img := filepath.Join(out, "nixos.qcow2")
+	for name, want := range map[string]string{
+		"nix-support/hydra-build-products": "file qcow2-image " + img + "\n",
+		"post-vm":                          img + "\n",
+	} {
+		got, err := os.ReadFile(filepath.Join(out, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != want {
+			t.Errorf("%s: got %q, want %q", name, got, want)
+		}
+	}
+
+	raw := rawImage(t, img, work)
+	parts := partitions(t, raw)
+	if len(parts) != 3 {
+		t.Fatalf("got %d partitions, want 3 (ESP, BIOS boot, root): %+v", len(parts), parts)
+	}
+	esp, root := parts[0], parts[2]
+	if got, want := strings.ToUpper(root.UUID), "F222513B-DED1-49FA-B591-20CE86A2FE7F"; got != want {
+		t.Errorf("root partition GUID %s, want %s", got, want)
+	}
+	oracle.FsckFat(t, raw, esp.Start*512, esp.Size*512)
+	if dir := oracle.Mdir(t, raw, esp.Start*512, "::/EFI/BOOT"); !strings.Contains(dir, "BOOTX64") {
+		t.Errorf("ESP lacks /EFI/BOOT/BOOTX64.EFI:\n%s", dir)
+	}
+	off := root.Start * 512
+	oracle.E2fsck(t, raw, off)
+	for path, want := range map[string][]string{
+		"/etc/nixos/configuration.nix": {"Type: regular", "User:     0   Group:     0", "Size: 13"},
+		"/home/alice/extra/a.txt":      {"Mode:  0644", "User:  1000   Group:   100"},
+		"/home/alice/extra/sub/b.txt":  {"Mode:  0644", "User:  1000   Group:   100"},
+		"/nix/var/nix/profiles/system": {"Type: symlink"},
+	} {
+		stat := oracle.Debugfs(t, raw, off, "stat "+path)
+		for _, w := range want {
+			if !strings.Contains(stat, w) {
+				t.Errorf("stat %s: want %q in\n%s", path, w, stat)
+			}
+		}
+	}
+	// additionalPaths: the extra tree under its store path's name, copied
+	// into the staged root by `nix copy`.
+	if ls := oracle.Debugfs(t, raw, off, "ls /nix/store"); !strings.Contains(ls, "-extra") || !strings.Contains(ls, "-nixos-system-shim") {
+		t.Errorf("/nix/store lacks the additional path or the system:\n%s", ls)
+	}
+
+	n.run(t, "nix-build", append(args, "--check")...)
+}
+
+// inputs builds a static purefs into work and writes the staged root and
+// the extra tree of the tests; it returns their paths.
+func inputs(t *testing.T, work string) (purefs, tree, extra string) {
+	t.Helper()
+	purefs = filepath.Join(work, "purefs")
+	build := exec.Command("go", "build", "-trimpath", "-o", purefs, "github.com/purefs/purefs/cmd/purefs")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	tree = filepath.Join(work, "tree")
+	extra = filepath.Join(work, "extra")
+	writeFiles(t, tree, map[string]string{
+		"etc/passwd":                  "root:x:0:0:root:/root:/bin/sh\nalice:x:1000:100::/home/alice:/bin/sh\n",
+		"etc/group":                   "root:x:0:\nusers:x:100:alice\n",
+		"etc/hostname":                "nixos\n",
+		"bin/hello":                   "#!/bin/sh\necho hello\n",
+		"boot/EFI/BOOT/BOOTX64.EFI":   strings.Repeat("MZ boot loader ", 1000),
+		"boot/loader/loader.conf":     "timeout 3\n",
+		"home/alice/.profile":         "export EDITOR=vi\n",
+		"var/lib/empty/.keep":         "",
+		"nix/store/0000-hello/bin/hi": "hi\n",
+	})
+	if err := os.Symlink("hostname", filepath.Join(tree, "etc/hostname-link")); err != nil {
+		t.Fatal(err)
+	}
+	writeFiles(t, extra, map[string]string{"a.txt": "a\n", "sub/b.txt": "b\n"})
+	return purefs, tree, extra
+}
+
+// rawImage checks a qcow2 image with qemu-img, converts it to raw in dir
+// and checks the raw image's GPT with sgdisk.
+func rawImage(t *testing.T, img, dir string) string {
+	t.Helper()
+	oracle.QemuImgCheck(t, img)
+	raw := filepath.Join(dir, "nixos.img")
+	oracle.QemuImgConvert(t, "-f", "qcow2", "-O", "raw", img, raw)
+	oracle.SgdiskVerify(t, raw)
+	return raw
 }
 
 // writeFiles writes files (path relative to dir → content), making their

@@ -1,0 +1,118 @@
+# make-disk-image.nix built for real by nix-build, without nixpkgs: pkgs and
+# the NixOS configuration are replaced by small derivations run by the
+# host's bash and coreutils (nix_test.go builds with the sandbox off).
+# nixos-install is a script that stages a small root from `tree`, nix-store
+# and nix stand for the database load and `nix copy`. Everything after the
+# staging (the JSON configuration, passAsFile, `purefs build`, the outputs
+# and postVM) is the drop-in's own.
+#
+#   purefs  the purefs binary (statically linked)
+#   tree    the root that the stand-in nixos-install stages
+#   extra   a directory grafted in by contents and added by additionalPaths
+{ purefs, tree, extra }:
+let
+  stub = import ./stub.nix;
+  inherit (stub) lib;
+  system = builtins.currentSystem;
+  hostPath = "/usr/bin:/bin";
+
+  # stdenv's runCommand, reduced: bash runs the script with the
+  # nativeBuildInputs' bin directories on PATH; passthru is kept out of the
+  # derivation and added to the result. The final `exit 0` keeps bash from
+  # exec'ing the script's last command, as stdenv's builder never does:
+  # Nix 2.8 without a sandbox sometimes reports such a builder as killed
+  # by signal 9.
+  runCommand = name: env: script:
+    let
+      attrs = builtins.removeAttrs env [ "passthru" "nativeBuildInputs" ];
+      drv = derivation (attrs // {
+        inherit name system;
+        builder = "/bin/bash";
+        args = [ "-e" "-c" (script + "\nexit 0\n") ];
+        PATH = lib.makeBinPath (env.nativeBuildInputs or [ ]) + ":" + hostPath;
+      });
+    in
+    drv // (env.passthru or { });
+
+  # An executable bin/NAME running text with bash -e.
+  script = name: text: runCommand name { text = "#!/bin/bash\nset -e\n" + text; } ''
+    mkdir -p $out/bin
+    printf '%s\n' "$text" > $out/bin/${name}
+    chmod +x $out/bin/${name}
+  '';
+
+  treeSrc = builtins.path { path = tree; name = "tree"; };
+
+  config = {
+    system.nixos = { version = "shim"; versionSuffix = ""; };
+    system.build = {
+      toplevel = runCommand "nixos-system-shim" { } "mkdir -p $out/sw/bin";
+      # Stages the root: tree's files, and the system's store path.
+      nixos-install = script "nixos-install" ''
+        root= system=
+        while [ $# -gt 0 ]; do
+          case $1 in
+            --root) root=$2; shift ;;
+            --system) system=$2; shift ;;
+          esac
+          shift
+        done
+        cp -R --no-preserve=mode ${treeSrc}/. "$root"
+        mkdir -p "$root/nix/store" "$root/nix/var/nix/profiles"
+        cp -R "$system" "$root/nix/store/"
+        ln -s "$system" "$root/nix/var/nix/profiles/system"
+      '';
+      nixos-enter = script "nixos-enter" "exit 1";
+    };
+    boot.loader.grub = { enable = false; device = "nodev"; };
+  };
+
+  pkgs = stub.pkgs // {
+    inherit runCommand;
+    closureInfo = { rootPaths }: runCommand "closure-info" { } ''
+      mkdir -p $out
+      printf '%s\n' ${lib.concatStringsSep " " rootPaths} > $out/store-paths
+      : > $out/registration
+    '';
+    nix = runCommand "nix-shim" { } ''
+      mkdir -p $out/bin
+      cp ${script "nix-store" ''[ "$1" = --load-db ] && cat > /dev/null || true''}/bin/nix-store $out/bin/
+      # nix copy --to ROOT --no-check-sigs PATH...
+      cp ${script "nix" ''
+        while [ "$1" != --to ]; do shift; done
+        root=$2
+        shift 3
+        mkdir -p "$root/nix/store"
+        for p in "$@"; do cp -R "$p" "$root/nix/store/"; done
+      ''}/bin/nix $out/bin/
+    '';
+    util-linux = runCommand "util-linux-shim" { } "mkdir -p $out/bin";
+    systemdMinimal = runCommand "systemd-shim" { } "mkdir -p $out/bin";
+    stdenv = stub.pkgs.stdenv // { initialPath = [ ]; };
+  };
+
+  purefsPackage = runCommand "purefs" { } ''
+    mkdir -p $out/bin
+    cp ${builtins.path { path = purefs; name = "purefs-bin"; }} $out/bin/purefs
+  '';
+
+  extraSrc = builtins.path { path = extra; name = "extra"; };
+in
+import ../make-disk-image.nix {
+  inherit pkgs lib config;
+  purefs = purefsPackage;
+  partitionTableType = "hybrid";
+  format = "qcow2";
+  bootSize = "64M";
+  additionalSpace = "16M";
+  installBootLoader = false;
+  copyChannel = false;
+  configFile = builtins.toFile "configuration.nix" "{ ... }: { }\n";
+  contents = [
+    { source = extraSrc; target = "/home/alice/extra"; mode = "u+w"; user = "alice"; group = "users"; }
+  ];
+  additionalPaths = [ extraSrc ];
+  postVM = ''
+    echo "$diskImage" > $out/post-vm
+  '';
+}
