@@ -15,6 +15,7 @@ package nix_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"flag"
 	"io/fs"
 	"os"
@@ -87,13 +88,24 @@ var nixOptions = []string{
 
 // run runs a Nix command and returns its standard output; a failure fails
 // t with everything the command printed.
+//
+// A build that Nix reports as killed by signal 9 is retried twice: Nix 2.8
+// without a sandbox sometimes reports a builder that is just exiting as
+// killed; builds that completed before stay in the store.
 func (n *nixStore) run(t *testing.T, name string, args ...string) string {
 	t.Helper()
-	out, err := n.try(name, args...)
-	if err != nil {
+	for attempt := 1; ; attempt++ {
+		out, err := n.try(name, args...)
+		if err == nil {
+			return out
+		}
+		var ne *nixError
+		if attempt < 3 && errors.As(err, &ne) && strings.Contains(ne.stderr, "failed due to signal 9 (Killed)") {
+			t.Logf("retrying after a builder was reported killed:\n%v", err)
+			continue
+		}
 		t.Fatal(err)
 	}
-	return out
 }
 
 func (n *nixStore) try(name string, args ...string) (string, error) {
