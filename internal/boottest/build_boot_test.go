@@ -1,0 +1,127 @@
+package boottest
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/purefs/purefs/config"
+	"github.com/purefs/purefs/diskimage"
+	"github.com/purefs/purefs/vm"
+	"github.com/purefs/purefs/vm/initrd"
+)
+
+// purefsBuild writes DIR/nixos.img with purefs build (package diskimage)
+// from cfg, as `purefs build --config FILE --out DIR` does.
+func purefsBuild(t *testing.T, cfg map[string]any, out string) string {
+	t.Helper()
+	b, err := json.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "config.json")
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := config.Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := diskimage.BuildOptions{OutDir: out, SourceDateEpoch: "1700000000"}
+	plan, err := diskimage.MakePlan(c, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := diskimage.Build(plan, opts); err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Join(out, "nixos.img")
+}
+
+// buildRoot is rootTree for purefs build: /etc/owned gets its owner and
+// mode from a contents entry, as in the seed.
+func buildRoot(t *testing.T, a *Assets) (string, []any) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("the staged tree must belong to root: run as root (as CI does)")
+	}
+	root, _ := rootTree(t, a)
+	owned := filepath.Join(t.TempDir(), "owned")
+	if err := os.WriteFile(owned, []byte("owned by 1234"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(root, "etc", "owned")); err != nil {
+		t.Fatal(err)
+	}
+	return root, []any{map[string]any{
+		"source": owned, "target": "/etc/owned", "mode": "0640", "user": "1234", "group": "5678"}}
+}
+
+// TestBootPurefsBuild boots images written entirely by purefs build, with
+// systemd-boot installed natively (the "bootloader" key): the kernel's
+// vfat driver reads purefs's ESP and its ext4 driver purefs's root.
+func TestBootPurefsBuild(t *testing.T) {
+	a := Need(t)
+	root, contents := buildRoot(t, a)
+	initrdPath := filepath.Join(t.TempDir(), "initrd")
+	if err := os.WriteFile(initrdPath, bootInitramfs(t, a), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, layout := range []struct{ name, root string }{{"efi", "/dev/vda2"}, {"hybrid", "/dev/vda3"}} {
+		t.Run(layout.name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "out")
+			img := purefsBuild(t, map[string]any{
+				"root":               root,
+				"partitionTableType": layout.name,
+				"bootSize":           "64M",
+				"additionalSpace":    "16M",
+				"contents":           contents,
+				"bootloader": map[string]any{
+					"type": "systemd-boot", "efi": a.SystemdBoot, "timeout": 0, "default": "purefs",
+					"entries": []any{map[string]any{
+						"id": "purefs", "title": "purefs boot test", "linux": a.Kernel, "initrd": initrdPath,
+						"options": "root=" + layout.root + " purefs.esp=/dev/vda1 console=ttyS0 panic=-1 loglevel=4"}},
+				},
+			}, out)
+			vars := filepath.Join(t.TempDir(), "efi-vars.fd")
+			if err := os.WriteFile(vars, mustRead(t, a.OVMFVars), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			bootAndCheck(t, vm.Options{
+				UEFI:  &vm.UEFI{Code: a.OVMFCode, Vars: vars},
+				Disks: []vm.Disk{{Path: img}},
+			}, markerESP, markerBoot, markerChecks)
+		})
+	}
+}
+
+// TestBootPurefsBuildLegacy builds a legacy (MBR) image with purefs build
+// whose installBootLoader step runs extlinux in the VM (the "vm" key),
+// then boots the image through the BIOS.
+func TestBootPurefsBuildLegacy(t *testing.T) {
+	a := Need(t)
+	root, contents := buildRoot(t, a)
+	put(t, root, "boot/vmlinuz", 0o644, mustRead(t, a.Kernel))
+	put(t, root, "boot/initrd", 0o644, bootInitramfs(t, a))
+	put(t, root, "boot/extlinux/extlinux.conf", 0o644, []byte(extlinuxConf))
+	share := extlinuxShare(t, a)
+	vmInitrd := filepath.Join(t.TempDir(), "vm-initrd")
+	if err := initrd.Write(vmInitrd, initrd.Options{Busybox: a.Busybox, ModDir: a.ModDir, Modules: initrd.DefaultModules}); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "out")
+	img := purefsBuild(t, map[string]any{
+		"root":               root,
+		"partitionTableType": "legacy",
+		"additionalSpace":    "16M",
+		"contents":           contents,
+		"installBootLoader":  true,
+		"memSize":            512,
+		"vm": map[string]any{
+			"kernel": a.Kernel, "initrd": vmInitrd, "share": share, "timeout": 300,
+			"command": extlinuxInstall,
+		},
+	}, out)
+	bootAndCheck(t, vm.Options{Disks: []vm.Disk{{Path: img}}}, markerBoot, markerChecks)
+}
