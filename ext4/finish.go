@@ -128,6 +128,8 @@ func (wr *writer) writeInodeTables(descs []GroupDesc) error {
 	l := wr.l
 	last := uint32(len(wr.recs) - 1) // highest inode number in use
 	ipg := l.InodesPerGroup
+	buf := make([]byte, 0, 4<<20)
+	var bufOff uint64
 	for g := uint32(0); g < l.Groups; g++ {
 		first := g*ipg + 1
 		cnt := uint32(0)
@@ -143,23 +145,36 @@ func (wr *writer) writeInodeTables(descs []GroupDesc) error {
 			}
 			continue
 		}
-		buf := make([]byte, ceilDiv(uint64(cnt)*InodeSize, BlockSize)*BlockSize)
+		// Encode through one reused buffer, written when full: the
+		// tables of consecutive groups are contiguous with flex_bg.
 		for i := uint32(0); i < cnt; i++ {
 			num := first + i
 			ino, in, err := wr.inodeOf(num)
 			if err != nil {
 				return err
 			}
-			b := buf[i*InodeSize : (i+1)*InodeSize]
-			if wr.recs[min(int(num), len(wr.recs)-1)].isDir && num >= RootIno {
+			if wr.recs[num].isDir {
 				d.UsedDirsCount++
 			}
+			pos := l.InodeTable[g]*BlockSize + uint64(i)*InodeSize
+			if len(buf) > 0 && (bufOff+uint64(len(buf)) != pos || len(buf) == cap(buf)) {
+				if err := wr.writeBytes(buf, bufOff); err != nil {
+					return err
+				}
+				buf = buf[:0]
+			}
+			if len(buf) == 0 {
+				bufOff = pos
+			}
+			buf = buf[:len(buf)+InodeSize]
+			b := buf[len(buf)-InodeSize:]
+			clear(b)
 			encodeInodeXattrs(b, in)
 			ino.Encode(b, wr.seed, num)
 		}
-		if err := wr.writeAt(buf, l.InodeTable[g]); err != nil {
-			return err
-		}
+	}
+	if len(buf) > 0 {
+		return wr.writeBytes(buf, bufOff)
 	}
 	return nil
 }

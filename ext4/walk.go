@@ -35,8 +35,10 @@ func walkTree(root *tree.Node) ([]inodeRec, map[*tree.Node]uint32, error) {
 	if root == nil || root.Type != tree.Dir {
 		return nil, nil, fmt.Errorf("%w: the root is not a directory", ErrTree)
 	}
-	recs := make([]inodeRec, FirstIno+1, FirstIno+1+countEntries(root)) // index = inode number; 0 unused
-	ino := map[*tree.Node]uint32{root: RootIno}
+	n := countEntries(root)
+	recs := make([]inodeRec, FirstIno+1, FirstIno+1+n) // index = inode number; 0 unused
+	ino := make(map[*tree.Node]uint32, n+1)
+	ino[root] = RootIno
 	recs[RootIno] = inodeRec{n: root, parent: RootIno, isDir: true, links: 2}
 	recs[LostFound] = inodeRec{name: "lost+found", parent: RootIno, isDir: true, links: 2}
 	if lf := root.Lookup("lost+found"); lf != nil {

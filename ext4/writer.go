@@ -162,6 +162,14 @@ func (wr *writer) writeAt(b []byte, blk uint64) error {
 	return nil
 }
 
+// writeBytes writes b at byte offset off of the window.
+func (wr *writer) writeBytes(b []byte, off uint64) error {
+	if _, err := wr.w.WriteAt(b, int64(off)); err != nil {
+		return fmt.Errorf("ext4: writing at byte %d: %w", off, err)
+	}
+	return nil
+}
+
 // maxPend bounds the write buffer; larger writes go straight through.
 const maxPend = 8 << 20
 
