@@ -167,7 +167,6 @@ let
     contents = [ { object = guestInit; symlink = "/init"; } ];
   };
 
-  grubDevice = config.boot.loader.grub.device or "/dev/vda";
 
   vm = {
     kernel = "${guestKernel}/${pkgs.stdenv.hostPlatform.linux-kernel.target}";
@@ -176,9 +175,9 @@ let
     share = builtins.storeDir;
     command = ''
       export PATH=${binPath}:${guestTools}/bin:$PATH
-      ${lib.optionalString (config.boot.loader.grub.enable && grubDevice != "/dev/vda") ''
-        mkdir -p $(dirname ${grubDevice})
-        ln -s /dev/vda ${grubDevice}
+      ${lib.optionalString (config.boot.loader.grub.enable && config.boot.loader.grub.device != "/dev/vda") ''
+        mkdir -p $(dirname ${config.boot.loader.grub.device})
+        ln -s /dev/vda ${config.boot.loader.grub.device}
       ''}
       nixos-enter --root /mnt -- /nix/var/nix/profiles/system/bin/switch-to-configuration boot
     '';
@@ -202,7 +201,7 @@ pkgs.runCommand name {
   passAsFile = [ "purefsConfigJSON" ];
   passthru = { inherit purefsConfig; };
 } ''
-  # The seed's tools first, as in its PATH=${binPath}; purefs stays reachable.
+  # The seed's tools first, as the seed sets them; purefs stays reachable.
   export PATH=${binPath}:$PATH
   root="$PWD/root"
   mkdir -p $root
