@@ -14,11 +14,14 @@
 #   xfs      the minbase tree and the image on a loop-mounted XFS made with
 #            mkfs.xfs -m reflink=1 (needs root), purefs vs tar there
 #
-# Nothing here runs under `go test`. Needs e2fsprogs, tar, GNU time;
+# CASES selects cases (default "minbase large flat xfs"; large also needs
+# BENCH_LARGE=1). Nothing here runs under `go test`. Needs e2fsprogs, tar, GNU time;
 # xfsprogs and root for the XFS case.
 set -euo pipefail
 
 RUNS=${RUNS:-3}
+CASES=${CASES:-minbase large flat xfs}
+want() { case " $CASES " in *" $1 "*) return 0 ;; esac; return 1; }
 WORK=${1:-$(mktemp -d /tmp/purefs-bench.XXXXXX)}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 mkdir -p "$WORK"
@@ -80,9 +83,9 @@ row() { # name tree
 echo "purefs mkfs ext4 vs mke2fs -t ext4 -d vs tar -cf (best of $RUNS, $(nproc) cores)"
 printf '%-10s %9s %9s %9s\n' case purefs mke2fs tar
 [ -d "$WORK/minbase" ] || gen "$WORK/minbase" 7000 200000000
-row minbase "$WORK/minbase"
+if want minbase; then row minbase "$WORK/minbase"; fi
 
-if [ "${BENCH_LARGE:-0}" = 1 ]; then
+if want large && [ "${BENCH_LARGE:-0}" = 1 ]; then
 	if [ -n "${LARGE_SRC:-}" ]; then large=$LARGE_SRC; else
 		large=$WORK/large
 		[ -d "$large" ] || gen "$large" 110000 3200000000
@@ -90,9 +93,8 @@ if [ "${BENCH_LARGE:-0}" = 1 ]; then
 	row large "$large"
 fi
 
-echo
-echo "one directory, N entries"
-for n in 10000 20000 40000 100000 200000 500000; do
+want flat && echo && echo "one directory, N entries"
+want flat && for n in 10000 20000 40000 100000 200000 500000; do
 	d=$WORK/flat-$n
 	[ -d "$d" ] || gen "$d" "$n" 0 flat
 	p=$(best run_purefs "$d" "$WORK/p.img" 2G)
@@ -105,7 +107,7 @@ for n in 10000 20000 40000 100000 200000 500000; do
 	fi
 done
 
-if [ "$(id -u)" = 0 ] && command -v mkfs.xfs >/dev/null; then
+if want xfs && [ "$(id -u)" = 0 ] && command -v mkfs.xfs >/dev/null; then
 	echo
 	echo "on XFS with reflink=1 (tree and image on the same file system)"
 	x=$WORK/xfs
