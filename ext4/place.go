@@ -159,4 +159,3 @@ func (wr *writer) placeXattrs(ino uint32) error {
 	r.blocks++
 	return nil
 }
-
