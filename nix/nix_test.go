@@ -226,7 +226,7 @@ func TestEval(t *testing.T) {
 	}
 
 	// The generated configurations are valid purefs build configurations.
-	for _, k := range []string{"defaults", "efi", "onlyNixStore"} {
+	for _, k := range []string{"defaults", "efi", "compat", "onlyNixStore"} {
 		b, err := json.Marshal(got[k])
 		if err != nil {
 			t.Fatal(err)

@@ -23,6 +23,18 @@ in
   efi = efi.purefsConfig;
   efiName = efi.name;
   efiScript = efi.script;
+  compat = (image {
+    partitionTableType = "legacy+gpt";
+    nixpkgsCompat = true;
+    deterministic = false;
+    rootFSUID = null;
+    format = "vpc";
+    postVM = "ls $out";
+    memSize = 2048;
+    label = "root";
+    name = "compat-image";
+    additionalPaths = [ (stub.fake "extra") ];
+  }).purefsConfig;
   onlyNixStore = (image { onlyNixStore = true; installBootLoader = false; diskSize = 2048; }).purefsConfig;
   rejected = {
     partitionTableType = rejects { partitionTableType = "gpt"; };
