@@ -136,6 +136,7 @@ let
       "vfat" "nls_cp437" "nls_iso8859-1" "efivarfs" ];
   };
 
+  # vm.GuestInit's steps, with the share tagged "share" at /nix/store.
   guestInit = pkgs.writeScript "purefs-guest-init" ''
     #! ${guestTools}/bin/ash
     export PATH=${guestTools}/bin HOME=/root
@@ -144,16 +145,32 @@ let
     mount -t proc proc /proc
     mount -t sysfs sysfs /sys
     mount -t devtmpfs devtmpfs /dev
+    mkdir -p /dev/pts /dev/shm
+    mount -t devpts devpts /dev/pts
     for m in $(cat ${guestModules}/insmod-list); do
-      insmod $m 2>/dev/null
+      insmod $m 2> /dev/null
     done
-    for f in /sys/bus/virtio/drivers/9pnet_virtio/*/mount_tag; do
-      [ -f "$f" ] || continue
-      tag=$(tr -d '\000' < "$f")
-      dir=/$tag
-      if [ "$tag" = share ]; then dir=/nix/store; fi
-      mkdir -p "$dir"
-      mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 "$tag" "$dir"
+    mounted() { grep -q "^[^ ]* $1 " /proc/mounts; }
+    # Mount every 9p share; wait up to 10 s for the exchange share.
+    i=0
+    while :; do
+      for f in /sys/bus/virtio/drivers/9pnet_virtio/*/mount_tag; do
+        [ -f "$f" ] || continue
+        tag=$(tr -d '\000' < "$f")
+        dir=/$tag
+        if [ "$tag" = share ]; then dir=/nix/store; fi
+        mounted "$dir" && continue
+        mkdir -p "$dir"
+        mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 "$tag" "$dir" ||
+          echo "purefs-vm: cannot mount 9p share $tag" >&2
+      done
+      mounted /xchg && break
+      i=$((i + 1))
+      if [ $i -ge 100 ]; then
+        echo "purefs-vm: no 9p share with tag xchg" >&2
+        poweroff -f
+      fi
+      sleep 0.1
     done
     cd /
     sh /xchg/cmd < /dev/null
