@@ -53,7 +53,7 @@ type prefetcher struct {
 
 // startPrefetch starts reading the sources of the regular files among
 // recs (inode order).
-func startPrefetch(recs []inodeRec, scanZeros bool) *prefetcher {
+func startPrefetch(recs []inodeRec) *prefetcher {
 	p := &prefetcher{items: make(chan *batch, lookahead), stop: make(chan struct{})}
 	work := make(chan *batch, lookahead)
 	for range workers {
@@ -61,7 +61,7 @@ func startPrefetch(recs []inodeRec, scanZeros bool) *prefetcher {
 		go func() {
 			defer p.wg.Done()
 			for b := range work {
-				b.load(scanZeros)
+				b.load()
 				close(b.done)
 			}
 		}()
@@ -106,10 +106,10 @@ func needsPrefetch(ino int, n *tree.Node) bool {
 }
 
 // load opens and reads the files of a batch.
-func (b *batch) load(scanZeros bool) {
+func (b *batch) load() {
 	var total int64
 	for i := range b.files {
-		if scanZeros && b.files[i].size <= smallFile {
+		if b.files[i].size <= smallFile {
 			total += b.files[i].size
 		}
 	}
@@ -117,7 +117,7 @@ func (b *batch) load(scanZeros bool) {
 	off := int64(0)
 	for i := range b.files {
 		it := &b.files[i]
-		if scanZeros && it.size <= smallFile {
+		if it.size <= smallFile {
 			it.data = b.buf[off : off+it.size]
 			off += it.size
 			it.err = readSmall(it.src, it.data)

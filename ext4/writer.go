@@ -249,7 +249,7 @@ func (wr *writer) content() error {
 		}
 		return r, nil
 	}
-	wr.pf = startPrefetch(wr.recs, !wr.opts.NoZeroScan)
+	wr.pf = startPrefetch(wr.recs)
 	defer wr.pf.close()
 	for i := FirstIno + 1; i < len(wr.recs); i++ {
 		r := &wr.recs[i]
