@@ -28,8 +28,10 @@ let
     inherit runCommand;
     closureInfo = { rootPaths }: { outPath = fake "closure-info"; inherit rootPaths; };
     writeScript = name: text: { outPath = fake name; inherit text; };
-    makeModulesClosure = args: { outPath = fake "kernel-modules"; };
-    makeInitrd = args: { outPath = fake "initrd"; };
+    # These force their arguments (the guest's /init included), so that an
+    # evaluation error there shows in the tests.
+    makeModulesClosure = args: builtins.deepSeq args { outPath = fake "kernel-modules"; };
+    makeInitrd = args: builtins.deepSeq (map (c: "${c.object.text}") args.contents) { outPath = fake "initrd"; };
     linux = { outPath = fake "linux"; };
     qemu_kvm = { outPath = fake "qemu"; };
     nix = { outPath = fake "nix"; };
