@@ -34,6 +34,7 @@
 // Without a command, Run's status 0 only says that QEMU exited: with
 // -no-reboot a guest that powers off, resets or triple-faults looks the
 // same, so callers check the serial console for what they expect.
+//
 // Only x86_64 (and i386) guests are tested; other architectures get the
 // matching qemu-system binary and the "virt" machine, but no KVM probe.
 // Every run is bounded by Options.Timeout; on expiry QEMU is killed and
