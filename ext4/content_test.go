@@ -72,14 +72,16 @@ func compareManifest(t *testing.T, want, got *manifest.Manifest, co manifest.Com
 
 func TestContent(t *testing.T) {
 	cases := []struct {
-		name string
-		opts testtree.Options
-		size int64
+		name   string
+		opts   testtree.Options
+		size   int64
+		noZero bool
 	}{
-		{"tiny", testtree.Options{Seed: 1}, 64 << 20},
-		{"small", testtree.Options{Seed: 2, Class: testtree.Small}, 256 << 20},
-		{"medium", testtree.Options{Seed: 3, Class: testtree.Medium}, 512 << 20},
-		{"huge", testtree.Options{Seed: 4, Huge: true}, 64 << 20},
+		{"tiny", testtree.Options{Seed: 1}, 64 << 20, false},
+		{"small", testtree.Options{Seed: 2, Class: testtree.Small}, 256 << 20, false},
+		{"small-no-zero-scan", testtree.Options{Seed: 2, Class: testtree.Small}, 256 << 20, true},
+		{"medium", testtree.Options{Seed: 3, Class: testtree.Medium}, 512 << 20, false},
+		{"huge", testtree.Options{Seed: 4, Huge: true}, 64 << 20, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -87,7 +89,7 @@ func TestContent(t *testing.T) {
 				t.Skip("-short")
 			}
 			_, root, want := genTree(t, tc.opts)
-			img := build(t, root, Options{Size: tc.size})
+			img := build(t, root, Options{Size: tc.size, NoZeroScan: tc.noZero})
 			// Hashing the > 4 GiB sparse file through the kernel takes
 			// long: the huge tree is compared without contents.
 			mo := manifest.Options{NoContent: tc.opts.Huge}
