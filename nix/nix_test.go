@@ -7,9 +7,10 @@
 //     configuration (testdata/stub.nix), generates the expected purefs
 //     configurations, which purefs's own config parser accepts, and keeps
 //     the seed's assertions (testdata/eval.nix);
-//   - a plain derivation whose builder is a static purefs builds an efi
-//     qcow2 image that the oracles find clean, and rebuilding it with
-//     --check gives the same bytes.
+//   - a plain derivation whose builder is a static purefs (testdata/image.nix)
+//     and make-disk-image.nix itself over stand-ins for nixpkgs and the
+//     system (testdata/shim.nix) build images that the oracles find clean,
+//     and rebuilding them with --check gives the same bytes.
 package nix_test
 
 import (
