@@ -15,6 +15,8 @@ package nix_test
 
 import (
 	"bytes"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -23,6 +25,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -460,4 +463,67 @@ func partitions(t *testing.T, img string) []partition {
 		t.Fatalf("sfdisk --json: want a gpt table with 512-byte sectors:\n%s", s)
 	}
 	return v.PartitionTable.Partitions
+}
+
+// TestVendorHash checks package.nix's vendorHash: the NAR hash of what
+// `go mod vendor` makes for the sources buildGoModule sees.
+func TestVendorHash(t *testing.T) {
+	n := newNixStore(t)
+	oracle.Need(t, "go", "nix-hash")
+	root := repoRoot(t)
+	src := t.TempDir()
+	// The Go files and go.mod/go.sum, minus what package.nix's filter
+	// leaves out (nix, bench) and test data.
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		if d.IsDir() {
+			if p != root && (strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata" || d.Name() == "vendor" || rel == "nix" || rel == "bench") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(p, ".go") && rel != "go.mod" && rel != "go.sum" {
+			return nil
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		dst := filepath.Join(src, rel)
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return err
+		}
+		return os.WriteFile(dst, b, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vendor := exec.Command("go", "mod", "vendor")
+	vendor.Dir = src
+	// The module cache that building the tests filled holds every module.
+	vendor.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOWORK=off", "GOTOOLCHAIN=local")
+	if out, err := vendor.CombinedOutput(); err != nil {
+		t.Fatalf("go mod vendor: %v\n%s", err, out)
+	}
+	hexHash := strings.TrimSpace(n.run(t, "nix-hash", "--type", "sha256", filepath.Join(src, "vendor")))
+	sum, err := hex.DecodeString(hexHash)
+	if err != nil {
+		t.Fatalf("nix-hash printed %q: %v", hexHash, err)
+	}
+	got := "sha256-" + base64.StdEncoding.EncodeToString(sum)
+
+	pkg, err := os.ReadFile("package.nix")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^\s*vendorHash = "([^"]+)";`).FindSubmatch(pkg)
+	if m == nil {
+		t.Fatal("package.nix: no vendorHash line")
+	}
+	if want := string(m[1]); got != want {
+		t.Errorf("package.nix: vendorHash is %s, but go.mod and go.sum give %s: update it", want, got)
+	}
 }
