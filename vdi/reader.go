@@ -108,7 +108,7 @@ func (rd *Reader) ReadAt(p []byte, off int64) (int, error) {
 // When the image is an *os.File, the parts of blocks that are holes in
 // the file (zero pages, a static image's unwritten blocks) are left out.
 func (rd *Reader) DataRanges() ([]sparse.Range, error) {
-	m, err := newExtentMap(rd.r, rd.fileSize)
+	m, err := sparse.NewExtentMap(rd.r, rd.fileSize)
 	if err != nil {
 		return nil, err
 	}
@@ -123,7 +123,7 @@ func (rd *Reader) DataRanges() ([]sparse.Range, error) {
 		if l <= 0 {
 			break
 		}
-		out = m.add(out, off, int64(rd.h.offsetData)+int64(v)*bs, l)
+		out = m.Add(out, off, int64(rd.h.offsetData)+int64(v)*bs, l)
 	}
 	return out, nil
 }

@@ -76,8 +76,8 @@ func Write(dst *os.File, src sparse.Source, opts Options) error {
 	// ones put block i in slot i. Each block is hashed for the UUIDs.
 	digest := newContentDigest(size)
 	var allocated int64
-	err := scanBlocks(src, size, blockSize, 0, func(b *block) error {
-		idx := b.idx
+	err := sparse.ScanBlocks(src, size, blockSize, 0, func(b *sparse.Block) error {
+		idx := b.Idx
 		slot := idx
 		if !opts.Static {
 			slot = allocated
@@ -85,7 +85,7 @@ func Write(dst *os.File, src sparse.Source, opts Options) error {
 		}
 		allocated++
 		digest.add(b)
-		if err := writeSparse(dst, b.buf, int64(h.offsetData)+slot*blockSize); err != nil {
+		if err := sparse.WriteSparse(dst, b.Buf, int64(h.offsetData)+slot*blockSize); err != nil {
 			return fmt.Errorf("vdi: writing block %d: %w", idx, err)
 		}
 		return nil
@@ -142,10 +142,10 @@ func newContentDigest(size int64) *contentDigest {
 	return d
 }
 
-func (d *contentDigest) add(b *block) {
+func (d *contentDigest) add(b *sparse.Block) {
 	var rec [12]byte
-	binary.LittleEndian.PutUint64(rec[0:], uint64(b.idx))
-	binary.LittleEndian.PutUint32(rec[8:], b.crc)
+	binary.LittleEndian.PutUint64(rec[0:], uint64(b.Idx))
+	binary.LittleEndian.PutUint32(rec[8:], b.CRC)
 	d.h.Write(rec[:])
 }
 

@@ -159,7 +159,7 @@ func (rd *Reader) ReadAt(p []byte, off int64) (int, error) {
 // *os.File, the parts that are holes in the file (zero pages, unwritten
 // blocks) are left out.
 func (rd *Reader) DataRanges() ([]sparse.Range, error) {
-	m, err := newExtentMap(rd.r, rd.fileSize)
+	m, err := sparse.NewExtentMap(rd.r, rd.fileSize)
 	if err != nil {
 		return nil, err
 	}
@@ -167,7 +167,7 @@ func (rd *Reader) DataRanges() ([]sparse.Range, error) {
 		if rd.size == 0 {
 			return nil, nil
 		}
-		return m.add(nil, 0, 0, rd.size), nil
+		return m.Add(nil, 0, 0, rd.size), nil
 	}
 	var out []sparse.Range
 	for i, v := range rd.bat {
@@ -175,7 +175,7 @@ func (rd *Reader) DataRanges() ([]sparse.Range, error) {
 			continue
 		}
 		off := int64(i) * rd.bs
-		out = m.add(out, off, int64(v)*sectorSize+rd.bitmap, min(rd.bs, rd.size-off))
+		out = m.Add(out, off, int64(v)*sectorSize+rd.bitmap, min(rd.bs, rd.size-off))
 	}
 	return out, nil
 }

@@ -115,11 +115,11 @@ func Write(dst *os.File, src sparse.Source, opts Options) error {
 	var end int64 // file size without the final footer
 	if opts.Fixed {
 		// (2f) Fixed: the disk's bytes in place; zero blocks stay holes.
-		err = scanBlocks(src, size, blockSize, 0, func(b *block) error {
+		err = sparse.ScanBlocks(src, size, blockSize, 0, func(b *sparse.Block) error {
 			digest.add(b)
-			data := b.buf[:min(int64(len(b.buf)), size-b.idx*blockSize)]
-			if err := writeSparse(dst, data, b.idx*blockSize); err != nil {
-				return fmt.Errorf("vhd: writing block %d: %w", b.idx, err)
+			data := b.Buf[:min(int64(len(b.Buf)), size-b.Idx*blockSize)]
+			if err := sparse.WriteSparse(dst, data, b.Idx*blockSize); err != nil {
+				return fmt.Errorf("vhd: writing block %d: %w", b.Idx, err)
 			}
 			return nil
 		})
@@ -169,16 +169,16 @@ func writeDynamic(dst *os.File, src sparse.Source, size int64, digest *contentDi
 	}
 	const bitmapBytes = blockSize / sectorSize / 8 // 512: one sector
 	next := int64(batOffset) + batBytes
-	err := scanBlocks(src, size, blockSize, bitmapBytes, func(b *block) error {
+	err := sparse.ScanBlocks(src, size, blockSize, bitmapBytes, func(b *sparse.Block) error {
 		digest.add(b)
-		binary.BigEndian.PutUint32(bat[4*b.idx:], uint32(next/sectorSize))
+		binary.BigEndian.PutUint32(bat[4*b.Idx:], uint32(next/sectorSize))
 		for i := range bitmapBytes {
-			b.buf[i] = 0xff // every sector of the block present
+			b.Buf[i] = 0xff // every sector of the block present
 		}
-		if err := writeSparse(dst, b.buf, next); err != nil {
-			return fmt.Errorf("vhd: writing block %d: %w", b.idx, err)
+		if err := sparse.WriteSparse(dst, b.Buf, next); err != nil {
+			return fmt.Errorf("vhd: writing block %d: %w", b.Idx, err)
 		}
-		next += int64(len(b.buf))
+		next += int64(len(b.Buf))
 		return nil
 	})
 	if err != nil {
@@ -215,10 +215,10 @@ func newContentDigest(size int64) *contentDigest {
 	return d
 }
 
-func (d *contentDigest) add(b *block) {
+func (d *contentDigest) add(b *sparse.Block) {
 	var rec [12]byte
-	binary.LittleEndian.PutUint64(rec[0:], uint64(b.idx))
-	binary.LittleEndian.PutUint32(rec[8:], b.crc)
+	binary.LittleEndian.PutUint64(rec[0:], uint64(b.Idx))
+	binary.LittleEndian.PutUint32(rec[8:], b.CRC)
 	d.h.Write(rec[:])
 }
 

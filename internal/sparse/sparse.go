@@ -53,23 +53,6 @@ func DataRanges(f *os.File, size int64) ([]Range, error) {
 	return out, nil
 }
 
-// IsZero reports whether b holds only zero bytes.
-func IsZero(b []byte) bool {
-	// Compare eight bytes at a time; the tail byte by byte.
-	for len(b) >= 8 {
-		if b[0]|b[1]|b[2]|b[3]|b[4]|b[5]|b[6]|b[7] != 0 {
-			return false
-		}
-		b = b[8:]
-	}
-	for _, c := range b {
-		if c != 0 {
-			return false
-		}
-	}
-	return true
-}
-
 // Source is a virtual disk to read: a raw file or a container's reader.
 // DataRanges lists the regions that may hold data, in order; everything
 // outside them reads as zeros and need not be read at all.

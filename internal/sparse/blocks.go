@@ -1,4 +1,4 @@
-package vdi
+package sparse
 
 import (
 	"bytes"
@@ -9,37 +9,35 @@ import (
 	"os"
 	"sort"
 	"sync"
-
-	"github.com/purefs/purefs/internal/sparse"
 )
 
-// block is one non-zero block of the source, as scanBlocks hands it out.
-type block struct {
-	idx int64
-	buf []byte // prefix bytes for the caller, then the block's bytes
-	// crc is the block's CRC-32C, its fingerprint in the content digest.
-	crc uint32
+// Block is one non-zero block of a source, as ScanBlocks hands it out.
+type Block struct {
+	Idx int64
+	Buf []byte // prefix bytes for the caller, then the block's bytes
+	// CRC is the block's CRC-32C, a fingerprint for content digests.
+	CRC uint32
 }
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-// scanBlocks calls fn, in order, for every block of bs bytes of src's
-// first size bytes that holds a non-zero byte. b.buf[prefix:] holds the
-// block (zeros past the end of src); b.buf[:prefix] is the caller's. Only
+// ScanBlocks calls fn, in order, for every block of bs bytes of src's
+// first size bytes that holds a non-zero byte. b.Buf[prefix:] holds the
+// block (zeros past the end of src); b.Buf[:prefix] is the caller's. Only
 // src's data ranges are read. A second goroutine reads ahead, so that
 // reading overlaps fn's writing; buffers are reused once fn returns.
-func scanBlocks(src sparse.Source, size, bs int64, prefix int, fn func(b *block) error) error {
+func ScanBlocks(src Source, size, bs int64, prefix int, fn func(b *Block) error) error {
 	ranges, err := src.DataRanges()
 	if err != nil {
-		return fmt.Errorf("vdi: source data ranges: %w", err)
+		return fmt.Errorf("sparse: listing the source's data: %w", err)
 	}
-	ranges = normalize(ranges)
+	ranges = Normalize(ranges)
 	const depth = 4
 	free := make(chan []byte, depth)
 	for range depth {
 		free <- make([]byte, int64(prefix)+bs)
 	}
-	full := make(chan block, depth)
+	full := make(chan Block, depth)
 	done := make(chan struct{})
 	var readErr error
 	var wg sync.WaitGroup
@@ -59,7 +57,7 @@ func scanBlocks(src sparse.Source, size, bs int64, prefix int, fn func(b *block)
 				free <- buf
 				return err == nil, err
 			}
-			b := block{idx: idx, buf: buf, crc: crc32.Checksum(buf[prefix:], castagnoli)}
+			b := Block{Idx: idx, Buf: buf, CRC: crc32.Checksum(buf[prefix:], castagnoli)}
 			select {
 			case full <- b:
 				return true, nil
@@ -75,7 +73,7 @@ func scanBlocks(src sparse.Source, size, bs int64, prefix int, fn func(b *block)
 				close(done)
 			}
 		}
-		free <- b.buf
+		free <- b.Buf
 	}
 	wg.Wait()
 	if fnErr != nil {
@@ -89,7 +87,7 @@ func scanBlocks(src sparse.Source, size, bs int64, prefix int, fn func(b *block)
 // index and a fill function that reads the block's data ranges into a
 // buffer (zeroing the rest) and reports whether it holds a non-zero byte;
 // visit returns false to stop.
-func readBlocks(src sparse.Source, ranges []sparse.Range, size, bs int64, visit func(int64, func([]byte) (bool, error)) (bool, error)) error {
+func readBlocks(src Source, ranges []Range, size, bs int64, visit func(int64, func([]byte) (bool, error)) (bool, error)) error {
 	srcSize := min(src.Size(), size)
 	last := int64(-1) // last block visited
 	for i := 0; i < len(ranges); i++ {
@@ -107,12 +105,12 @@ func readBlocks(src sparse.Source, ranges []sparse.Range, size, bs int64, visit 
 					clear(buf[pos-bOff : lo-bOff])
 					n, err := src.ReadAt(buf[lo-bOff:hi-bOff], lo)
 					if err != nil && !(errors.Is(err, io.EOF) && int64(n) == hi-lo) {
-						return false, fmt.Errorf("vdi: reading source at %d: %w", lo, err)
+						return false, fmt.Errorf("sparse: reading the source at byte %d: %w", lo, err)
 					}
 					pos = hi
 				}
 				clear(buf[pos-bOff:])
-				return !isZero(buf), nil
+				return !IsZero(buf), nil
 			}
 			last = idx
 			more, err := visit(idx, fill)
@@ -127,8 +125,8 @@ func readBlocks(src sparse.Source, ranges []sparse.Range, size, bs int64, visit 
 // zeroPage is compared against: bytes.Equal runs at memory speed.
 var zeroPage [4096]byte
 
-// isZero reports whether b holds only zeros.
-func isZero(b []byte) bool {
+// IsZero reports whether b holds only zero bytes.
+func IsZero(b []byte) bool {
 	for len(b) >= len(zeroPage) {
 		if !bytes.Equal(b[:len(zeroPage)], zeroPage[:]) {
 			return false
@@ -138,19 +136,19 @@ func isZero(b []byte) bool {
 	return bytes.Equal(b, zeroPage[:len(b)])
 }
 
-// writeSparse writes b at off in dst, an empty file, skipping the 4 KiB
+// WriteSparse writes b at off in dst, an empty file, skipping the 4 KiB
 // pages (relative to off) that hold only zeros: the file's holes read as
 // zeros already. Runs of non-zero pages go out in one write each.
-func writeSparse(dst io.WriterAt, b []byte, off int64) error {
+func WriteSparse(dst io.WriterAt, b []byte, off int64) error {
 	const page = int64(len(zeroPage))
 	n := int64(len(b))
 	for start := int64(0); start < n; {
 		// Skip zero pages, then gather the run of non-zero ones.
-		for start < n && isZero(b[start:min(start+page, n)]) {
+		for start < n && IsZero(b[start:min(start+page, n)]) {
 			start += page
 		}
 		end := start
-		for end < n && !isZero(b[end:min(end+page, n)]) {
+		for end < n && !IsZero(b[end:min(end+page, n)]) {
 			end += page
 		}
 		end = min(end, n)
@@ -164,35 +162,37 @@ func writeSparse(dst io.WriterAt, b []byte, off int64) error {
 	return nil
 }
 
-// extentMap tells which bytes of the image file hold data, so that data
+// ExtentMap tells which bytes of the image file hold data, so that data
 // ranges of the virtual disk can leave out the file's holes (the zero
 // pages Write leaves unwritten, the unwritten blocks of a static image).
-type extentMap struct {
-	known  bool           // false: r is not a file; everything may hold data
-	ranges []sparse.Range // the file's data ranges, in order
+type ExtentMap struct {
+	known  bool    // false: r is not a file; everything may hold data
+	ranges []Range // the file's data ranges, in order
 }
 
-func newExtentMap(r io.ReaderAt, size int64) (extentMap, error) {
+// NewExtentMap returns the ExtentMap of the image in r (size bytes); for
+// an r that is not a file, every byte may hold data.
+func NewExtentMap(r io.ReaderAt, size int64) (ExtentMap, error) {
 	f, ok := r.(*os.File)
 	if !ok {
-		return extentMap{}, nil
+		return ExtentMap{}, nil
 	}
-	rs, err := sparse.DataRanges(f, size)
+	rs, err := DataRanges(f, size)
 	if err != nil {
-		return extentMap{}, fmt.Errorf("vdi: image data ranges: %w", err)
+		return ExtentMap{}, fmt.Errorf("sparse: listing the image file's data: %w", err)
 	}
-	return extentMap{known: true, ranges: rs}, nil
+	return ExtentMap{known: true, ranges: rs}, nil
 }
 
-// add appends to out the parts of the virtual range [vOff, vOff+n),
+// Add appends to out the parts of the virtual range [vOff, vOff+n),
 // stored at file offset fOff, that the file holds data for, merging
 // adjacent ranges.
-func (m extentMap) add(out []sparse.Range, vOff, fOff, n int64) []sparse.Range {
+func (m ExtentMap) Add(out []Range, vOff, fOff, n int64) []Range {
 	put := func(off, n int64) {
 		if k := len(out); k > 0 && out[k-1].End() == off {
 			out[k-1].Len += n
 		} else {
-			out = append(out, sparse.Range{Off: off, Len: n})
+			out = append(out, Range{Off: off, Len: n})
 		}
 	}
 	if !m.known {
@@ -207,9 +207,9 @@ func (m extentMap) add(out []sparse.Range, vOff, fOff, n int64) []sparse.Range {
 	return out
 }
 
-// normalize returns ranges sorted, without empty ranges, with overlapping
-// or touching ones merged: what readBlocks relies on, whatever the source.
-func normalize(ranges []sparse.Range) []sparse.Range {
+// Normalize returns ranges sorted, without empty ranges, with overlapping
+// or touching ones merged: what ScanBlocks relies on, whatever the source.
+func Normalize(ranges []Range) []Range {
 	ok := true
 	for i, r := range ranges {
 		if r.Len <= 0 || r.Off < 0 || (i > 0 && r.Off < ranges[i-1].End()) {
@@ -220,7 +220,7 @@ func normalize(ranges []sparse.Range) []sparse.Range {
 	if ok {
 		return ranges
 	}
-	rs := make([]sparse.Range, 0, len(ranges))
+	rs := make([]Range, 0, len(ranges))
 	for _, r := range ranges {
 		if r.Off < 0 {
 			r.Len += r.Off
