@@ -112,20 +112,23 @@ func Diff(a, b Disk, opts DiffOptions) ([]Difference, error) {
 	return out, nil
 }
 
-func diffFields(out *[]Difference, where string, a, b map[string]string) {
-	keys := map[string]bool{}
+// unionKeys returns the keys of a and b, sorted.
+func unionKeys[V any](a, b map[string]V) []string {
+	keys := make([]string, 0, len(a)+len(b))
 	for k := range a {
-		keys[k] = true
+		keys = append(keys, k)
 	}
 	for k := range b {
-		keys[k] = true
+		if _, ok := a[k]; !ok {
+			keys = append(keys, k)
+		}
 	}
-	sorted := make([]string, 0, len(keys))
-	for k := range keys {
-		sorted = append(sorted, k)
-	}
-	sort.Strings(sorted)
-	for _, k := range sorted {
+	sort.Strings(keys)
+	return keys
+}
+
+func diffFields(out *[]Difference, where string, a, b map[string]string) {
+	for _, k := range unionKeys(a, b) {
 		if a[k] != b[k] {
 			*out = append(*out, Difference{where, k, a[k], b[k]})
 		}
@@ -165,19 +168,17 @@ func diffTables(out *[]Difference, a, b *Report) {
 		return m
 	}
 	ma, mb := pm(a), pm(b)
-	nums := map[int]bool{}
+	nums := make([]int, 0, len(ma)+len(mb))
 	for n := range ma {
-		nums[n] = true
+		nums = append(nums, n)
 	}
 	for n := range mb {
-		nums[n] = true
+		if ma[n] == nil {
+			nums = append(nums, n)
+		}
 	}
-	sorted := make([]int, 0, len(nums))
-	for n := range nums {
-		sorted = append(sorted, n)
-	}
-	sort.Ints(sorted)
-	for _, n := range sorted {
+	sort.Ints(nums)
+	for _, n := range nums {
 		where := fmt.Sprintf("partition %d", n)
 		switch {
 		case ma[n] == nil:
@@ -236,7 +237,7 @@ func diffTrees(out *[]Difference, where string, x, y *FileSystem) error {
 		add("mode", fmt.Sprintf("%04o", ea.Mode), fmt.Sprintf("%04o", eb.Mode))
 		add("owner", fmt.Sprintf("%d:%d", ea.UID, ea.GID), fmt.Sprintf("%d:%d", eb.UID, eb.GID))
 		add("size", fmt.Sprint(ea.Size), fmt.Sprint(eb.Size))
-		add("mtime", fmtTime(ea), fmtTimeOf(eb.Mtime))
+		add("mtime", fmtTimeOf(ea.Mtime), fmtTimeOf(eb.Mtime))
 		add("atime", fmtTimeOf(ea.Atime), fmtTimeOf(eb.Atime))
 		add("ctime", fmtTimeOf(ea.Ctime), fmtTimeOf(eb.Ctime))
 		add("links", fmt.Sprint(ea.Links), fmt.Sprint(eb.Links))
@@ -261,27 +262,13 @@ func diffTrees(out *[]Difference, where string, x, y *FileSystem) error {
 	return nil
 }
 
-func fmtTime(e *Entry) string { return fmtTimeOf(e.Mtime) }
-
 func fmtTimeOf(t interface{ UnixNano() int64 }) string {
 	ns := t.UnixNano()
 	return fmt.Sprintf("%d.%09d", ns/1e9, ns%1e9)
 }
 
 func diffXattrs(out *[]Difference, loc string, a, b map[string]string) {
-	keys := map[string]bool{}
-	for k := range a {
-		keys[k] = true
-	}
-	for k := range b {
-		keys[k] = true
-	}
-	sorted := make([]string, 0, len(keys))
-	for k := range keys {
-		sorted = append(sorted, k)
-	}
-	sort.Strings(sorted)
-	for _, k := range sorted {
+	for _, k := range unionKeys(a, b) {
 		va, oka := a[k]
 		vb, okb := b[k]
 		switch {
