@@ -25,8 +25,10 @@ func (m *memDisk) ReadAt(p []byte, off int64) (int, error) {
 	}
 	return n, nil
 }
-func (m *memDisk) Size() int64                         { return int64(len(m.b)) }
-func (m *memDisk) DataRanges() ([]sparse.Range, error) { return []sparse.Range{{Off: 0, Len: int64(len(m.b))}}, nil }
+func (m *memDisk) Size() int64 { return int64(len(m.b)) }
+func (m *memDisk) DataRanges() ([]sparse.Range, error) {
+	return []sparse.Range{{Off: 0, Len: int64(len(m.b))}}, nil
+}
 
 // WriteAt lets the seeds be written with the package writers.
 func (m *memDisk) WriteAt(p []byte, off int64) (int, error) { return copy(m.b[off:], p), nil }
