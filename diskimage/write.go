@@ -152,6 +152,10 @@ func Build(plan *BuildPlan, opts BuildOptions) (err error) {
 		if err := writeContainer(out, raw, plan); err != nil {
 			return err
 		}
+		// The image reaches the disk before it gets its final name.
+		if err := out.Sync(); err != nil {
+			return err
+		}
 		if err := out.Close(); err != nil {
 			return err
 		}
@@ -175,8 +179,10 @@ func Build(plan *BuildPlan, opts BuildOptions) (err error) {
 		return err
 	}
 	images = append(images, hydra.Name(), filepath.Join(support, "hydra-build-products"))
-	if err := raw.Sync(); err != nil {
-		return err
+	if cfg.ContainerFormat() == "raw" {
+		if err := raw.Sync(); err != nil {
+			return err
+		}
 	}
 	for i := 0; i < len(images); i += 2 {
 		if err := os.Rename(images[i], images[i+1]); err != nil {
