@@ -66,7 +66,7 @@
 //
 //	vm                 object or null: the machine of the installBootLoader
 //	                           step (kernel, initrd, append, command, share,
-//	                           qemu, accel, timeout); required with
+//	                           qemu, firmware, accel, timeout); required with
 //	                           installBootLoader. See VM.
 //
 // GUIDs are 36 characters, 8-4-4-4-12 hexadecimal digits; the seed's own

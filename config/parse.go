@@ -231,6 +231,7 @@ func (c *Config) resolve(dir string) {
 		abs(&v.Kernel)
 		abs(&v.Initrd)
 		abs(&v.Share)
+		abs(&v.Firmware)
 	}
 	if b := c.Bootloader; b != nil {
 		abs(&b.EFI)

@@ -24,6 +24,8 @@ const DefaultInstallCommand = "nixos-enter --root /mnt -- /nix/var/nix/profiles/
 //	                 (default DefaultInstallCommand)
 //	share    string  host directory exported to the guest at /share
 //	qemu     string  emulator binary (default qemu-system-x86_64 from $PATH)
+//	firmware string  OVMF code image booted when touchEFIVars (default: the
+//	                 first OVMF_CODE found in /usr/share/OVMF)
 //	accel    string  "auto" (default: KVM when a probe guest runs, else
 //	                 TCG), "kvm" or "tcg"
 //	timeout  integer seconds before the guest is killed (default 1800)
@@ -32,6 +34,7 @@ type VM struct {
 	Command                string
 	Share                  string
 	QEMU                   string
+	Firmware               string
 	Accel                  string
 	Timeout                int64
 }
@@ -48,7 +51,7 @@ func vmConfig(o *object) (*VM, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := vo.allow("kernel", "initrd", "append", "command", "share", "qemu", "accel", "timeout"); err != nil {
+	if err := vo.allow("kernel", "initrd", "append", "command", "share", "qemu", "firmware", "accel", "timeout"); err != nil {
 		return nil, err
 	}
 	v := &VM{}
@@ -58,7 +61,7 @@ func vmConfig(o *object) (*VM, error) {
 	}{
 		{&v.Kernel, "kernel", ""}, {&v.Initrd, "initrd", ""}, {&v.Append, "append", ""},
 		{&v.Command, "command", DefaultInstallCommand}, {&v.Share, "share", ""},
-		{&v.QEMU, "qemu", ""}, {&v.Accel, "accel", "auto"},
+		{&v.QEMU, "qemu", ""}, {&v.Firmware, "firmware", ""}, {&v.Accel, "accel", "auto"},
 	} {
 		if *f.dst, err = vo.str(f.key, f.def); err != nil {
 			return nil, err

@@ -60,7 +60,7 @@ func installBootLoader(img string, plan *BuildPlan, opts BuildOptions, efiVars s
 		o.Share = &vm.Share{Dir: v.Share, Tag: "share"}
 	}
 	if cfg.TouchEFIVars {
-		o.UEFI = &vm.UEFI{Vars: efiVars}
+		o.UEFI = &vm.UEFI{Code: v.Firmware, Vars: efiVars}
 	}
 	status, err := vm.Run(context.Background(), o)
 	if err != nil {

@@ -190,6 +190,7 @@ let
     initrd = "${guestInitrd}/initrd";
     qemu = "${pkgs.qemu_kvm}/bin/qemu-system-${pkgs.stdenv.hostPlatform.qemuArch}";
     share = builtins.storeDir;
+    firmware = "${efiFirmware}";
     command = ''
       export PATH=${binPath}:${guestTools}/bin:$PATH
       ${lib.optionalString (config.boot.loader.grub.enable && config.boot.loader.grub.device != "/dev/vda") ''

@@ -28,7 +28,9 @@ type Input struct {
 	Root string
 	// Contents are grafted onto the root as the seed's contents list is.
 	Contents []config.Content
-	// ConfigFile, when set, becomes /etc/nixos/configuration.nix (mode 0644).
+	// ConfigFile, when set, becomes /etc/nixos/configuration.nix, with the
+	// mode the seed's `cp` gives it: the source's, less umask 022 (0444
+	// for a file in the Nix store).
 	ConfigFile string
 	// AdditionalPaths are store paths, each read from the host path of the
 	// same name and placed at that path unless the root already has it.
@@ -424,7 +426,7 @@ func (s *stager) regularFile(p string) (*tree.Node, error) {
 		return nil, fmt.Errorf("%w: %v", ErrSource, err)
 	}
 	f.Close()
-	n := &tree.Node{Type: tree.Regular, Perm: 0o644, Size: fi.Size(), Source: p}
+	n := &tree.Node{Type: tree.Regular, Perm: uint32(fi.Mode().Perm()) &^ 0o022, Size: fi.Size(), Source: p}
 	s.stamp(n)
 	return n, nil
 }

@@ -121,6 +121,11 @@ func TestStage(t *testing.T) {
 		"store/bbb-y/bin":   "y",
 		"config.nix":        "{ }",
 	})
+	// A configuration.nix from the Nix store is read-only; the seed's cp
+	// keeps that mode.
+	if err := os.Chmod(filepath.Join(src, "config.nix"), 0o444); err != nil {
+		t.Fatal(err)
+	}
 	in := Input{
 		Root: root,
 		Contents: []config.Content{
@@ -154,7 +159,7 @@ func TestStage(t *testing.T) {
 		"/etc/ssh/two.conf reg 644 0:0\n",
 		"/srv/x dir 755 0:0\n",
 		"/srv/x/file reg 640 42:1\n",
-		"/etc/nixos/configuration.nix reg 644 0:0\n",
+		"/etc/nixos/configuration.nix reg 444 0:0\n",
 		"/opt/viaLink/a reg 640 0:0\n",
 		"/nix/store/aaa-x dir 750 0:0\n",
 		"bbb-y/bin reg 640 0:0\n",
