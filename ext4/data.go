@@ -70,12 +70,12 @@ func (fc *fileCopy) fromBytes(d []byte) error {
 	nb := (len(d) + BlockSize - 1) / BlockSize
 	blk := func(i int) []byte { return d[i*BlockSize : min((i+1)*BlockSize, len(d))] }
 	for b := 0; b < nb; {
-		if sparse.IsZero(blk(b)) {
+		if isZero(blk(b)) {
 			b++
 			continue
 		}
 		e := b + 1
-		for e < nb && !sparse.IsZero(blk(e)) {
+		for e < nb && !isZero(blk(e)) {
 			e++
 		}
 		if err := fc.emit(uint64(b), d[b*BlockSize:min(e*BlockSize, len(d))], uint64(e-b)); err != nil {
@@ -127,12 +127,12 @@ func (fc *fileCopy) blockRange(b0, b1 uint64) error {
 		}
 		clear(chunk[n:])
 		for i := uint64(0); i < k; {
-			if sparse.IsZero(chunk[i*BlockSize : (i+1)*BlockSize]) {
+			if isZero(chunk[i*BlockSize : (i+1)*BlockSize]) {
 				i++
 				continue
 			}
 			j := i + 1
-			for j < k && !sparse.IsZero(chunk[j*BlockSize:(j+1)*BlockSize]) {
+			for j < k && !isZero(chunk[j*BlockSize:(j+1)*BlockSize]) {
 				j++
 			}
 			if err := fc.emit(b+i, chunk[i*BlockSize:j*BlockSize], j-i); err != nil {
@@ -266,4 +266,20 @@ func (fc *fileCopy) copyRange(off, n int64, blk uint64) (int64, error) {
 		done += int64(m)
 	}
 	return done, nil
+}
+
+// isZero reports whether b holds only zeros, eight bytes at a time.
+func isZero(b []byte) bool {
+	for len(b) >= 32 {
+		if le.Uint64(b)|le.Uint64(b[8:])|le.Uint64(b[16:])|le.Uint64(b[24:]) != 0 {
+			return false
+		}
+		b = b[32:]
+	}
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
 }

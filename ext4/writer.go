@@ -170,8 +170,12 @@ func (wr *writer) writeBytes(b []byte, off uint64) error {
 	return nil
 }
 
-// maxPend bounds the write buffer; larger writes go straight through.
-const maxPend = 8 << 20
+// maxPend bounds the write buffer; writes of directWrite bytes or more go
+// straight through.
+const (
+	maxPend     = 8 << 20
+	directWrite = 256 << 10
+)
 
 // bufWrite writes b at block blk through a buffer that joins writes of
 // consecutive blocks into large sequential ones.
@@ -184,7 +188,10 @@ func (wr *writer) bufWrite(b []byte, blk uint64) error {
 			}
 		}
 	}
-	if len(b) >= maxPend/2 {
+	if len(b) >= directWrite {
+		if err := wr.flush(); err != nil {
+			return err
+		}
 		return wr.writeAt(b, blk)
 	}
 	if len(wr.pend) == 0 {
