@@ -49,6 +49,7 @@ type prefetcher struct {
 	wg    sync.WaitGroup
 	cur   *batch
 	pos   int
+	bufs  sync.Pool // *[]byte backing stores of finished batches
 }
 
 // startPrefetch starts reading the sources of the regular files among
@@ -61,7 +62,7 @@ func startPrefetch(recs []inodeRec) *prefetcher {
 		go func() {
 			defer p.wg.Done()
 			for b := range work {
-				b.load()
+				b.load(p)
 				close(b.done)
 			}
 		}()
@@ -106,14 +107,18 @@ func needsPrefetch(ino int, n *tree.Node) bool {
 }
 
 // load opens and reads the files of a batch.
-func (b *batch) load() {
+func (b *batch) load(p *prefetcher) {
 	var total int64
 	for i := range b.files {
 		if b.files[i].size <= smallFile {
 			total += b.files[i].size
 		}
 	}
-	b.buf = make([]byte, total)
+	if bp, ok := p.bufs.Get().(*[]byte); ok && int64(cap(*bp)) >= total {
+		b.buf = (*bp)[:total]
+	} else {
+		b.buf = make([]byte, total, max(total, batchBytes+smallFile))
+	}
 	off := int64(0)
 	for i := range b.files {
 		it := &b.files[i]
@@ -165,6 +170,12 @@ func readSmall(path string, b []byte) error {
 // next returns the next file, in inode order, once it is ready.
 func (p *prefetcher) next() *prefetched {
 	for p.cur == nil || p.pos == len(p.cur.files) {
+		if p.cur != nil && p.cur.buf != nil {
+			// The writer is done with the previous batch's data.
+			buf := p.cur.buf[:0]
+			p.bufs.Put(&buf)
+			p.cur.buf = nil
+		}
 		b, ok := <-p.items
 		if !ok {
 			return nil
