@@ -23,11 +23,12 @@ type Options struct {
 	// Inodes is the inode count; 0: mke2fs's rule for the size, raised to
 	// fit the tree.
 	Inodes uint64
-	// NoZeroScan trusts the data ranges (SEEK_DATA) of sources over 1 MiB
+	// NoZeroScan trusts the data ranges (SEEK_DATA) of sources over 64 KiB
 	// without reading them for all-zero blocks, so that whole ranges are
 	// cloned by copy_file_range on file systems with reflinks. Holes are
 	// still kept; all-zero blocks inside data ranges are then allocated.
-	// Smaller files are read whole and scanned either way.
+	// Smaller files are read whole and scanned either way (without it,
+	// files up to 1 MiB).
 	NoZeroScan bool
 }
 

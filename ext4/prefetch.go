@@ -14,6 +14,9 @@ const (
 	// smallFile is the size up to which a source is read whole by the
 	// prefetchers (holes read as zeros and are then skipped as such).
 	smallFile = 1 << 20
+	// smallClone replaces smallFile with NoZeroScan: larger files go
+	// through copy_file_range, which clones them where it can.
+	smallClone = 64 << 10
 	// Files are prefetched in batches of at most batchFiles files and
 	// batchBytes bytes of small-file data; at most lookahead batches wait,
 	// which bounds the memory held to about lookahead*batchBytes.
@@ -50,12 +53,13 @@ type prefetcher struct {
 	cur   *batch
 	pos   int
 	bufs  sync.Pool // *[]byte backing stores of finished batches
+	small int64     // files up to this size are read whole
 }
 
 // startPrefetch starts reading the sources of the regular files among
 // recs (inode order).
-func startPrefetch(recs []inodeRec) *prefetcher {
-	p := &prefetcher{items: make(chan *batch, lookahead), stop: make(chan struct{})}
+func startPrefetch(recs []inodeRec, small int64) *prefetcher {
+	p := &prefetcher{items: make(chan *batch, lookahead), stop: make(chan struct{}), small: small}
 	work := make(chan *batch, lookahead)
 	for range workers {
 		p.wg.Add(1)
@@ -87,7 +91,7 @@ func startPrefetch(recs []inodeRec) *prefetcher {
 			if !needsPrefetch(i, n) {
 				continue
 			}
-			if n.Size <= smallFile {
+			if n.Size <= p.small {
 				bytes += n.Size
 			}
 			b.files = append(b.files, prefetched{src: n.Source, size: n.Size})
@@ -110,7 +114,7 @@ func needsPrefetch(ino int, n *tree.Node) bool {
 func (b *batch) load(p *prefetcher) {
 	var total int64
 	for i := range b.files {
-		if b.files[i].size <= smallFile {
+		if b.files[i].size <= p.small {
 			total += b.files[i].size
 		}
 	}
@@ -122,7 +126,7 @@ func (b *batch) load(p *prefetcher) {
 	off := int64(0)
 	for i := range b.files {
 		it := &b.files[i]
-		if it.size <= smallFile {
+		if it.size <= p.small {
 			it.data = b.buf[off : off+it.size]
 			off += it.size
 			it.err = readSmall(it.src, it.data)

@@ -256,7 +256,11 @@ func (wr *writer) content() error {
 		}
 		return r, nil
 	}
-	wr.pf = startPrefetch(wr.recs)
+	small := int64(smallFile)
+	if wr.opts.NoZeroScan {
+		small = smallClone
+	}
+	wr.pf = startPrefetch(wr.recs, small)
 	defer wr.pf.close()
 	for i := FirstIno + 1; i < len(wr.recs); i++ {
 		r := &wr.recs[i]
