@@ -340,3 +340,24 @@ func TestOwnerEpochLostFound(t *testing.T) {
 		t.Errorf("Filesystem created: %q", h["Filesystem created"])
 	}
 }
+
+// TestNeedIsEnough: a file system of the size Need returns holds the tree.
+func TestNeedIsEnough(t *testing.T) {
+	var es []tree.Entry
+	for i := range 3000 {
+		es = append(es, tree.Entry{Name: fmt.Sprintf("f%04d", i), Node: file(bytes.Repeat([]byte{byte(i) | 1}, i*7))})
+	}
+	sub := dir(es...)
+	root := dir(tree.Entry{Name: "d", Node: sub}, tree.Entry{Name: "big", Node: file(bytes.Repeat([]byte{1}, 20<<20))})
+	size, inodes, err := Need(root, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inodes < 3013 {
+		t.Errorf("Need: %d inodes", inodes)
+	}
+	build(t, root, Options{Size: size})
+	if err := Write(discard{}, root, Options{Size: size - 8<<20}); !errors.Is(err, ErrNoSpace) {
+		t.Errorf("8 MiB less than needed: %v", err)
+	}
+}
