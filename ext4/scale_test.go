@@ -94,3 +94,38 @@ func TestFileNear16TiB(t *testing.T) {
 		t.Errorf("extents:\n%s", got)
 	}
 }
+
+// TestThreeLevelHtree fills one directory past two index levels (about
+// 3.9 million 255-byte names), which needs large_dir. Heavy: only with
+// PUREFS_HEAVY=1.
+func TestThreeLevelHtree(t *testing.T) {
+	if os.Getenv("PUREFS_HEAVY") != "1" {
+		t.Skip("about 4 GB of memory and disk: set PUREFS_HEAVY=1")
+	}
+	const n = 3_950_000
+	d := &tree.Node{Type: tree.Dir, Perm: 0o755, Entries: make([]tree.Entry, n)}
+	var node *tree.Node
+	pad := strings.Repeat("x", 255-8)
+	for i := range n {
+		if i%maxLinks == 0 {
+			node = &tree.Node{Type: tree.Regular, Perm: 0o444}
+		}
+		d.Entries[i] = tree.Entry{Name: fmt.Sprintf("%08d", i) + pad, Node: node}
+	}
+	root := &tree.Node{Type: tree.Dir, Perm: 0o755, Entries: []tree.Entry{{Name: "d", Node: d}}}
+	img := build(t, root, Options{Size: 8 << 30})
+	if h := oracle.Dumpe2fs(t, img, 0); !strings.Contains(h["Filesystem features"], "large_dir") {
+		t.Errorf("features: %s", h["Filesystem features"])
+	}
+	// dx_root_info at 0x18 of block 0: hash_version 1, info_length 8,
+	// indirect_levels 2.
+	if out := oracle.Debugfs(t, img, 0, "bd -f /d 0"); !strings.Contains(head(out, 3), "0108 0200") {
+		t.Errorf("dx_root:\n%s", head(out, 4))
+	}
+	mnt := oracle.Mount(t, img, 0, "ext4")
+	for _, i := range []int{0, 1234567, n - 1} {
+		if _, err := os.Lstat(fmt.Sprintf("%s/d/%08d%s", mnt, i, pad)); err != nil {
+			t.Error(err)
+		}
+	}
+}
