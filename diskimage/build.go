@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/purefs/purefs/config"
+	"github.com/purefs/purefs/ext4"
 	"github.com/purefs/purefs/gpt"
 	"github.com/purefs/purefs/stage"
 	"github.com/purefs/purefs/tree"
@@ -104,6 +105,11 @@ func MakePlan(cfg *config.Config, opts BuildOptions) (*BuildPlan, error) {
 	}
 	if p.Layout.TableType == None {
 		p.Layout.RootOffset, p.Layout.RootSize = 0, p.Layout.DiskSize
+	}
+	// The inode count: the tree's needs with headroom (stage), never
+	// fewer than mke2fs would give the root partition's size.
+	if g, err := ext4.Geometry(p.Layout.RootSize, ext4.Options{}); err == nil && int64(g.Inodes) > p.Size.Inodes {
+		p.Size.Inodes = int64(g.Inodes)
 	}
 	p.RootUUID, err = rootUUID(cfg, p)
 	if err != nil {

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -144,6 +146,17 @@ func checkRaw(t *testing.T, img string, plan *BuildPlan) {
 	}
 	oracle.E2fsck(t, img, l.RootOffset)
 	dump := oracle.Dumpe2fs(t, img, l.RootOffset)
+	// At least as many inodes as mke2fs gives a file system of this size.
+	probe := filepath.Join(t.TempDir(), "probe.img")
+	os.WriteFile(probe, nil, 0o644)
+	r := oracle.Run("mke2fs", "-n", "-F", "-t", "ext4", "-b", "4096", probe, strconv.FormatInt(l.RootSize/1024, 10)+"K")
+	var blocks, mkeInodes int64
+	if _, err := fmt.Sscanf(r.Stdout[strings.Index(r.Stdout, "Creating filesystem with"):], "Creating filesystem with %d 4k blocks and %d inodes", &blocks, &mkeInodes); err != nil {
+		t.Fatalf("mke2fs -n: %v\n%s", err, r)
+	}
+	if got, _ := strconv.ParseInt(dump["Inode count"], 10, 64); got < mkeInodes {
+		t.Errorf("root has %d inodes, mke2fs would give %d", got, mkeInodes)
+	}
 	if got := strings.ToUpper(dump["Filesystem UUID"]); got != "F222513B-DED1-49FA-B591-20CE86A2FE7F" {
 		t.Errorf("root UUID %s, want rootFSUID", got)
 	}

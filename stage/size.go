@@ -90,8 +90,9 @@ type Size struct {
 	// FilesystemSpace is about what the root file system gets:
 	// DiskSize - ReservedSpace.
 	FilesystemSpace int64
-	// Inodes is the inode count to give the root file system: mke2fs's
-	// default for FilesystemSpace (one per 16 KiB), raised to the tree's
+	// Inodes is the inode count to give the root file system: one per
+	// 16 KiB of FilesystemSpace (the image builder raises it further to
+	// mke2fs's default for the root partition's size class), raised to the tree's
 	// inodes plus half again plus 1024 when that is more, so a full closure
 	// still leaves room (the seed passes no count and its images can run
 	// out of inodes). It never exceeds FilesystemSpace/4096. Writers round
