@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/purefs/purefs/internal/sparse"
 )
 
 // ErrSize is wrapped by errors about a malformed size.
@@ -81,14 +83,9 @@ func OpenOutput(path string) (*Output, error) {
 	return &Output{File: f, created: true}, nil
 }
 
-// Size returns the current size of the output.
-func (o *Output) Size() (int64, error) {
-	fi, err := o.Stat()
-	if err != nil {
-		return 0, err
-	}
-	return fi.Size(), nil
-}
+// Size returns the current size of the output (for a block device, the
+// device's size).
+func (o *Output) Size() (int64, error) { return sparse.FileSize(o.File) }
 
 // Commit syncs nothing (callers decide) and closes the file.
 func (o *Output) Commit() error { return o.Close() }

@@ -60,11 +60,34 @@ var footerDetectors = []struct {
 // Detect returns the format of the image in f: one of the format names,
 // Raw when no container is recognised.
 func Detect(f *os.File) (string, error) {
-	fi, err := f.Stat()
+	size, err := sparse.FileSize(f)
 	if err != nil {
 		return "", err
 	}
-	return detect(f, fi.Size())
+	return detect(f, size)
+}
+
+// ErrUnsupported is returned for container formats purefs recognises but
+// does not read.
+var ErrUnsupported = errors.New("container: unsupported format")
+
+// unsupported are the magics of other containers, which must not be taken
+// for raw disks.
+var unsupported = []struct {
+	name  string
+	off   int
+	magic string
+}{
+	{"vmdk", 0, "KDMV"},
+	{"vmdk (descriptor)", 0, "# Disk DescriptorFile"},
+	{"vmdk (COWD)", 0, "COWD"},
+	{"vhdx", 0, "vhdxfile"},
+	{"qed", 0, "QED\x00"},
+	{"qcow (version 1)", 0, "QFI\xfb\x00\x00\x00\x01"},
+	{"parallels", 0, "WithoutFreeSpace"},
+	{"parallels", 0, "WithouFreSpacExt"},
+	{"cloop", 0, "#!/bin/sh\n#V2.0 Format"},
+	{"dmg", 0, "koly"},
 }
 
 func detect(r io.ReaderAt, size int64) (string, error) {
@@ -75,6 +98,11 @@ func detect(r io.ReaderAt, size int64) (string, error) {
 	for _, d := range detectors {
 		if d.detect(head) {
 			return d.name, nil
+		}
+	}
+	for _, u := range unsupported {
+		if len(head) >= u.off+len(u.magic) && string(head[u.off:u.off+len(u.magic)]) == u.magic {
+			return "", fmt.Errorf("%w: the image is %s; purefs reads raw, qcow2, vdi and vpc", ErrUnsupported, u.name)
 		}
 	}
 	if size >= 512 && size%512 == 0 {

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/purefs/purefs/internal/oracle"
@@ -190,5 +191,26 @@ func TestParseOptions(t *testing.T) {
 	}
 	if err := Write(nil, nil, "vmdk", Options{}); !errors.Is(err, ErrFormat) {
 		t.Errorf("Write vmdk: %v, want ErrFormat", err)
+	}
+}
+
+// TestUnsupportedFormats: containers purefs does not read are errors, not
+// raw disks.
+func TestUnsupportedFormats(t *testing.T) {
+	oracle.Need(t, "qemu-img")
+	for _, format := range []string{"vmdk", "vhdx", "qed"} {
+		img := filepath.Join(t.TempDir(), "disk."+format)
+		if r := oracle.Run("qemu-img", "create", "-f", format, img, "64M"); r.Code != 0 {
+			t.Fatal(r)
+		}
+		f, err := os.Open(img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, got, err := Open(f)
+		f.Close()
+		if !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), format) {
+			t.Errorf("%s: format %q, error %v; want ErrUnsupported naming %s", format, got, err, format)
+		}
 	}
 }

@@ -68,13 +68,34 @@ type FileSource struct {
 	size int64
 }
 
-// NewFileSource returns f (a raw image) as a Source of its current size.
+// NewFileSource returns f (a raw image file or a block device) as a Source
+// of its current size.
 func NewFileSource(f *os.File) (*FileSource, error) {
-	fi, err := f.Stat()
+	size, err := FileSize(f)
 	if err != nil {
 		return nil, err
 	}
-	return &FileSource{F: f, size: fi.Size()}, nil
+	return &FileSource{F: f, size: size}, nil
+}
+
+// FileSize returns the size of a regular file, or of a block device (whose
+// stat size is 0) by seeking to its end.
+func FileSize(f *os.File) (int64, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	if fi.Mode().IsRegular() {
+		return fi.Size(), nil
+	}
+	end, err := f.Seek(0, io.SeekEnd)
+	if err != nil {
+		return 0, err
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return 0, err
+	}
+	return end, nil
 }
 
 func (s *FileSource) ReadAt(p []byte, off int64) (int, error) { return s.F.ReadAt(p, off) }
