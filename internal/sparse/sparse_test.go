@@ -2,7 +2,9 @@ package sparse
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -55,5 +57,35 @@ func TestIsZero(t *testing.T) {
 			t.Fatalf("byte %d set but IsZero", i)
 		}
 		b[i] = 0
+	}
+}
+
+// TestBlockDeviceSize: a block device's stat size is 0; its Source must
+// have the device's size. Needs root and a free loop device.
+func TestBlockDeviceSize(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root for losetup")
+	}
+	img := filepath.Join(t.TempDir(), "disk")
+	if err := os.WriteFile(img, make([]byte, 3<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("losetup", "-f", "--show", img).Output()
+	if err != nil {
+		t.Skipf("no loop device: %v", err)
+	}
+	dev := strings.TrimSpace(string(out))
+	defer exec.Command("losetup", "-d", dev).Run()
+	f, err := os.Open(dev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	src, err := NewFileSource(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if src.Size() != 3<<20 {
+		t.Errorf("block device size %d, want %d", src.Size(), 3<<20)
 	}
 }
