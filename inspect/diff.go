@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/purefs/purefs/internal/sparse"
@@ -21,8 +22,11 @@ type Difference struct {
 }
 
 func (d Difference) String() string {
-	if d.A == "" && d.B == "" {
+	switch {
+	case d.A == "" && d.B == "":
 		return fmt.Sprintf("%s: %s", d.Where, d.Field)
+	case d.B == "" && (d.Field == "bytes" || d.Field == "content"):
+		return fmt.Sprintf("%s: %s: %s", d.Where, d.Field, d.A)
 	}
 	return fmt.Sprintf("%s: %s: %s → %s", d.Where, d.Field, d.A, d.B)
 }
@@ -387,8 +391,10 @@ func placeOf(rep *Report, off int64) string {
 	for _, p := range rep.Partitions {
 		if off >= p.Start && off < p.Start+p.Size {
 			s := fmt.Sprintf("partition %d at +%d", p.Number, off-p.Start)
-			if p.FileSystem != nil && p.FileSystem.Type == "ext4" {
-				s += fmt.Sprintf(" (block %d)", (off-p.Start)/4096)
+			if fs := p.FileSystem; fs != nil && strings.HasPrefix(fs.Type, "ext") {
+				if bs, err := strconv.ParseInt(fs.Fields["Block size"], 10, 64); err == nil && bs > 0 {
+					s += fmt.Sprintf(" (block %d)", (off-p.Start)/bs)
+				}
 			}
 			return s
 		}

@@ -92,7 +92,7 @@ func Inspect(src sparse.Source, format string) (*Report, error) {
 	}
 	for i := range rep.Partitions {
 		p := &rep.Partitions[i]
-		if p.Start < 0 || p.Start+p.Size > size || p.Size <= 0 {
+		if p.Start < 0 || p.Start+p.Size > size || p.Size <= 0 || hasFlag(p.Flags, "extended") {
 			continue
 		}
 		p.FileSystem = probeFS(io.NewSectionReader(src, p.Start, p.Size), p.Size)
@@ -172,7 +172,31 @@ func readTable(src io.ReaderAt, size int64, sector0 []byte) (*Table, []Partition
 		if p.Status == 0x80 {
 			q.Flags = append(q.Flags, "boot")
 		}
+		if p.IsExtended() {
+			q.Flags = append(q.Flags, "extended")
+		}
 		parts = append(parts, q)
+	}
+	for _, p := range m.Partitions {
+		if !p.IsExtended() {
+			continue
+		}
+		ls, err := mbr.ReadLogical(src, p)
+		if err != nil {
+			return nil, nil, fmt.Errorf("inspect: %w", err)
+		}
+		for i, l := range ls {
+			q := Partition{
+				Number:   5 + i,
+				Start:    int64(l.FirstLBA) * 512,
+				Size:     int64(l.Sectors) * 512,
+				Type:     fmt.Sprintf("0x%02x", l.Type),
+				TypeName: mbrTypeName(l.Type),
+				Flags:    []string{"logical"},
+			}
+			parts = append(parts, q)
+		}
+		break // one extended partition per MBR
 	}
 	if len(parts) == 0 || looksLikeFATBoot(sector0) {
 		return nil, nil, nil
@@ -241,6 +265,7 @@ func probeExt4(r io.ReaderAt, size int64) *FileSystem {
 		return out
 	}
 	in := fs.Info
+	out.Type = extVersion(in)
 	f := out.Fields
 	f["Filesystem UUID"] = formatUUID(in.UUID)
 	f["Filesystem volume name"] = orNone(in.Label)
@@ -319,4 +344,30 @@ func isFAT(b []byte) bool {
 		return false
 	}
 	return bytes.HasPrefix(b[0x36:], []byte("FAT")) || bytes.HasPrefix(b[0x52:], []byte("FAT32"))
+}
+
+// extVersion names the file system as blkid does: ext4 when it uses any
+// feature ext3 lacks, ext3 with a journal, ext2 otherwise.
+func extVersion(in ext4.FSInfo) string {
+	const (
+		incompatExt4  = 0x40 | 0x80 | 0x200 | 0x400 | 0x2000 | 0x4000 | 0x8000 | 0x10000 | 0x20000 // extent 64bit flex_bg ea_inode csum_seed large_dir inline encrypt casefold
+		roExt4        = 0x8 | 0x10 | 0x20 | 0x40 | 0x200 | 0x400                                   // huge_file gdt_csum dir_nlink extra_isize bigalloc metadata_csum
+		compatJournal = 0x4
+	)
+	switch {
+	case in.FeatureIncompat&incompatExt4 != 0 || in.FeatureRoCompat&roExt4 != 0:
+		return "ext4"
+	case in.FeatureCompat&compatJournal != 0:
+		return "ext3"
+	}
+	return "ext2"
+}
+
+func hasFlag(flags []string, f string) bool {
+	for _, g := range flags {
+		if g == f {
+			return true
+		}
+	}
+	return false
 }

@@ -1,6 +1,7 @@
 package inspect
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -194,5 +195,50 @@ func checkFATAgainstFsck(t *testing.T, img string, off, size int64, fs *FileSyst
 		if f[k] != v {
 			t.Errorf("FAT %s: inspect says %q, fsck.fat -v says %q", k, f[k], v)
 		}
+	}
+}
+
+// TestInspectLogicalAndExt2: logical partitions of an MBR are listed, and
+// an ext2 file system is named ext2.
+func TestInspectLogicalAndExt2(t *testing.T) {
+	oracle.Need(t, "parted", "mke2fs")
+	img := filepath.Join(t.TempDir(), "disk.img")
+	os.WriteFile(img, nil, 0o644)
+	os.Truncate(img, 64<<20)
+	for _, c := range [][]string{
+		{"parted", "--script", img, "--", "mklabel", "msdos", "mkpart", "primary", "1MiB", "8MiB",
+			"mkpart", "extended", "8MiB", "60MiB", "mkpart", "logical", "9MiB", "30MiB", "mkpart", "logical", "31MiB", "59MiB"},
+		{"mke2fs", "-q", "-F", "-t", "ext2", "-b", "1024", "-E", "offset=" + strconv.Itoa(31<<20), img, "20M"},
+		{"mke2fs", "-q", "-F", "-t", "ext3", "-E", "offset=" + strconv.Itoa(9<<20), img, "16M"},
+	} {
+		if r := oracle.Run(c[0], c[1:]...); r.Code != 0 {
+			t.Fatal(r)
+		}
+	}
+	rep, err := Inspect(openRaw(t, img).Src, "raw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[int]string{}
+	for _, p := range rep.Partitions {
+		fs := ""
+		if p.FileSystem != nil {
+			fs = p.FileSystem.Type + "/" + p.FileSystem.Fields["Block size"]
+		}
+		got[p.Number] = fmt.Sprintf("%d+%d %s %v", p.Start>>20, p.Size>>20, fs, p.Flags)
+	}
+	want := map[int]string{
+		1: "1+7 unknown/ []",
+		2: "8+52  [extended]",
+		5: "9+21 ext3/1024 [logical]",
+		6: "31+28 ext2/1024 [logical]",
+	}
+	for n, w := range want {
+		if got[n] != w {
+			t.Errorf("partition %d: %q, want %q", n, got[n], w)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("partitions %v", got)
 	}
 }
