@@ -247,3 +247,21 @@ func symlinkBoot(t *testing.T, root string) string {
 	os.Symlink("x", filepath.Join(dir, "boot", "link"))
 	return dir
 }
+
+// TestBuildRelativeOut: hydra-build-products names the image by its
+// absolute path even when the output directory is given relative.
+func TestBuildRelativeOut(t *testing.T) {
+	root := buildTree(t)
+	dir := t.TempDir()
+	t.Chdir(dir)
+	if _, err := build(t, map[string]any{"root": root, "partitionTableType": "none", "additionalSpace": "8M"}, "out"); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "out", "nix-support", "hydra-build-products"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "file raw-image " + filepath.Join(dir, "out", "nixos.img") + "\n"; string(b) != want {
+		t.Errorf("hydra-build-products %q, want %q", b, want)
+	}
+}

@@ -101,6 +101,11 @@ func Build(plan *BuildPlan, opts BuildOptions) (err error) {
 			temps.RemoveAll()
 		}
 	}()
+	// hydra-build-products and postVM's $out name the output absolutely,
+	// as the seed's $out is.
+	if opts.OutDir, err = filepath.Abs(opts.OutDir); err != nil {
+		return fmt.Errorf("%w: %v", ErrOutput, err)
+	}
 	if err := mkdirTracked(opts.OutDir, temps); err != nil {
 		return err
 	}

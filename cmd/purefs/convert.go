@@ -43,16 +43,9 @@ func parseConvert(args []string, stderr io.Writer) (convertArgs, error) {
 	workers := fs.Int("j", 0, "compression `WORKERS` (default: one per CPU)")
 
 	// Flags may come before, between or after the two file names.
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return a, err
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		pos = append(pos, fs.Arg(0))
-		args = fs.Args()[1:]
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return a, err
 	}
 	if len(pos) != 2 {
 		fs.Usage()

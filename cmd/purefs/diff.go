@@ -15,19 +15,20 @@ func diffMain(args []string) error {
 	fl := flag.NewFlagSet("purefs diff", flag.ContinueOnError)
 	maxRanges := fl.Int("max-ranges", 20, "differing byte ranges to list")
 	fl.Usage = func() { fmt.Fprintln(fl.Output(), "usage: purefs diff [--max-ranges N] A B") }
-	if err := fl.Parse(args); err != nil {
+	pos, err := parseArgs(fl, args)
+	if err != nil {
 		return &exitError{code: 2}
 	}
-	if fl.NArg() != 2 {
+	if len(pos) != 2 {
 		fl.Usage()
 		return &exitError{code: 2}
 	}
-	a, ca, err := openDisk(fl.Arg(0))
+	a, ca, err := openDisk(pos[0])
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}
 	defer ca.Close()
-	b, cb, err := openDisk(fl.Arg(1))
+	b, cb, err := openDisk(pos[1])
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}
@@ -37,10 +38,10 @@ func diffMain(args []string) error {
 		return &exitError{code: 2, err: err}
 	}
 	if a.Format != b.Format {
-		fmt.Printf("note: %s is %s, %s is %s; comparing their virtual disks\n", fl.Arg(0), a.Format, fl.Arg(1), b.Format)
+		fmt.Printf("note: %s is %s, %s is %s; comparing their virtual disks\n", pos[0], a.Format, pos[1], b.Format)
 	}
 	if len(ds) == 0 {
-		fmt.Printf("%s and %s are identical\n", fl.Arg(0), fl.Arg(1))
+		fmt.Printf("%s and %s are identical\n", pos[0], pos[1])
 		return nil
 	}
 	for _, d := range ds {

@@ -20,21 +20,22 @@ func inspectMain(args []string) error {
 	fl := flag.NewFlagSet("purefs inspect", flag.ContinueOnError)
 	asJSON := fl.Bool("json", false, "print a JSON object (stable field names)")
 	fl.Usage = func() { fmt.Fprintln(fl.Output(), "usage: purefs inspect [--json] IMAGE") }
-	if err := fl.Parse(args); err != nil {
+	pos, err := parseArgs(fl, args)
+	if err != nil {
 		return &exitError{code: 2}
 	}
-	if fl.NArg() != 1 {
+	if len(pos) != 1 {
 		fl.Usage()
 		return &exitError{code: 2}
 	}
-	d, closer, err := openDisk(fl.Arg(0))
+	d, closer, err := openDisk(pos[0])
 	if err != nil {
 		return err
 	}
 	defer closer.Close()
 	rep, err := inspect.Inspect(d.Src, d.Format)
 	if err != nil {
-		return fmt.Errorf("%s: %w", fl.Arg(0), err)
+		return fmt.Errorf("%s: %w", pos[0], err)
 	}
 	rep.Container.Fields = d.Fields
 	if *asJSON {
@@ -42,7 +43,7 @@ func inspectMain(args []string) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(rep)
 	}
-	printReport(os.Stdout, fl.Arg(0), rep)
+	printReport(os.Stdout, pos[0], rep)
 	return nil
 }
 

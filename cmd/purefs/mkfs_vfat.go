@@ -45,22 +45,14 @@ func parseMkfsVfat(args []string, stderr io.Writer) (*vfatArgs, error) {
 	fs.StringVar(&label, "label", "", "volume label, at most 11 bytes")
 	fs.StringVar(&volID, "volume-id", "", "volume ID, 8 hex digits (default derived from the inputs)")
 	fs.StringVar(&fatType, "fat", "", "FAT type 12, 16 or 32 (default: what mkfs.fat 4.2 picks for the size)")
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		pos = append(pos, fs.Arg(0))
-		args = fs.Args()[1:]
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return nil, err
 	}
 	if len(pos) != 1 {
 		return nil, fmt.Errorf("want one IMAGE argument, got %d", len(pos))
 	}
 	a.image = pos[0]
-	var err error
 	if size != "" {
 		if a.size, err = cliutil.ParseSize(size); err != nil {
 			return nil, fmt.Errorf("--size: %w", err)
