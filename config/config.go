@@ -92,6 +92,10 @@ type Config struct {
 	CopyChannel        bool
 	AdditionalPaths    []string
 	NixpkgsCompat      bool
+	// KeepOwners keeps the owners of root's files instead of making
+	// everything root's, as the seed's images are (for trees that are not
+	// NixOS systems, whose /etc/shadow and the like have other owners).
+	KeepOwners bool
 
 	Bootloader *Bootloader // nil: none
 	VM         *VM         // the installBootLoader step's machine; nil: none

@@ -1,6 +1,6 @@
 // Package config reads the JSON configuration of `purefs build`: the
 // argument names and defaults of NixOS's make-disk-image.nix, plus the keys
-// purefs adds ("root", "nixpkgsCompat", "bootloader", "vm").
+// purefs adds ("root", "nixpkgsCompat", "bootloader", "vm", "keepOwners").
 //
 // Parsing is strict. An unknown key, a key given twice, or a value of the
 // wrong JSON type is an error that names the key (and, for a type, what was
@@ -64,6 +64,9 @@
 //	bootloader         object or null: a native systemd-boot install; see
 //	                           Bootloader.
 //
+//	keepOwners         bool    keep the owners of root's files (default false:
+//	                           everything is root's, as in the seed's images;
+//	                           contents' user and group apply either way).
 //	vm                 object or null: the machine of the installBootLoader
 //	                           step (kernel, initrd, append, command, share,
 //	                           qemu, firmware, accel, timeout); required with

@@ -14,6 +14,7 @@ var topKeys = []string{
 	"fsType", "label", "configFile", "postVM", "memSize", "onlyNixStore",
 	"name", "format", "deterministic", "rootGPUID", "rootFSUID",
 	"copyChannel", "additionalPaths", "nixpkgsCompat", "bootloader", "vm",
+	"keepOwners",
 }
 
 // Load reads, defaults and validates the config file at path. Relative paths
@@ -73,6 +74,7 @@ func (c *Config) decode(o *object) error {
 	boolean(&c.Deterministic, "deterministic", true)
 	boolean(&c.CopyChannel, "copyChannel", true)
 	boolean(&c.NixpkgsCompat, "nixpkgsCompat", false)
+	boolean(&c.KeepOwners, "keepOwners", false)
 	if err != nil {
 		return err
 	}

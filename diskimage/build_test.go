@@ -265,3 +265,32 @@ func TestBuildRelativeOut(t *testing.T) {
 		t.Errorf("hydra-build-products %q, want %q", b, want)
 	}
 }
+
+// TestBuildKeepOwners: with keepOwners the root's owners reach the image;
+// without, everything is root's.
+func TestBuildKeepOwners(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("chown needs root")
+	}
+	root := filepath.Join(t.TempDir(), "root")
+	os.MkdirAll(filepath.Join(root, "etc"), 0o755)
+	os.WriteFile(filepath.Join(root, "etc", "shadow"), []byte("root:*:1::::::\n"), 0o640)
+	os.Chown(filepath.Join(root, "etc", "shadow"), 0, 42)
+	for _, keep := range []bool{false, true} {
+		out := filepath.Join(t.TempDir(), "out")
+		plan, err := build(t, map[string]any{"root": root, "partitionTableType": "none", "additionalSpace": "8M", "keepOwners": keep}, out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img := filepath.Join(out, "nixos.img")
+		oracle.E2fsck(t, img, 0)
+		st := oracle.Debugfs(t, img, plan.Layout.RootOffset, "stat /etc/shadow")
+		want := "Group:     0"
+		if keep {
+			want = "Group:    42"
+		}
+		if !strings.Contains(st, want) {
+			t.Errorf("keepOwners %v: stat says\n%s\nwant %q", keep, st, want)
+		}
+	}
+}

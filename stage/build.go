@@ -67,6 +67,7 @@ func FromConfig(cfg *config.Config, sourceDateEpoch string) (Input, error) {
 		ConfigFile:      cfg.ConfigFile,
 		AdditionalPaths: cfg.AdditionalPaths,
 		OnlyNixStore:    cfg.OnlyNixStore,
+		KeepOwners:      cfg.KeepOwners,
 		Epoch:           sec,
 		FixTimes:        fixed,
 	}, nil
