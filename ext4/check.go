@@ -31,10 +31,8 @@ func Check(root *tree.Node, opts Options) error {
 		if err != nil {
 			return err
 		}
-		if _, blk := splitXattrs(es); len(blk) > 0 {
-			if _, ok := encodeXattrBlock(blk); !ok {
-				return fmt.Errorf("%w: %s: %d attributes do not fit in the inode and one block", ErrXattr, pathOf(recs, uint32(i)), len(es))
-			}
+		if _, _, ok := splitXattrs(es); !ok {
+			return fmt.Errorf("%w: %s: %d attributes do not fit in the inode and one block", ErrXattr, pathOf(recs, uint32(i)), len(es))
 		}
 	}
 	return nil

@@ -97,7 +97,7 @@ func (wr *writer) inodeOf(num uint32) (Inode, []xentry, error) {
 		if err != nil {
 			return ino, nil, err
 		}
-		in, _ = splitXattrs(es)
+		in, _, _ = splitXattrs(es)
 	}
 	return ino, in, nil
 }

@@ -3,6 +3,7 @@ package ext4
 import (
 	"crypto/sha256"
 	"encoding/binary"
+	"fmt"
 
 	"github.com/purefs/purefs/tree"
 )
@@ -75,49 +76,10 @@ func Need(root *tree.Node, opts Options) (size int64, inodes uint64, err error) 
 	}
 	inodes = uint64(len(recs) - 1)
 	hs := [4]uint32{} // block counts do not depend much on the seed
-	var data uint64
-	xattrBlocks := map[string]bool{}
-	for i := range recs {
-		r := &recs[i]
-		if i == LostFound || i == RootIno || (i > FirstIno && r.n != nil) {
-		} else {
-			continue
-		}
-		n := r.n
-		var blocks uint64
-		switch {
-		case r.isDir:
-			minB := 1
-			if i == LostFound {
-				minB = 4
-			}
-			d, _, err := dirBlocks(uint32(i), r.parent, dirents(n, ino, i == RootIno), minB, &hs, 0)
-			if err != nil {
-				return 0, 0, err
-			}
-			blocks = uint64(len(d) / BlockSize)
-		case n.Type == tree.Symlink && len(n.Target) > fastSymlinkMax:
-			blocks = 1
-		case n.Type == tree.Regular:
-			sz := n.Size
-			if n.Data != nil {
-				sz = int64(len(n.Data))
-			}
-			blocks = ceilDiv(uint64(sz), BlockSize)
-		}
-		data += blocks + treeBlocks(ceilDiv(blocks, MaxExtentLen))
-		if n != nil && len(n.Xattrs) > 0 {
-			es, err := makeXentries(pathOf(recs, uint32(i)), n.Xattrs)
-			if err != nil {
-				return 0, 0, err
-			}
-			if _, blk := splitXattrs(es); len(blk) > 0 {
-				d, _ := encodeXattrBlock(blk)
-				xattrBlocks[string(d)] = true
-			}
-		}
+	data, err := upperDataBlocks(recs, ino, &hs)
+	if err != nil {
+		return 0, 0, err
 	}
-	data += uint64(len(xattrBlocks)) + 1 // + the resize inode's block
 	o := opts
 	if o.Inodes < inodes {
 		o.Inodes = 0
@@ -149,4 +111,55 @@ func treeBlocks(n uint64) uint64 {
 		t += n
 	}
 	return t
+}
+
+// upperDataBlocks counts the blocks the tree takes outside the fixed
+// metadata when every file block holds data: directories (hashed with
+// hs), slow symlinks, file data and extent tree blocks, distinct xattr
+// blocks and the resize inode's block.
+func upperDataBlocks(recs []inodeRec, ino map[*tree.Node]uint32, hs *[4]uint32) (uint64, error) {
+	var data uint64
+	xattrBlocks := map[string]bool{}
+	for i := range recs {
+		r := &recs[i]
+		if i != LostFound && i != RootIno && (i <= FirstIno || r.n == nil) {
+			continue
+		}
+		n := r.n
+		var blocks uint64
+		switch {
+		case r.isDir:
+			minB := 1
+			if i == LostFound {
+				minB = 4
+			}
+			d, _, err := dirBlocks(uint32(i), r.parent, dirents(n, ino, i == RootIno), minB, hs, 0)
+			if err != nil {
+				return 0, err
+			}
+			blocks = uint64(len(d) / BlockSize)
+		case n.Type == tree.Symlink && len(n.Target) > fastSymlinkMax:
+			blocks = 1
+		case n.Type == tree.Regular:
+			sz := n.Size
+			if n.Data != nil {
+				sz = int64(len(n.Data))
+			}
+			blocks = ceilDiv(uint64(sz), BlockSize)
+		}
+		data += blocks + treeBlocks(ceilDiv(blocks, MaxExtentLen))
+		if n != nil && len(n.Xattrs) > 0 {
+			es, err := makeXentries(pathOf(recs, uint32(i)), n.Xattrs)
+			if err != nil {
+				return 0, err
+			}
+			if _, blk, ok := splitXattrs(es); !ok {
+				return 0, fmt.Errorf("%w: %s: %d attributes do not fit in the inode and one block", ErrXattr, pathOf(recs, uint32(i)), len(es))
+			} else if len(blk) > 0 {
+				d, _ := encodeXattrBlock(blk)
+				xattrBlocks[string(d)] = true
+			}
+		}
+	}
+	return data + uint64(len(xattrBlocks)) + 1, nil // + the resize inode's block
 }

@@ -135,8 +135,8 @@ func (wr *writer) placeXattrs(ino uint32) error {
 	if err != nil {
 		return err
 	}
-	_, blk := splitXattrs(es)
-	if len(blk) == 0 {
+	_, blk, ok := splitXattrs(es)
+	if len(blk) == 0 && ok {
 		return nil
 	}
 	data, ok := encodeXattrBlock(blk)

@@ -55,8 +55,9 @@ func makeXentries(path string, xs []tree.Xattr) ([]xentry, error) {
 		if len(e.name) > 255 {
 			return nil, fmt.Errorf("%w: %s: name %q longer than 255 bytes", ErrXattr, path, x.Name)
 		}
-		if len(e.value) > BlockSize-32-16-len(e.name)-8 {
-			return nil, fmt.Errorf("%w: %s: %s: value of %d bytes is larger than a block", ErrXattr, path, x.Name, len(x.Value))
+		if e.entrySize()+e.valueSize() > xattrBlockRoom {
+			return nil, fmt.Errorf("%w: %s: %s: value of %d bytes does not fit in an xattr block (at most %d with this name)",
+				ErrXattr, path, x.Name, len(x.Value), (xattrBlockRoom-e.entrySize())&^3)
 		}
 		out = append(out, e)
 	}
@@ -105,20 +106,72 @@ func xattrEntryHash(e *xentry) uint32 {
 // (magic excluded).
 const inodeXattrRoom = InodeSize - 128 - ExtraIsize - 4
 
-// splitXattrs puts attributes in the inode body while they fit, in order,
-// and the rest in the xattr block.
-func splitXattrs(es []xentry) (in, blk []xentry) {
-	used := 4 // terminating zero entry
+// xattrBlockRoom is the space of an xattr block for entries and values:
+// the block minus its 32-byte header and the 4-byte end marker.
+const xattrBlockRoom = BlockSize - 32 - 4
+
+// splitXattrs chooses which attributes go in the inode body and which in
+// the xattr block, and reports whether the block holds the rest. As the
+// kernel does when the attributes are set in order, each goes in the
+// inode while there is room there and in the block otherwise; if the
+// block then overflows, the inode is filled with the set of attributes
+// that leaves the least for the block. Both keep the given order.
+func splitXattrs(es []xentry) (in, blk []xentry, ok bool) {
+	size := func(e *xentry) int { return e.entrySize() + e.valueSize() }
+	room := inodeXattrRoom - 4 // the inode's terminating zero entry
+	used := 0
 	for i := range es {
-		need := es[i].entrySize() + es[i].valueSize()
-		if len(blk) == 0 && used+need <= inodeXattrRoom {
+		if need := size(&es[i]); used+need <= room {
 			in = append(in, es[i])
 			used += need
 			continue
 		}
 		blk = append(blk, es[i])
 	}
-	return in, blk
+	if xattrsSize(blk) <= xattrBlockRoom {
+		return in, blk, true
+	}
+	// Knapsack over the inode's room in 4-byte units: best[c] is the
+	// largest total that fits in c units, pick[i][c] whether es[i] is in
+	// the set reaching it.
+	units := room / 4
+	best := make([]int, units+1)
+	pick := make([][]bool, len(es))
+	for i := range es {
+		pick[i] = make([]bool, units+1)
+		w := size(&es[i]) / 4
+		for c := units; c >= w; c-- {
+			if best[c-w]+w > best[c] {
+				best[c] = best[c-w] + w
+				pick[i][c] = true
+			}
+		}
+	}
+	chosen := make([]bool, len(es))
+	for i, c := len(es)-1, units; i >= 0; i-- {
+		if pick[i][c] {
+			chosen[i] = true
+			c -= size(&es[i]) / 4
+		}
+	}
+	in, blk = nil, nil
+	for i := range es {
+		if chosen[i] {
+			in = append(in, es[i])
+		} else {
+			blk = append(blk, es[i])
+		}
+	}
+	return in, blk, xattrsSize(blk) <= xattrBlockRoom
+}
+
+// xattrsSize is the room entries and values take in an xattr area.
+func xattrsSize(es []xentry) int {
+	n := 0
+	for i := range es {
+		n += es[i].entrySize() + es[i].valueSize()
+	}
+	return n
 }
 
 // encodeEntries writes entries starting at b[0] and values downward from
