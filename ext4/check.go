@@ -7,19 +7,28 @@ import (
 )
 
 // Check validates the options and the tree without writing anything: the
-// label, the geometry, names, link counts, symlink targets, inode count
-// and extended attributes. Write makes the same checks; callers that must
-// not touch an image on bad input call Check first. Space and source files
-// are only known while writing.
+// label, the epoch, the geometry, names, link counts, symlink targets,
+// file sizes and sources, the inode count, extended attributes and space.
+// Write makes the same checks, but space only as it allocates, after the
+// window has been changed; callers that must not touch an image on bad
+// input call Check first.
+//
+// Space is first compared with what the tree takes if every file block
+// holds data (no source is opened); when that does not fit, Check reads
+// the sources as Write would, writing nothing, to find the holes and
+// all-zero blocks that take no space. What Check cannot know is a source
+// that changes or vanishes between Check and Write: Write then fails with
+// the window already changed.
 func Check(root *tree.Node, opts Options) error {
 	if len(opts.Label) > MaxLabelLen {
 		return fmt.Errorf("%w: %q is %d bytes, at most %d", ErrLabel, opts.Label, len(opts.Label), MaxLabelLen)
 	}
-	recs, _, err := walkTree(root)
+	recs, ino, err := walkTree(root)
 	if err != nil {
 		return err
 	}
-	if _, err := layoutFor(opts, uint64(len(recs)-1)); err != nil {
+	l, err := layoutFor(opts, uint64(len(recs)-1))
+	if err != nil {
 		return withNeed(err, root, opts)
 	}
 	for i := range recs {
@@ -35,5 +44,41 @@ func Check(root *tree.Node, opts Options) error {
 			return fmt.Errorf("%w: %s: %d attributes do not fit in the inode and one block", ErrXattr, pathOf(recs, uint32(i)), len(es))
 		}
 	}
-	return nil
+	return checkSpace(root, opts, recs, ino, l)
 }
+
+// checkSpace fails with ErrNoSpace (or a source's error) unless the tree
+// fits in the layout l.
+func checkSpace(root *tree.Node, opts Options, recs []inodeRec, ino map[*tree.Node]uint32, l *Layout) error {
+	for i := FirstIno + 1; i < len(recs); i++ {
+		n := recs[i].n
+		if n != nil && n.Type == tree.Regular && n.Data == nil && n.Size > 0 && n.Source == "" {
+			return fmt.Errorf("%w: %s: regular file of %d bytes without a source", ErrTree, pathOf(recs, uint32(i)), n.Size)
+		}
+	}
+	uuid := opts.UUID
+	if uuid == ([16]byte{}) {
+		uuid = DeriveUUID(root, opts)
+	}
+	hs := opts.HashSeed
+	if hs == ([16]byte{}) {
+		hs = uuid
+	}
+	seed := seedWords(hs)
+	data, err := upperDataBlocks(recs, ino, &seed)
+	if err != nil {
+		return err
+	}
+	// Runs split by the metadata of later groups may add extents, and
+	// each at most one extent tree block: allow one block per group.
+	need := l.Overhead + data + treeBlocks(ceilDiv(uint64(l.JournalBlocks), MaxExtentLen)) + uint64(l.Groups)
+	if need <= l.Blocks {
+		return nil
+	}
+	return Write(nowhere{}, root, opts)
+}
+
+// nowhere is a window that discards what is written to it.
+type nowhere struct{}
+
+func (nowhere) WriteAt(p []byte, off int64) (int, error) { return len(p), nil }

@@ -162,9 +162,21 @@ func mkfsExt4(out *cliutil.Output, root *tree.Node, a *ext4Args) error {
 		size = cur - a.offset
 	}
 	a.opts.Size = size
-	// Bad options, names or inode counts fail before the image is touched.
+	// Bad options, names, sizes, attributes, inode counts and a tree that
+	// does not fit fail here, before the image is touched. Only a source
+	// that changes or vanishes while Write runs can still fail it with the
+	// window changed.
 	if err := ext4.Check(root, a.opts); err != nil {
 		return err
+	}
+	// The image holds the whole window, even the part of the last 4 KiB
+	// that the file system leaves unused.
+	if fi, err := out.Stat(); err != nil {
+		return err
+	} else if fi.Mode().IsRegular() && cur < a.offset+size {
+		if err := out.Truncate(a.offset + size); err != nil {
+			return err
+		}
 	}
 	return ext4.Write(ext4.FileWindow{F: out.File, Off: a.offset}, root, a.opts)
 }

@@ -152,3 +152,66 @@ func TestMkfsExt4BadInputKeepsImage(t *testing.T) {
 		t.Errorf("the image changed (%d bytes, %v)", len(got), err)
 	}
 }
+
+// TestMkfsExt4NoSpaceKeepsImage: a tree too large for the window fails
+// before any byte of an existing image changes, while one that fits only
+// because its blocks are all zeros is written.
+func TestMkfsExt4NoSpaceKeepsImage(t *testing.T) {
+	dir := t.TempDir()
+	big := filepath.Join(dir, "big")
+	zeros := filepath.Join(dir, "zeros")
+	for _, d := range []string{big, zeros} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(big, "data"), bytes.Repeat([]byte{1}, 12<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(zeros, "data"), make([]byte, 12<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	img := filepath.Join(dir, "old.img")
+	old := make([]byte, 16<<20)
+	for i := range old {
+		old[i] = byte(i*7 + i>>12)
+	}
+	if err := os.WriteFile(img, old, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	err := mkfsExt4Main([]string{"--root", big, "--size", "8M", "--offset", "1M", img})
+	if !errors.Is(err, ext4.ErrNoSpace) || !strings.Contains(err.Error(), "needs at least") {
+		t.Fatalf("error %v, want ErrNoSpace with the size needed", err)
+	}
+	if got, err := os.ReadFile(img); err != nil || !bytes.Equal(got, old) {
+		t.Fatalf("a failed run changed the image (%d bytes, %v)", len(got), err)
+	}
+	if err := mkfsExt4Main([]string{"--root", zeros, "--size", "8M", "--offset", "1M", img}); err != nil {
+		t.Fatal(err)
+	}
+	oracle.E2fsckStrict(t, img, 1<<20)
+	if got, err := os.ReadFile(img); err != nil || !bytes.Equal(got[:1<<20], old[:1<<20]) || !bytes.Equal(got[9<<20:], old[9<<20:]) {
+		t.Error("bytes outside the window changed")
+	}
+}
+
+// TestMkfsExt4ImageSize: a created image holds offset+size bytes even
+// when the size is not a multiple of 4096; the file system takes the
+// whole blocks.
+func TestMkfsExt4ImageSize(t *testing.T) {
+	img := filepath.Join(t.TempDir(), "s.img")
+	if err := mkfsExt4Main([]string{"--size", "16385K", "--offset", "8K", img}); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := int64(8<<10 + 16385<<10); fi.Size() != want {
+		t.Errorf("image of %d bytes, want %d", fi.Size(), want)
+	}
+	oracle.E2fsckStrict(t, img, 8<<10)
+	if h := oracle.Dumpe2fs(t, img, 8<<10); h["Block count"] != "4096" {
+		t.Errorf("Block count %s, want 4096", h["Block count"])
+	}
+}
