@@ -20,11 +20,15 @@
 //
 // Output is deterministic: inode numbers follow a depth-first walk in
 // sorted name order, blocks are allocated in that order, and UUID, hash
-// seed and times come from Options. Only blocks that hold something are
+// seed and times come from Options. With an epoch, access times are the
+// modification times (as the FAT writer does), so that reading a tree
+// once does not change the next image built from it. Only blocks that hold something are
 // written: the window must read as zeros beforehand (a new or truncated
 // file; FileWindow punches a hole over the window to make sure).
 //
-// File data: sources are opened and read by two prefetching goroutines
+// File data: sources are opened (with O_NOATIME where the caller may, so
+// that building leaves the tree's access times alone) and read by two
+// prefetching goroutines
 // while the writer allocates and writes in inode order. All-zero blocks are
 // found by reading the data; whole blocks of a FileWindow are then handed
 // to copy_file_range when the window's file system clones extents (probed

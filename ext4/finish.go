@@ -83,6 +83,11 @@ func (wr *writer) inodeOf(num uint32) (Inode, []xentry, error) {
 		ino.Mode = modeType(n.Type) | uint16(n.Perm&0o7777)
 		ino.UID, ino.GID = n.UID, n.GID
 		ino.Atime, ino.Ctime, ino.Mtime = wr.fileTime(n.Atime), wr.fileTime(n.Ctime), wr.fileTime(n.Mtime)
+		if wr.opts.HasEpoch {
+			// Reading a source moves its access time: with an epoch the
+			// output must not depend on earlier reads.
+			ino.Atime = ino.Mtime
+		}
 		ino.Crtime = wr.fileTime(n.Btime)
 		if n.Btime.IsZero() {
 			ino.Crtime = ino.Ctime

@@ -14,8 +14,10 @@ type Options struct {
 	// Label is the volume name, at most 16 bytes.
 	Label string
 	// Epoch, when HasEpoch, is the time of the file system's own fields
-	// and the upper clamp of file times. Without it the file system's
-	// times are 0 and file times are kept.
+	// and the upper clamp of file times; the access time of every file is
+	// then its (clamped) modification time, since reading the sources
+	// moves theirs. Without it the file system's times are 0 and file
+	// times are kept.
 	Epoch    int64
 	HasEpoch bool
 	// Owner, when set, owns every inode; nil keeps each node's own.

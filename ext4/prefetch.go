@@ -132,7 +132,7 @@ func (b *batch) load(p *prefetcher) {
 			it.err = readSmall(it.src, it.data)
 			continue
 		}
-		f, err := os.Open(it.src)
+		f, err := openSource(it.src)
 		if err != nil {
 			it.err = err
 			continue
@@ -149,7 +149,7 @@ func (b *batch) load(p *prefetcher) {
 // readSmall reads a whole small file with plain system calls (no poller
 // registration); a file that shrank reads as zeros past its end.
 func readSmall(path string, b []byte) error {
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
+	fd, err := openNoatime(path, unix.O_NOFOLLOW)
 	if err != nil {
 		return &os.PathError{Op: "open", Path: path, Err: err}
 	}
@@ -215,4 +215,29 @@ func (p *prefetcher) close() {
 		}
 	}
 	p.wg.Wait()
+}
+
+// openNoatime opens a source read-only without moving its access time;
+// O_NOATIME is refused (EPERM) on files the caller does not own unless
+// it has CAP_FOWNER, and the file is then opened without it.
+func openNoatime(path string, extra int) (int, error) {
+	flags := unix.O_RDONLY | unix.O_CLOEXEC | extra
+	for {
+		fd, err := unix.Open(path, flags|unix.O_NOATIME, 0)
+		if err == unix.EPERM {
+			fd, err = unix.Open(path, flags, 0)
+		}
+		if err != unix.EINTR {
+			return fd, err
+		}
+	}
+}
+
+// openSource is openNoatime for an *os.File.
+func openSource(path string) (*os.File, error) {
+	fd, err := openNoatime(path, 0)
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	return os.NewFile(uintptr(fd), path), nil
 }

@@ -8,6 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/purefs/purefs/ext4"
 	"github.com/purefs/purefs/internal/oracle"
@@ -214,4 +217,53 @@ func TestMkfsExt4ImageSize(t *testing.T) {
 	if h := oracle.Dumpe2fs(t, img, 8<<10); h["Block count"] != "4096" {
 		t.Errorf("Block count %s, want 4096", h["Block count"])
 	}
+}
+
+// TestMkfsExt4EpochIgnoresReads: with an epoch, two builds of a tree are
+// equal although the first reads the sources, the image's access times
+// are the modification times, and the sources' access times stay.
+func TestMkfsExt4EpochIgnoresReads(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "t")
+	if err := os.MkdirAll(src, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
+	mtime := time.Date(2021, 1, 1, 0, 0, 0, 0, time.UTC)
+	for name, size := range map[string]int{"f": 3, "large": 3 << 20} {
+		p := filepath.Join(src, name)
+		if err := os.WriteFile(p, bytes.Repeat([]byte("hi\n"), size/3), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(p, old, mtime); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var imgs []string
+	for _, name := range []string{"a.img", "b.img"} {
+		img := filepath.Join(dir, name)
+		if err := mkfsExt4Main([]string{"--root", src, "--size", "16M", "--epoch", "1700000000", img}); err != nil {
+			t.Fatal(err)
+		}
+		imgs = append(imgs, img)
+	}
+	a, _ := os.ReadFile(imgs[0])
+	b, _ := os.ReadFile(imgs[1])
+	if !bytes.Equal(a, b) {
+		t.Error("two builds with the same --epoch differ")
+	}
+	for _, name := range []string{"f", "large"} {
+		var st unix.Stat_t
+		if err := unix.Stat(filepath.Join(src, name), &st); err != nil {
+			t.Fatal(err)
+		}
+		if st.Atim.Sec != old.Unix() {
+			t.Errorf("building moved the access time of source %s to %d", name, st.Atim.Sec)
+		}
+		out := oracle.Debugfs(t, imgs[0], 0, "stat /"+name)
+		if !strings.Contains(out, "atime: 0x5fee6600:00000000") || !strings.Contains(out, "mtime: 0x5fee6600:00000000") {
+			t.Errorf("/%s: atime is not the mtime (2021):\n%s", name, out)
+		}
+	}
+	oracle.E2fsckStrict(t, imgs[0], 0)
 }
