@@ -72,19 +72,7 @@ run_tools() {
 	rm -f "$img" "$d/esp.img"
 }
 
-best() {
-	"$@" >/dev/null 2>&1 || { echo "failed: $*" >&2; return 1; }
-	local b=""
-	for _ in $(seq "$RUNS"); do
-		local s e t
-		s=$(date +%s.%N)
-		"$@" >/dev/null 2>&1
-		e=$(date +%s.%N)
-		t=$(echo "$e - $s" | bc -l)
-		if [ -z "$b" ] || [ "$(echo "$t < $b" | bc -l)" = 1 ]; then b=$t; fi
-	done
-	printf '%.3f' "$b"
-}
+. "$(dirname "$0")/lib.sh"
 
 entries=$(find "$TREE" "$BOOT" | wc -l)
 bytes=$(du -scb "$TREE" "$BOOT" | tail -1 | cut -f1)

@@ -28,20 +28,7 @@ mkdir -p "$WORK"
 PUREFS=$WORK/purefs
 (cd "$ROOT" && go build -o "$PUREFS" ./cmd/purefs)
 
-# best CMD...: run RUNS times after a warm-up, print the best wall time (s).
-best() {
-	"$@" >/dev/null 2>&1 || { echo "failed: $*" >&2; return 1; }
-	local b=""
-	for _ in $(seq "$RUNS"); do
-		local s e t
-		s=$(date +%s.%N)
-		"$@" >/dev/null 2>&1
-		e=$(date +%s.%N)
-		t=$(echo "$e - $s" | bc -l)
-		if [ -z "$b" ] || [ "$(echo "$t < $b" | bc -l)" = 1 ]; then b=$t; fi
-	done
-	printf '%.3f' "$b"
-}
+. "$(dirname "$0")/lib.sh"
 
 # once CMD...: one timed run (for the slow quadratic cases).
 once() {
