@@ -23,6 +23,9 @@ func Check(root *tree.Node, opts Options) error {
 	if len(opts.Label) > MaxLabelLen {
 		return fmt.Errorf("%w: %q is %d bytes, at most %d", ErrLabel, opts.Label, len(opts.Label), MaxLabelLen)
 	}
+	if err := checkEpoch(opts); err != nil {
+		return err
+	}
 	recs, ino, err := walkTree(root)
 	if err != nil {
 		return err
@@ -82,3 +85,11 @@ func checkSpace(root *tree.Node, opts Options, recs []inodeRec, ino map[*tree.No
 type nowhere struct{}
 
 func (nowhere) WriteAt(p []byte, off int64) (int, error) { return len(p), nil }
+
+// checkEpoch fails with ErrEpoch for an epoch ext4 cannot store.
+func checkEpoch(opts Options) error {
+	if opts.HasEpoch && (opts.Epoch < 0 || opts.Epoch > MaxEpoch) {
+		return fmt.Errorf("%w: %d is not between 0 and %d (2310-04-04 16:10:39 UTC)", ErrEpoch, opts.Epoch, int64(MaxEpoch))
+	}
+	return nil
+}

@@ -41,7 +41,9 @@
 // tree needs, Check validates a tree and options without writing.
 //
 // Limits: at most 65000 links to a file (the kernel's), device numbers of
-// at most 12-bit major and 20-bit minor, 16 TiB file systems and files.
+// at most 12-bit major and 20-bit minor, 16 TiB file systems and files,
+// file times from 1901 to 2310-04-04 (clamped; later ones e2fsck would
+// misread), an epoch from 0 to MaxEpoch.
 // Not supported: block sizes other than 4096, bigalloc, meta_bg, inline
 // data, encryption, casefolding, quotas.
 package ext4

@@ -13,4 +13,5 @@ var (
 	ErrSource        = errors.New("ext4: cannot read source")
 	ErrXattr         = errors.New("ext4: extended attributes do not fit")
 	ErrTree          = errors.New("ext4: invalid tree")
+	ErrEpoch         = errors.New("ext4: epoch out of range")
 )

@@ -214,11 +214,21 @@ type Timestamp struct {
 	Nsec uint32
 }
 
-// minTime and maxTime bound what the extra epoch bits can express.
+// minTime and maxTime bound the inode times purefs writes. An inode time
+// is a signed 32-bit field plus two epoch bits (multiples of 2^32) in the
+// _extra field: the kernel reads -2^31 to 0x37fffffff (2446), but e2fsck
+// (until 2242) takes a negative 32-bit field with both epoch bits set for
+// a pre-1970 time in an older encoding and "fixes" it, so times stop at
+// 0x27fffffff (2310-04-04 16:10:39 UTC).
 const (
 	minTime = -1 << 31
-	maxTime = 1<<34 - 1
+	maxTime = 0x27fffffff
 )
+
+// MaxEpoch is the largest Options.Epoch: the latest inode time purefs
+// writes. The superblock's 40-bit times reach further; the epoch cannot
+// be negative, since the superblock's times are unsigned.
+const MaxEpoch = maxTime
 
 // makeTimestamp converts t, clamped to the representable range; a zero
 // time.Time is the epoch.

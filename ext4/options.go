@@ -17,7 +17,8 @@ type Options struct {
 	// and the upper clamp of file times; the access time of every file is
 	// then its (clamped) modification time, since reading the sources
 	// moves theirs. Without it the file system's times are 0 and file
-	// times are kept.
+	// times are kept. The epoch is 0 to MaxEpoch (2310); file times are
+	// stored from 1901 to 2310, those outside clamped.
 	Epoch    int64
 	HasEpoch bool
 	// Owner, when set, owns every inode; nil keeps each node's own.

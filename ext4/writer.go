@@ -55,6 +55,9 @@ func Write(w io.WriterAt, root *tree.Node, opts Options) error {
 	if len(opts.Label) > MaxLabelLen {
 		return fmt.Errorf("%w: %q is %d bytes, at most %d", ErrLabel, opts.Label, len(opts.Label), MaxLabelLen)
 	}
+	if err := checkEpoch(opts); err != nil {
+		return err
+	}
 	recs, ino, err := walkTree(root)
 	if err != nil {
 		return err
@@ -124,7 +127,7 @@ func (wr *writer) setup(root *tree.Node) {
 		hs = uuid
 	}
 	if o.HasEpoch {
-		wr.now = Timestamp{Sec: min(max(o.Epoch, minTime), maxTime)}
+		wr.now = Timestamp{Sec: o.Epoch} // checkEpoch: 0 to maxTime
 	}
 	wr.hseed = seedWords(hs)
 	wr.seed = crc32cRaw(^uint32(0), uuid[:])

@@ -91,6 +91,9 @@ func parseMkfsExt4(args []string, stderr io.Writer) (*ext4Args, error) {
 		if err != nil {
 			return nil, fmt.Errorf("--epoch %q: want seconds since 1970", epoch)
 		}
+		if e < 0 || e > ext4.MaxEpoch {
+			return nil, fmt.Errorf("--epoch %d: ext4 stores times from 0 to %d (2310-04-04)", e, int64(ext4.MaxEpoch))
+		}
 		a.opts.Epoch, a.opts.HasEpoch = e, true
 	}
 	if owner != "" {

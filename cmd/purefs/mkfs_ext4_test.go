@@ -37,6 +37,8 @@ func TestParseMkfsExt4(t *testing.T) {
 		{"--owner", "root", "img"},
 		{"--inodes", "-1", "img"},
 		{"--epoch", "yesterday", "img"},
+		{"--epoch", "-1", "img"},
+		{"--epoch", "10737418240", "img"},
 	} {
 		if _, err := parseMkfsExt4(args, io.Discard); err == nil {
 			t.Errorf("%q: no error", args)
