@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
-	"hash"
 	"math"
 	"os"
 
@@ -74,7 +73,7 @@ func Write(dst *os.File, src sparse.Source, opts Options) error {
 
 	// (2) Data blocks, in virtual order: dynamic images pack them, static
 	// ones put block i in slot i. Each block is hashed for the UUIDs.
-	digest := newContentDigest(size)
+	digest := sparse.NewContentDigest("purefs vdi", size)
 	var allocated int64
 	err := sparse.ScanBlocks(src, size, blockSize, 0, func(b *sparse.Block) error {
 		idx := b.Idx
@@ -84,7 +83,7 @@ func Write(dst *os.File, src sparse.Source, opts Options) error {
 			binary.LittleEndian.PutUint32(bmap[4*idx:], uint32(slot))
 		}
 		allocated++
-		digest.add(b)
+		digest.Add(b)
 		if err := sparse.WriteSparse(dst, b.Buf, int64(h.offsetData)+slot*blockSize); err != nil {
 			return fmt.Errorf("vdi: writing block %d: %w", idx, err)
 		}
@@ -101,7 +100,7 @@ func Write(dst *os.File, src sparse.Source, opts Options) error {
 	h.blocksAllocated = uint32(allocated)
 
 	// (3) UUIDs from the content unless given.
-	sum := digest.sum()
+	sum := digest.Sum()
 	h.uuidImage = opts.UUID
 	if h.uuidImage == ([16]byte{}) {
 		h.uuidImage = deriveUUID("uuid_image", sum)
@@ -124,32 +123,6 @@ func Write(dst *os.File, src sparse.Source, opts Options) error {
 }
 
 func roundUp(n, to int64) int64 { return (n + to - 1) / to * to }
-
-// contentDigest is SHA-256 over "purefs vdi", the virtual size (u64 LE)
-// and, for every non-zero block in order, its index (u64 LE) and CRC-32C
-// (u32 LE). It depends on the virtual disk's content only, not on where
-// the source's holes were. A CRC computed by the CPU's CRC instruction,
-// rather than a hash of every byte, keeps the digest far cheaper than the
-// I/O; two different disks get one digest only if every block in which
-// they differ has colliding CRCs (for unrelated changes, about 2^-32 per
-// differing block), which is enough for telling builds apart.
-type contentDigest struct{ h hash.Hash }
-
-func newContentDigest(size int64) *contentDigest {
-	d := &contentDigest{h: sha256.New()}
-	d.h.Write([]byte("purefs vdi"))
-	d.h.Write(binary.LittleEndian.AppendUint64(nil, uint64(size)))
-	return d
-}
-
-func (d *contentDigest) add(b *sparse.Block) {
-	var rec [12]byte
-	binary.LittleEndian.PutUint64(rec[0:], uint64(b.Idx))
-	binary.LittleEndian.PutUint32(rec[8:], b.CRC)
-	d.h.Write(rec[:])
-}
-
-func (d *contentDigest) sum() []byte { return d.h.Sum(nil) }
 
 // deriveUUID returns SHA-256(label, data) shaped as an RFC 9562 version 8
 // UUID in RTUUID layout: the version nibble sits in byte 7 (the high byte

@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
-	"hash"
 	"os"
 
 	"github.com/purefs/purefs/internal/sparse"
@@ -110,13 +109,13 @@ func Write(dst *os.File, src sparse.Source, opts Options) error {
 		ft.dataOffset = noDataOffset
 		ft.diskType = diskFixed
 	}
-	digest := newContentDigest(size)
+	digest := sparse.NewContentDigest("purefs vhd", size)
 
 	var end int64 // file size without the final footer
 	if opts.Fixed {
 		// (2f) Fixed: the disk's bytes in place; zero blocks stay holes.
 		err = sparse.ScanBlocks(src, size, blockSize, 0, func(b *sparse.Block) error {
-			digest.add(b)
+			digest.Add(b)
 			data := b.Buf[:min(int64(len(b.Buf)), size-b.Idx*blockSize)]
 			if err := sparse.WriteSparse(dst, data, b.Idx*blockSize); err != nil {
 				return fmt.Errorf("vhd: writing block %d: %w", b.Idx, err)
@@ -135,7 +134,7 @@ func Write(dst *os.File, src sparse.Source, opts Options) error {
 	// its copy at 0.
 	ft.uuid = opts.UUID
 	if ft.uuid == ([16]byte{}) {
-		ft.uuid = deriveUUID(digest.sum())
+		ft.uuid = deriveUUID(digest.Sum())
 	}
 	fb := make([]byte, footerSize)
 	ft.encode(fb)
@@ -155,7 +154,7 @@ func Write(dst *os.File, src sparse.Source, opts Options) error {
 
 // writeDynamic writes the dynamic header, the BAT and the blocks of a
 // dynamic disk and returns where the footer goes.
-func writeDynamic(dst *os.File, src sparse.Source, size int64, digest *contentDigest) (int64, error) {
+func writeDynamic(dst *os.File, src sparse.Source, size int64, digest *sparse.ContentDigest) (int64, error) {
 	// (2d) Layout: dynamic header at 512, BAT at 1536 padded to a sector,
 	// blocks (bitmap sector + 2 MiB data) packed after it.
 	entries := (size + blockSize - 1) / blockSize
@@ -170,7 +169,7 @@ func writeDynamic(dst *os.File, src sparse.Source, size int64, digest *contentDi
 	const bitmapBytes = blockSize / sectorSize / 8 // 512: one sector
 	next := int64(batOffset) + batBytes
 	err := sparse.ScanBlocks(src, size, blockSize, bitmapBytes, func(b *sparse.Block) error {
-		digest.add(b)
+		digest.Add(b)
 		binary.BigEndian.PutUint32(bat[4*b.Idx:], uint32(next/sectorSize))
 		for i := range bitmapBytes {
 			b.Buf[i] = 0xff // every sector of the block present
@@ -198,31 +197,6 @@ func writeDynamic(dst *os.File, src sparse.Source, size int64, digest *contentDi
 func vhdTime(unix int64) uint32 {
 	return uint32(min(max(unix-vhdEpoch, 0), 0xffffffff))
 }
-
-// contentDigest is SHA-256 over "purefs vhd", the virtual size (u64 LE)
-// and, for every non-zero 2 MiB block in order, its index (u64 LE) and
-// CRC-32C (u32 LE): a function of the virtual disk's content alone. A CRC
-// computed by the CPU's CRC instruction, rather than a hash of every
-// byte, keeps the digest far cheaper than the I/O; two different disks
-// get one digest only if every block in which they differ has colliding
-// CRCs (for unrelated changes, about 2^-32 per differing block).
-type contentDigest struct{ h hash.Hash }
-
-func newContentDigest(size int64) *contentDigest {
-	d := &contentDigest{h: sha256.New()}
-	d.h.Write([]byte("purefs vhd"))
-	d.h.Write(binary.LittleEndian.AppendUint64(nil, uint64(size)))
-	return d
-}
-
-func (d *contentDigest) add(b *sparse.Block) {
-	var rec [12]byte
-	binary.LittleEndian.PutUint64(rec[0:], uint64(b.Idx))
-	binary.LittleEndian.PutUint32(rec[8:], b.CRC)
-	d.h.Write(rec[:])
-}
-
-func (d *contentDigest) sum() []byte { return d.h.Sum(nil) }
 
 // deriveUUID shapes SHA-256("uuid", digest) as an RFC 9562 version 8 UUID.
 func deriveUUID(digest []byte) [16]byte {
