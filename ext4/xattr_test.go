@@ -35,12 +35,16 @@ func TestXattrLimits(t *testing.T) {
 		"many":    with(fiftyOne...),
 		"inode":   with(x("user.i", 68, 'i')),
 		"sharedA": with(x("user.a", 4000, 'x'), x("user.s", 60, 'y')),
+		// In order, a would take the inode and b and c overflow the
+		// block; b in the inode leaves exactly a block for a and c.
+		"knap": with(x("user.a", 28, 'a'), x("user.b", 60, 'b'), x("user.c", 3992, 'c')),
 	}
 	tooMany := append(append([]tree.Xattr{}, fiftyOne...), x("user.x51", 60, 'z'))
 	for name, n := range map[string]*tree.Node{
 		"single": with(x("user.a", 4041, 'v')),
 		"longer": with(x("user.abcdefgh", 4037, 'w')),
 		"many":   with(tooMany...),
+		"knap":   with(x("user.a", 28, 'a'), x("user.b", 60, 'b'), x("user.c", 3996, 'c')),
 	} {
 		root := dir(tree.Entry{Name: "f", Node: n})
 		if err := Check(root, Options{Size: 16 << 20}); !errors.Is(err, ErrXattr) {
@@ -48,7 +52,7 @@ func TestXattrLimits(t *testing.T) {
 		}
 	}
 	var es []tree.Entry
-	for _, name := range []string{"inode", "longer", "many", "mixed", "sharedA", "single"} {
+	for _, name := range []string{"inode", "knap", "longer", "many", "mixed", "sharedA", "single"} {
 		es = append(es, tree.Entry{Name: name, Node: fits[name]})
 	}
 	root := dir(es...)
