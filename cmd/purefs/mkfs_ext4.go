@@ -46,22 +46,14 @@ func parseMkfsExt4(args []string, stderr io.Writer) (*ext4Args, error) {
 	fs.StringVar(&owner, "owner", "", "UID:GID owning every entry (default: each source entry's own)")
 	fs.StringVar(&inodes, "inodes", "", "inode count (default: mke2fs's rule, raised to fit the tree)")
 	fs.BoolVar(&a.opts.NoZeroScan, "no-zero-scan", false, "copy the sources' data ranges without looking for all-zero blocks (lets reflinks clone them whole)")
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		pos = append(pos, fs.Arg(0))
-		args = fs.Args()[1:]
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return nil, err
 	}
 	if len(pos) != 1 {
 		return nil, fmt.Errorf("want one IMAGE argument, got %d", len(pos))
 	}
 	a.image = pos[0]
-	var err error
 	if size != "" {
 		if a.size, err = cliutil.ParseSize(size); err != nil {
 			return nil, fmt.Errorf("--size: %w", err)
@@ -140,46 +132,16 @@ func mkfsExt4Main(args []string) error {
 			return err
 		}
 	}
-	out, err := cliutil.OpenOutput(a.image)
-	if err != nil {
-		return err
-	}
-	if err := mkfsExt4(out, root, a); err != nil {
-		out.Abort()
-		return err
-	}
-	return out.Commit()
-}
-
-// mkfsExt4 sizes the window, checks the input and writes the file system.
-func mkfsExt4(out *cliutil.Output, root *tree.Node, a *ext4Args) error {
-	cur, err := out.Size()
-	if err != nil {
-		return err
-	}
-	size := a.size
-	if size < 0 {
-		if cur <= a.offset {
-			return fmt.Errorf("%s: give --size: the image has no bytes after offset %d", a.image, a.offset)
-		}
-		size = cur - a.offset
-	}
-	a.opts.Size = size
 	// Bad options, names, sizes, attributes, inode counts and a tree that
-	// does not fit fail here, before the image is touched. Only a source
-	// that changes or vanishes while Write runs can still fail it with the
-	// window changed.
-	if err := ext4.Check(root, a.opts); err != nil {
-		return err
-	}
-	// The image holds the whole window, even the part of the last 4 KiB
-	// that the file system leaves unused.
-	if fi, err := out.Stat(); err != nil {
-		return err
-	} else if fi.Mode().IsRegular() && cur < a.offset+size {
-		if err := out.Truncate(a.offset + size); err != nil {
-			return err
-		}
-	}
-	return ext4.Write(ext4.FileWindow{F: out.File, Off: a.offset}, root, a.opts)
+	// does not fit fail in Check, before the image is touched. Only a
+	// source that changes or vanishes while Write runs can still fail it
+	// with the window changed.
+	return mkfsWindow(a.image, a.offset, a.size,
+		func(size int64) error {
+			a.opts.Size = size
+			return ext4.Check(root, a.opts)
+		},
+		func(f *os.File, _ int64) error {
+			return ext4.Write(ext4.FileWindow{F: f, Off: a.offset}, root, a.opts)
+		})
 }

@@ -107,51 +107,25 @@ func mkfsVfatMain(args []string) error {
 			return err
 		}
 	}
-	out, err := cliutil.OpenOutput(a.image)
-	if err != nil {
-		return err
-	}
-	if err := mkfsVfat(out, root, a); err != nil {
-		out.Abort()
-		return err
-	}
-	return out.Commit()
-}
-
-// mkfsVfat sizes the window, clears it and writes the file system.
-func mkfsVfat(out *cliutil.Output, root *tree.Node, a *vfatArgs) error {
-	cur, err := out.Size()
-	if err != nil {
-		return err
-	}
-	size := a.size
-	if size < 0 {
-		if cur <= a.offset {
-			return fmt.Errorf("%s: give --size: the image has no bytes after offset %d", a.image, a.offset)
-		}
-		size = cur - a.offset
-	}
-	a.opts.Size = size
-	// Check the options, the names and the space before touching the image.
-	if err := fat.Check(root, a.opts); err != nil {
-		return err
-	}
-	if end := a.offset + size; end > cur {
-		fi, err := out.Stat()
-		if err != nil {
-			return err
-		}
-		if !fi.Mode().IsRegular() {
-			return fmt.Errorf("%s: %d bytes is smaller than offset + size = %d", a.image, cur, end)
-		}
-		if err := out.Truncate(end); err != nil {
-			return err
-		}
-	}
-	if err := zeroWindow(out.File, a.offset, min(size, max(cur-a.offset, 0))); err != nil {
-		return err
-	}
-	return fat.Write(io.NewOffsetWriter(out.File, a.offset), root, a.opts)
+	return mkfsWindow(a.image, a.offset, a.size,
+		func(size int64) error {
+			// The options, the names and the space are checked before
+			// the image is touched.
+			a.opts.Size = size
+			return fat.Check(root, a.opts)
+		},
+		func(f *os.File, size int64) error {
+			// Write leaves unused sectors untouched: the window must
+			// read as zeros first.
+			cur, err := sparse.FileSize(f)
+			if err != nil {
+				return err
+			}
+			if err := zeroWindow(f, a.offset, min(size, max(cur-a.offset, 0))); err != nil {
+				return err
+			}
+			return fat.Write(io.NewOffsetWriter(f, a.offset), root, a.opts)
+		})
 }
 
 // zeroWindow makes [off, off+n) of f read as zeros, by punching a hole
