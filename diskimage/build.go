@@ -92,24 +92,36 @@ func MakePlan(cfg *config.Config, opts BuildOptions) (*BuildPlan, error) {
 	if bootSize == "" {
 		bootSize = DefaultBootSize
 	}
-	p.Layout, err = Plan(Config{
-		PartitionTableType: cfg.PartitionTableType,
-		DiskSize:           p.Size.DiskSize,
-		BootSize:           bootSize,
-		RootGPUID:          cfg.RootGPUID,
-		Random:             !cfg.Deterministic,
-		NixpkgsCompat:      cfg.NixpkgsCompat,
-	})
-	if err != nil {
+	layout := func(diskSize int64) error {
+		l, err := Plan(Config{
+			PartitionTableType: cfg.PartitionTableType,
+			DiskSize:           diskSize,
+			BootSize:           bootSize,
+			RootGPUID:          cfg.RootGPUID,
+			Random:             !cfg.Deterministic,
+			NixpkgsCompat:      cfg.NixpkgsCompat,
+		})
+		if err != nil {
+			return err
+		}
+		if l.TableType == None {
+			l.RootOffset, l.RootSize = 0, l.DiskSize
+		}
+		p.Layout = l
+		p.Size.DiskSize = diskSize
+		p.Size.FilesystemSpace = l.RootSize
+		// The inode count: the tree's needs with headroom (stage), never
+		// fewer than mke2fs would give the root partition's size.
+		if g, err := ext4.Geometry(l.RootSize, ext4.Options{}); err == nil && int64(g.Inodes) > p.Size.Inodes {
+			p.Size.Inodes = int64(g.Inodes)
+		}
+		return nil
+	}
+	if err := layout(p.Size.DiskSize); err != nil {
 		return nil, err
 	}
-	if p.Layout.TableType == None {
-		p.Layout.RootOffset, p.Layout.RootSize = 0, p.Layout.DiskSize
-	}
-	// The inode count: the tree's needs with headroom (stage), never
-	// fewer than mke2fs would give the root partition's size.
-	if g, err := ext4.Geometry(p.Layout.RootSize, ext4.Options{}); err == nil && int64(g.Inodes) > p.Size.Inodes {
-		p.Size.Inodes = int64(g.Inodes)
+	if err := fitRoot(p, layout, opts.Log); err != nil {
+		return nil, err
 	}
 	p.RootUUID, err = rootUUID(cfg, p)
 	if err != nil {
@@ -166,4 +178,68 @@ func espTree(root *tree.Node) (*tree.Node, error) {
 		return nil, err
 	}
 	return esp, nil
+}
+
+// rootOptions are the ext4 writer's options for the root file system.
+func (p *BuildPlan) rootOptions() ext4.Options {
+	return ext4.Options{
+		Size:     p.Layout.RootSize,
+		UUID:     p.RootUUID,
+		HashSeed: p.RootUUID,
+		Label:    p.Config.Label,
+		Epoch:    p.Epoch,
+		HasEpoch: p.Fixed,
+		Inodes:   uint64(p.Size.Inodes),
+	}
+}
+
+// fitRoot makes sure, before anything is written, that the root tree fits
+// its partition, as the ext4 writer itself decides it. The seed's "auto"
+// formula can fall short (small trees, large files); then the disk grows
+// to what the writer needs, in whole MiB, and says so. A fixed diskSize
+// too small is an ErrTooSmall error naming the size that would do.
+func fitRoot(p *BuildPlan, layout func(diskSize int64) error, log io.Writer) error {
+	if log == nil {
+		log = io.Discard
+	}
+	orig := p.Size.DiskSize
+	var first error // why the original size does not do
+	for range 8 {
+		eo := p.rootOptions()
+		err := ext4.Check(p.Root, eo)
+		if errors.Is(err, ext4.ErrTooManyInodes) && eo.Inodes != 0 {
+			// The headroom does not fit this size: mke2fs's rule,
+			// raised to the tree's needs, is what is left.
+			p.Size.Inodes = 0
+			eo.Inodes = 0
+			err = ext4.Check(p.Root, eo)
+		}
+		switch {
+		case err == nil && first == nil:
+			return nil
+		case err == nil && !p.Config.AutoSize():
+			return fmt.Errorf("%w: diskSize is %d MiB, but its root partition cannot hold the tree (%v); raise diskSize to %d MiB or use \"auto\"",
+				stage.ErrTooSmall, orig/config.MiB, first, p.Size.DiskSize/config.MiB)
+		case err == nil:
+			fmt.Fprintf(log, "  Disk image size raised to %d bytes: the root file system needs more than the formula gives\n", p.Size.DiskSize)
+			return nil
+		case !errors.Is(err, ext4.ErrNoSpace):
+			return fmt.Errorf("root file system: %w", err)
+		}
+		if first == nil {
+			first = err
+		}
+		// Grow by what the writer says is missing (an upper bound of
+		// the data, but the overhead grows with the size), in MiB.
+		need, _, nerr := ext4.Need(p.Root, eo)
+		if nerr != nil {
+			return fmt.Errorf("root file system: %w", err)
+		}
+		grow := max(need-p.Layout.RootSize, config.MiB)
+		grow = (grow + config.MiB - 1) / config.MiB * config.MiB
+		if err := layout(p.Size.DiskSize + grow); err != nil {
+			return err
+		}
+	}
+	return fmt.Errorf("root file system: %w", first)
 }

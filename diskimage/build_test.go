@@ -15,6 +15,7 @@ import (
 	"github.com/purefs/purefs/internal/manifest"
 	"github.com/purefs/purefs/internal/oracle"
 	"github.com/purefs/purefs/internal/testtree"
+	"github.com/purefs/purefs/stage"
 )
 
 // buildTree makes a staged root from the test-tree generator, with a /boot
@@ -293,4 +294,55 @@ func TestBuildKeepOwners(t *testing.T) {
 			t.Errorf("keepOwners %v: stat says\n%s\nwant %q", keep, st, want)
 		}
 	}
+}
+
+// TestBuildSizing: the root file system's fit is decided by the ext4
+// writer, not by the seed's estimate: a fixed diskSize below the estimate
+// that holds the tree builds; one too small fails naming a size that
+// works; "auto" grows where the seed's formula falls short.
+func TestBuildSizing(t *testing.T) {
+	many := filepath.Join(t.TempDir(), "many")
+	os.MkdirAll(many, 0o755)
+	for i := range 5000 {
+		os.WriteFile(filepath.Join(many, fmt.Sprintf("f%05d", i)), nil, 0o644)
+	}
+	// The seed estimates (2 × 5000 entries) × 4 KiB × 1.052 ≈ 41 MiB.
+	if _, err := build(t, map[string]any{"root": many, "diskSize": 30}, filepath.Join(t.TempDir(), "out")); err != nil {
+		t.Errorf("5000 empty files in a 30 MiB disk: %v", err)
+	}
+
+	big := filepath.Join(t.TempDir(), "big")
+	os.MkdirAll(big, 0o755)
+	data := make([]byte, 30<<20)
+	for i := range data {
+		data[i] = byte(i*7 + i>>9)
+	}
+	os.WriteFile(filepath.Join(big, "blob"), data, 0o644)
+	out := filepath.Join(t.TempDir(), "out")
+	_, err := build(t, map[string]any{"root": big, "diskSize": 20}, out)
+	var mib int
+	if !errors.Is(err, stage.ErrTooSmall) {
+		t.Fatalf("30 MiB file in a 20 MiB disk: %v, want ErrTooSmall", err)
+	}
+	if _, serr := fmt.Sscanf(err.Error()[strings.Index(err.Error(), "raise diskSize to "):], "raise diskSize to %d MiB", &mib); serr != nil {
+		t.Fatalf("the error names no size: %v", err)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("a failed build left %s", out)
+	}
+	out2 := filepath.Join(t.TempDir(), "out")
+	plan, err := build(t, map[string]any{"root": big, "diskSize": mib}, out2)
+	if err != nil {
+		t.Fatalf("the suggested %d MiB: %v", mib, err)
+	}
+	oracle.E2fsck(t, filepath.Join(out2, "nixos.img"), plan.Layout.RootOffset)
+
+	// "auto" with no additional space: the seed's formula is short of
+	// ext4's overhead for a small tree, so the disk grows.
+	out3 := filepath.Join(t.TempDir(), "out")
+	plan, err = build(t, map[string]any{"root": big, "additionalSpace": "0", "partitionTableType": "efi", "bootSize": "40M"}, out3)
+	if err != nil {
+		t.Fatalf("auto with additionalSpace 0: %v", err)
+	}
+	oracle.E2fsck(t, filepath.Join(out3, "nixos.img"), plan.Layout.RootOffset)
 }

@@ -215,7 +215,7 @@ func Build(plan *BuildPlan, opts BuildOptions) (err error) {
 // writeRaw writes the partition table, the ESP and the root file system
 // into f, a sparse file of the disk's size.
 func writeRaw(f *os.File, plan *BuildPlan) error {
-	cfg, l := plan.Config, plan.Layout
+	l := plan.Layout
 	// (1) a sparse file of the disk's size
 	if err := f.Truncate(l.DiskSize); err != nil {
 		return fmt.Errorf("%w: %v", ErrOutput, err)
@@ -246,15 +246,7 @@ func writeRaw(f *os.File, plan *BuildPlan) error {
 		}
 	}
 	// (4) the root file system
-	eo := ext4.Options{
-		Size:     l.RootSize,
-		UUID:     plan.RootUUID,
-		HashSeed: plan.RootUUID,
-		Label:    cfg.Label,
-		Epoch:    plan.Epoch,
-		HasEpoch: plan.Fixed,
-		Inodes:   uint64(plan.Size.Inodes),
-	}
+	eo := plan.rootOptions()
 	if err := ext4.Write(ext4.FileWindow{F: f, Off: l.RootOffset}, plan.Root, eo); err != nil {
 		return fmt.Errorf("root file system: %w", err)
 	}

@@ -134,27 +134,24 @@ func SizeFor(cfg *config.Config, u Usage) (Size, error) {
 	return FixedSize(cfg.DiskSize, u, ParamsFromConfig(cfg))
 }
 
-// FixedSize checks that a fixed diskSize (bytes) holds the staged tree by
-// the seed's own estimate (RequiredFilesystemSpace plus the layout's
-// reserved space) and returns its figures; a disk too small is an
-// ErrTooSmall error naming the shortfall.
+// FixedSize returns the figures of a fixed diskSize (bytes). A disk that
+// cannot hold the partition layout's reserved space is an ErrTooSmall
+// error; whether the tree fits the root file system is the file-system
+// writer's to say (the seed's estimate is neither an upper nor a lower
+// bound of what ext4 needs).
 func FixedSize(diskSize int64, u Usage, p SizeParams) (Size, error) {
 	s, err := required(u, p)
 	if err != nil {
 		return Size{}, err
 	}
-	need := s.RequiredFilesystemSpace + s.ReservedSpace
-	if diskSize < need {
-		short := need - diskSize
-		return Size{}, fmt.Errorf("%w: diskSize is %d MiB, the staged tree needs at least %d MiB (%d bytes): %d MiB short; raise diskSize or use \"auto\"",
-			ErrTooSmall, diskSize/config.MiB, ceilMiB(need), need, ceilMiB(short))
+	if diskSize <= s.ReservedSpace {
+		return Size{}, fmt.Errorf("%w: diskSize is %d MiB, but the %s layout reserves %d bytes outside the root file system; raise diskSize or use \"auto\"",
+			ErrTooSmall, diskSize/config.MiB, p.PartitionTableType, s.ReservedSpace)
 	}
 	s.DiskSize = diskSize
 	s.finish(u)
 	return s, nil
 }
-
-func ceilMiB(b int64) int64 { return (b + config.MiB - 1) / config.MiB }
 
 func required(u Usage, p SizeParams) (Size, error) {
 	if u.Blocks < 0 || u.Entries < 0 || u.Blocks > limit/BlockSize/2 || u.Entries > limit/BlockSize/4 {
