@@ -346,3 +346,40 @@ func TestBuildSizing(t *testing.T) {
 	}
 	oracle.E2fsck(t, filepath.Join(out3, "nixos.img"), plan.Layout.RootOffset)
 }
+
+// TestBuildPostVMFailureRestores: a failing postVM leaves the output
+// directory exactly as it was, previous outputs included, and removes
+// what postVM made.
+func TestBuildPostVMFailureRestores(t *testing.T) {
+	root := buildTree(t)
+	out := filepath.Join(t.TempDir(), "out")
+	cfg := map[string]any{"root": root, "partitionTableType": "none", "additionalSpace": "8M"}
+	if _, err := build(t, cfg, out); err != nil {
+		t.Fatal(err)
+	}
+	img := filepath.Join(out, "nixos.img")
+	want, err := os.ReadFile(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	listing := func() string {
+		var names []string
+		filepath.Walk(out, func(p string, fi os.FileInfo, err error) error {
+			names = append(names, strings.TrimPrefix(p, out))
+			return nil
+		})
+		return strings.Join(names, " ")
+	}
+	before := listing()
+	cfg["additionalSpace"] = "16M" // a different image
+	cfg["postVM"] = `test "$diskImage" = "$out/nixos.img"; touch "$out/marker"; mkdir "$out/dir"; exit 3`
+	if _, err := build(t, cfg, out); err == nil || !strings.Contains(err.Error(), "exit status 3") {
+		t.Fatalf("postVM failure: %v", err)
+	}
+	if got := listing(); got != before {
+		t.Errorf("output directory %q, was %q", got, before)
+	}
+	if got, _ := os.ReadFile(img); !bytes.Equal(got, want) {
+		t.Error("the previous nixos.img was not restored")
+	}
+}

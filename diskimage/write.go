@@ -8,8 +8,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 
 	"github.com/purefs/purefs/ext4"
 	"github.com/purefs/purefs/fat"
@@ -17,11 +19,14 @@ import (
 	"github.com/purefs/purefs/internal/sparse"
 )
 
-// Temps is the set of temporary files of a build in progress, so that a
-// signal handler can remove them before the process exits.
+// Temps is what a build in progress has to undo if it fails or is
+// interrupted: temporary files and directories to remove, and steps to
+// roll back (outputs renamed into place, the files they replaced, a
+// running postVM). A signal handler calls RemoveAll before exiting.
 type Temps struct {
 	mu    sync.Mutex
 	paths map[string]bool
+	undo  []func()
 }
 
 // Add records a temporary path.
@@ -41,10 +46,29 @@ func (t *Temps) Forget(p string) {
 	delete(t.paths, p)
 }
 
-// RemoveAll removes every recorded path (directories last).
+// OnAbort records a rollback step; RemoveAll runs them newest first.
+func (t *Temps) OnAbort(fn func()) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.undo = append(t.undo, fn)
+}
+
+// done forgets everything: the build is complete.
+func (t *Temps) done() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.paths, t.undo = nil, nil
+}
+
+// RemoveAll rolls back the recorded steps, newest first, then removes
+// every recorded path (directories last).
 func (t *Temps) RemoveAll() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	for i := len(t.undo) - 1; i >= 0; i-- {
+		t.undo[i]()
+	}
+	t.undo = nil
 	ps := make([]string, 0, len(t.paths))
 	for p := range t.paths {
 		ps = append(ps, p)
@@ -189,27 +213,67 @@ func Build(plan *BuildPlan, opts BuildOptions) (err error) {
 			return err
 		}
 	}
+	// Entries of the output directory that predate the build: anything
+	// else is removed if the build fails from here on (postVM may have
+	// made files).
+	before := dirEntries(opts.OutDir, support)
+	temps.OnAbort(func() { removeNew(opts.OutDir, support, before) })
+	// The outputs take their names; what they replace is kept aside until
+	// the build is complete, so that a failure puts it back.
+	var replaced []string
 	for i := 0; i < len(images); i += 2 {
-		if err := os.Rename(images[i], images[i+1]); err != nil {
+		tmp, dst := images[i], images[i+1]
+		if _, err := os.Lstat(dst); err == nil {
+			old := tmp + ".old"
+			if err := os.Rename(dst, old); err != nil {
+				return fmt.Errorf("%w: %v", ErrOutput, err)
+			}
+			replaced = append(replaced, old)
+			temps.OnAbort(func() { os.Rename(old, dst) })
+		}
+		if err := os.Rename(tmp, dst); err != nil {
 			return fmt.Errorf("%w: %v", ErrOutput, err)
 		}
-		temps.Forget(images[i])
+		temps.Forget(tmp)
 	}
 	if cfg.ContainerFormat() != "raw" {
 		os.Remove(raw.Name())
 		temps.Forget(raw.Name())
 	}
 	if cfg.PostVM != "" {
-		if err := runPostVM(cfg.PostVM, opts.OutDir, final, opts.Log); err != nil {
-			// The outputs are complete; postVM's failure fails the build
-			// and leaves them out, as a failed derivation does.
-			for i := 1; i < len(images); i += 2 {
-				temps.Add(images[i])
-			}
+		// A failing postVM fails the build, which leaves the directory as
+		// it was, as a failed derivation leaves no $out.
+		if err := runPostVM(cfg.PostVM, opts.OutDir, final, opts.Log, temps); err != nil {
 			return err
 		}
 	}
+	for _, old := range replaced {
+		os.RemoveAll(old)
+	}
+	temps.done()
 	return nil
+}
+
+// dirEntries lists the names in the given directories (full paths).
+func dirEntries(dirs ...string) map[string]bool {
+	m := map[string]bool{}
+	for _, d := range dirs {
+		names, _ := os.ReadDir(d)
+		for _, n := range names {
+			m[filepath.Join(d, n.Name())] = true
+		}
+	}
+	return m
+}
+
+// removeNew removes what the build added to the directories, except the
+// set-aside originals that a later rollback step renames back.
+func removeNew(outDir, support string, before map[string]bool) {
+	for p := range dirEntries(outDir, support) {
+		if !before[p] && !strings.HasSuffix(p, ".old") && p != support {
+			os.RemoveAll(p)
+		}
+	}
 }
 
 // writeRaw writes the partition table, the ESP and the root file system
@@ -319,16 +383,24 @@ func mkdirTracked(dir string, temps *Temps) error {
 }
 
 // runPostVM runs the seed's postVM shell code with bash, with $out and
-// $diskImage set as the seed sets them.
-func runPostVM(script, out, diskImage string, log io.Writer) error {
+// $diskImage set as in the seed, in a process group of its own that an
+// interrupted build kills. Its error output always reaches standard
+// error; its standard output goes to log.
+func runPostVM(script, out, diskImage string, log io.Writer, temps *Temps) error {
 	cmd := exec.Command("bash", "-e", "-c", script)
 	cmd.Env = append(os.Environ(), "out="+out, "diskImage="+diskImage)
 	cmd.Dir = out
 	if log == nil {
 		log = io.Discard
 	}
-	cmd.Stdout, cmd.Stderr = log, log
-	if err := cmd.Run(); err != nil {
+	cmd.Stdout, cmd.Stderr = log, os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("postVM: %w", err)
+	}
+	pid := cmd.Process.Pid
+	temps.OnAbort(func() { syscall.Kill(-pid, syscall.SIGKILL) })
+	if err := cmd.Wait(); err != nil {
 		return fmt.Errorf("postVM: %w", err)
 	}
 	return nil
