@@ -234,6 +234,11 @@ func (o *object) sizeValue(k, def string) (int64, string, error) {
 	if err != nil {
 		return 0, "", fmt.Errorf("key %q: %w", o.key(k), err)
 	}
+	if kindOf(raw) == "a number" {
+		// A JSON number is bytes for parted too, which reads a bare
+		// number as MB.
+		text += "B"
+	}
 	return n, text, nil
 }
 

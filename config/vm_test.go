@@ -34,3 +34,19 @@ func TestVMKey(t *testing.T) {
 		t.Errorf("vm without installBootLoader: %v", err)
 	}
 }
+
+// TestNumericBootSize: a JSON number is bytes, for the partition planner
+// too (parted reads a bare number as MB).
+func TestNumericBootSize(t *testing.T) {
+	c, err := Parse([]byte(`{"partitionTableType": "efi", "bootSize": 268435456}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.BootSize != 268435456 || c.BootSizeSpec != "268435456B" {
+		t.Errorf("bootSize %d %q", c.BootSize, c.BootSizeSpec)
+	}
+	c, err = Parse([]byte(`{"partitionTableType": "efi", "bootSize": "256M"}`))
+	if err != nil || c.BootSizeSpec != "256M" {
+		t.Errorf("string bootSize: %q %v", c.BootSizeSpec, err)
+	}
+}

@@ -160,6 +160,7 @@ func diffTables(out *[]Difference, a, b *Report) {
 		if t.BackupHealthy != nil {
 			m["backup healthy"] = fmt.Sprint(*t.BackupHealthy)
 		}
+		m["primary damaged"] = fmt.Sprint(t.PrimaryDamaged)
 		return m
 	}
 	diffFields(out, "table", f(ta), f(tb))

@@ -45,6 +45,9 @@ type Table struct {
 	FirstUsable   uint64 `json:"first_usable_lba,omitempty"`
 	LastUsable    uint64 `json:"last_usable_lba,omitempty"`
 	BackupHealthy *bool  `json:"backup_healthy,omitempty"`
+	// PrimaryDamaged: the primary GPT header or entry array is damaged
+	// and the table was read from the backup.
+	PrimaryDamaged bool `json:"primary_damaged,omitempty"`
 }
 
 // Partition is one used entry of the table.
@@ -113,8 +116,9 @@ func readTable(src io.ReaderAt, size int64, sector0 []byte) (*Table, []Partition
 			return nil, nil, fmt.Errorf("inspect: %w", err)
 		}
 		tab := &Table{Type: "gpt", DiskGUID: t.DiskGUID.String(), FirstUsable: t.FirstUsable, LastUsable: t.LastUsable}
-		healthy := t.BackupHealthy
+		healthy := t.BackupHealthy || t.FromBackup
 		tab.BackupHealthy = &healthy
+		tab.PrimaryDamaged = t.FromBackup
 		tab.ProtectiveMBR = "protective"
 		if m.IsHybrid() {
 			tab.ProtectiveMBR = "hybrid"

@@ -242,3 +242,22 @@ func TestInspectLogicalAndExt2(t *testing.T) {
 		t.Errorf("partitions %v", got)
 	}
 }
+
+// TestInspectDamagedPrimaryGPT: a damaged primary GPT is reported as such,
+// and the table is read from the backup.
+func TestInspectDamagedPrimaryGPT(t *testing.T) {
+	img := makeDisk(t, sourceTree(t))
+	f, err := os.OpenFile(img, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteAt(make([]byte, 512), 512) // LBA 1: the primary header
+	f.Close()
+	rep, err := Inspect(openRaw(t, img).Src, "raw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Table == nil || !rep.Table.PrimaryDamaged || rep.Table.BackupHealthy == nil || !*rep.Table.BackupHealthy || len(rep.Partitions) != 2 {
+		t.Errorf("table %+v, %d partitions", rep.Table, len(rep.Partitions))
+	}
+}

@@ -42,7 +42,7 @@ var (
 	ErrCorrupt     = errors.New("vhd: corrupt image")
 	ErrUnsupported = errors.New("vhd: unsupported image")
 	ErrTooLarge    = errors.New("vhd: disk too large for VHD (at most 2040 GiB)")
-	ErrNotWholeMiB = errors.New("vhd: fixed force-size disk is not a whole number of MiB (Azure rejects it; set RoundUp)")
+	ErrNotWholeMiB = errors.New("vhd: fixed force-size disk is not a whole number of MiB (Azure rejects it; round it up with Options.RoundUp, -o round_up on the command line)")
 )
 
 // footer is the 512-byte hard disk footer (all fields big-endian).

@@ -29,9 +29,14 @@ func buildMain(args []string) error {
 	if err := fl.Parse(args); err != nil {
 		return &exitError{code: 2}
 	}
-	if *cfgPath == "" || *out == "" || fl.NArg() != 0 {
+	switch {
+	case fl.NArg() != 0:
 		fl.Usage()
-		return &exitError{code: 2}
+		return &exitError{code: 2, err: fmt.Errorf("unexpected argument %q", fl.Arg(0))}
+	case *cfgPath == "":
+		return &exitError{code: 2, err: fmt.Errorf("--config FILE.json is required")}
+	case *out == "":
+		return &exitError{code: 2, err: fmt.Errorf("--out DIR is required (or $out)")}
 	}
 	cfg, err := config.Load(*cfgPath)
 	if err != nil {

@@ -55,6 +55,11 @@ func printReport(w io.Writer, name string, rep *inspect.Report) {
 		fmt.Fprintln(w, "partition table: none")
 	case t.Type == "gpt":
 		fmt.Fprintf(w, "partition table: gpt, disk GUID %s, %s MBR, usable LBAs %d-%d\n", t.DiskGUID, t.ProtectiveMBR, t.FirstUsable, t.LastUsable)
+		if t.PrimaryDamaged {
+			fmt.Fprintln(w, "  warning: the primary GPT is damaged; the table was read from the backup")
+		} else if t.BackupHealthy != nil && !*t.BackupHealthy {
+			fmt.Fprintln(w, "  warning: the backup GPT is damaged or missing")
+		}
 	default:
 		fmt.Fprintf(w, "partition table: %s, disk signature 0x%s\n", t.Type, t.DiskSignature)
 	}
