@@ -25,6 +25,8 @@ func (d Difference) String() string {
 	switch {
 	case d.A == "" && d.B == "":
 		return fmt.Sprintf("%s: %s", d.Where, d.Field)
+	case d.Field == "removed" || d.Field == "added":
+		return fmt.Sprintf("%s: %s (%s)", d.Where, d.Field, d.A+d.B)
 	case d.B == "" && (d.Field == "bytes" || d.Field == "content"):
 		return fmt.Sprintf("%s: %s: %s", d.Where, d.Field, d.A)
 	}
@@ -147,13 +149,6 @@ func diffTables(out *[]Difference, a, b *Report) {
 		}
 		return t.Type
 	}
-	if desc(ta) != desc(tb) {
-		*out = append(*out, Difference{"table", "type", desc(ta), desc(tb)})
-		return
-	}
-	if ta == nil {
-		return
-	}
 	f := func(t *Table) map[string]string {
 		m := map[string]string{"disk GUID": t.DiskGUID, "disk signature": t.DiskSignature, "protective MBR": t.ProtectiveMBR,
 			"first usable LBA": fmt.Sprint(t.FirstUsable), "last usable LBA": fmt.Sprint(t.LastUsable)}
@@ -163,7 +158,12 @@ func diffTables(out *[]Difference, a, b *Report) {
 		m["primary damaged"] = fmt.Sprint(t.PrimaryDamaged)
 		return m
 	}
-	diffFields(out, "table", f(ta), f(tb))
+	switch {
+	case desc(ta) != desc(tb):
+		*out = append(*out, Difference{"table", "type", desc(ta), desc(tb)})
+	case ta != nil:
+		diffFields(out, "table", f(ta), f(tb))
+	}
 	pm := func(r *Report) map[int]map[string]string {
 		m := map[int]map[string]string{}
 		for _, p := range r.Partitions {
