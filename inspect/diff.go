@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/purefs/purefs/internal/sparse"
 )
@@ -267,10 +268,7 @@ func diffTrees(out *[]Difference, where string, x, y *FileSystem) error {
 	return nil
 }
 
-func fmtTimeOf(t interface{ UnixNano() int64 }) string {
-	ns := t.UnixNano()
-	return fmt.Sprintf("%d.%09d", ns/1e9, ns%1e9)
-}
+func fmtTimeOf(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
 func diffXattrs(out *[]Difference, loc string, a, b map[string]string) {
 	for _, k := range unionKeys(a, b) {

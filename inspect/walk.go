@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/purefs/purefs/ext4"
@@ -88,7 +89,7 @@ func (w ext4Walker) walk(fn func(e *Entry) error) error {
 func fatFields(b []byte) map[string]string {
 	le := binary.LittleEndian
 	f := map[string]string{}
-	f["OEM name"] = string(b[3:11])
+	f["OEM name"] = strings.TrimRight(string(b[3:11]), " \x00")
 	f["Bytes per sector"] = fmt.Sprint(le.Uint16(b[11:]))
 	f["Sectors per cluster"] = fmt.Sprint(b[13])
 	f["Reserved sectors"] = fmt.Sprint(le.Uint16(b[14:]))
@@ -115,8 +116,8 @@ func fatFields(b []byte) map[string]string {
 	f["Sectors per FAT"] = fmt.Sprint(fatSize)
 	if ext[2] == 0x29 { // extended boot signature
 		f["Volume ID"] = fmt.Sprintf("%08x", le.Uint32(ext[3:]))
-		f["Volume label"] = string(ext[7:18])
-		f["FS type"] = string(ext[18:26])
+		f["Volume label"] = strings.TrimRight(string(ext[7:18]), " \x00")
+		f["FS type"] = strings.TrimRight(string(ext[18:26]), " \x00")
 	}
 	f["FAT type"] = fatType(b)
 	return f
