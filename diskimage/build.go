@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/purefs/purefs/config"
 	"github.com/purefs/purefs/ext4"
@@ -138,7 +137,7 @@ func rootUUID(cfg *config.Config, p *BuildPlan) ([16]byte, error) {
 		if err != nil {
 			return [16]byte{}, fmt.Errorf("rootFSUID: %w", err)
 		}
-		return uuidBytes(g.String()), nil
+		return [16]byte(g), nil // gpt.GUID is in textual byte order, as ext4 stores a UUID
 	}
 	sum := sha256.Sum256([]byte(fmt.Sprintf("purefs root %s %d", cfg.Label, p.Size.DiskSize)))
 	var u [16]byte
@@ -146,17 +145,6 @@ func rootUUID(cfg *config.Config, p *BuildPlan) ([16]byte, error) {
 	u[6] = u[6]&0x0f | 0x40
 	u[8] = u[8]&0x3f | 0x80
 	return u, nil
-}
-
-// uuidBytes turns a canonical UUID string into its 16 bytes in the order
-// they are written (big-endian, as ext4 and blkid show them).
-func uuidBytes(s string) [16]byte {
-	var u [16]byte
-	h := strings.ReplaceAll(s, "-", "")
-	for i := 0; i < 16; i++ {
-		fmt.Sscanf(h[2*i:2*i+2], "%02x", &u[i])
-	}
-	return u
 }
 
 // espTree moves the content of the root tree's /boot onto a new tree for

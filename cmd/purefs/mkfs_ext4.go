@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -11,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/purefs/purefs/ext4"
+	"github.com/purefs/purefs/gpt"
 	"github.com/purefs/purefs/internal/cliutil"
 	"github.com/purefs/purefs/stage"
 	"github.com/purefs/purefs/tree"
@@ -65,15 +65,19 @@ func parseMkfsExt4(args []string, stderr io.Writer) (*ext4Args, error) {
 	if a.offset%ext4.BlockSize != 0 {
 		return nil, fmt.Errorf("--offset %d: not a multiple of %d", a.offset, ext4.BlockSize)
 	}
-	if uuid != "" {
-		if a.opts.UUID, err = parseUUID(uuid); err != nil {
-			return nil, fmt.Errorf("--uuid: %w", err)
+	// gpt.GUID holds a UUID in its textual byte order, as ext4 stores it.
+	for _, f := range []struct {
+		flag, val string
+		dst       *[16]byte
+	}{{"--uuid", uuid, &a.opts.UUID}, {"--hash-seed", seed, &a.opts.HashSeed}} {
+		if f.val == "" {
+			continue
 		}
-	}
-	if seed != "" {
-		if a.opts.HashSeed, err = parseUUID(seed); err != nil {
-			return nil, fmt.Errorf("--hash-seed: %w", err)
+		g, err := gpt.ParseGUID(f.val)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", f.flag, err)
 		}
+		*f.dst = g
 	}
 	if epoch == "" {
 		epoch = os.Getenv("SOURCE_DATE_EPOCH")
@@ -103,19 +107,6 @@ func parseMkfsExt4(args []string, stderr io.Writer) (*ext4Args, error) {
 		}
 	}
 	return a, nil
-}
-
-// parseUUID reads a UUID in its usual 8-4-4-4-12 hex form.
-func parseUUID(s string) ([16]byte, error) {
-	var u [16]byte
-	h := strings.ReplaceAll(s, "-", "")
-	if len(h) != 32 || len(s) != 36 {
-		return u, fmt.Errorf("%q: want xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx", s)
-	}
-	if _, err := hex.Decode(u[:], []byte(h)); err != nil {
-		return u, fmt.Errorf("%q: %v", s, err)
-	}
-	return u, nil
 }
 
 func mkfsExt4Main(args []string) error {
