@@ -1,10 +1,8 @@
 package inspect
 
 import (
-	"encoding/binary"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/purefs/purefs/ext4"
@@ -82,75 +80,4 @@ func (w ext4Walker) walk(fn func(e *Entry) error) error {
 		}
 		return fn(e)
 	})
-}
-
-// fatFields decodes the boot sector fields that inspect shows for FAT,
-// named as fsck.fat -v and mkfs.fat name them.
-func fatFields(b []byte) map[string]string {
-	le := binary.LittleEndian
-	f := map[string]string{}
-	f["OEM name"] = strings.TrimRight(string(b[3:11]), " \x00")
-	f["Bytes per sector"] = fmt.Sprint(le.Uint16(b[11:]))
-	f["Sectors per cluster"] = fmt.Sprint(b[13])
-	f["Reserved sectors"] = fmt.Sprint(le.Uint16(b[14:]))
-	f["FATs"] = fmt.Sprint(b[16])
-	f["Root entries"] = fmt.Sprint(le.Uint16(b[17:]))
-	total := uint32(le.Uint16(b[19:]))
-	if total == 0 {
-		total = le.Uint32(b[32:])
-	}
-	f["Total sectors"] = fmt.Sprint(total)
-	f["Media descriptor"] = fmt.Sprintf("0x%02x", b[21])
-	fatSize := uint32(le.Uint16(b[22:]))
-	f["Sectors per track"] = fmt.Sprint(le.Uint16(b[24:]))
-	f["Heads"] = fmt.Sprint(le.Uint16(b[26:]))
-	f["Hidden sectors"] = fmt.Sprint(le.Uint32(b[28:]))
-	ext := b[36:]
-	if fatSize == 0 {
-		fatSize = le.Uint32(b[36:])
-		f["Root cluster"] = fmt.Sprint(le.Uint32(b[44:]))
-		f["FSInfo sector"] = fmt.Sprint(le.Uint16(b[48:]))
-		f["Backup boot sector"] = fmt.Sprint(le.Uint16(b[50:]))
-		ext = b[64:]
-	}
-	f["Sectors per FAT"] = fmt.Sprint(fatSize)
-	if ext[2] == 0x29 { // extended boot signature
-		f["Volume ID"] = fmt.Sprintf("%08x", le.Uint32(ext[3:]))
-		f["Volume label"] = strings.TrimRight(string(ext[7:18]), " \x00")
-		f["FS type"] = strings.TrimRight(string(ext[18:26]), " \x00")
-	}
-	f["FAT type"] = fatType(b)
-	return f
-}
-
-// fatType computes the FAT type from the cluster count, as the FAT
-// specification says (not from the FS type string).
-func fatType(b []byte) string {
-	le := binary.LittleEndian
-	bps := uint32(le.Uint16(b[11:]))
-	spc := uint32(b[13])
-	if bps == 0 || spc == 0 {
-		return "invalid"
-	}
-	rootSectors := (uint32(le.Uint16(b[17:]))*32 + bps - 1) / bps
-	fatSize := uint32(le.Uint16(b[22:]))
-	if fatSize == 0 {
-		fatSize = le.Uint32(b[36:])
-	}
-	total := uint32(le.Uint16(b[19:]))
-	if total == 0 {
-		total = le.Uint32(b[32:])
-	}
-	meta := uint32(le.Uint16(b[14:])) + uint32(b[16])*fatSize + rootSectors
-	if meta > total {
-		return "invalid"
-	}
-	clusters := (total - meta) / spc
-	switch {
-	case clusters < 4085:
-		return "FAT12"
-	case clusters < 65525:
-		return "FAT16"
-	}
-	return "FAT32"
 }
