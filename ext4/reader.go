@@ -72,26 +72,14 @@ type rdGroup struct {
 	flags                                uint16
 }
 
+// Incompatible features the writer does not set but the reader knows.
 const (
-	rdMagic            = 0xEF53
-	rdIncompatFiletype = 0x2
 	rdIncompatRecover  = 0x4
-	rdIncompatJournDev = 0x8
-	rdIncompatMetaBG   = 0x10
-	rdIncompatExtents  = 0x40
-	rdIncompat64bit    = 0x80
 	rdIncompatMMP      = 0x100
-	rdIncompatFlexBG   = 0x200
-	rdIncompatEAInode  = 0x400
-	rdIncompatDirdata  = 0x1000
 	rdIncompatCsumSeed = 0x2000
-	rdIncompatLargedir = 0x4000
-	rdIncompatInline   = 0x8000
-	rdIncompatEncrypt  = 0x10000
-	rdIncompatCasefold = 0x20000
 	// rdIncompatKnown are the incompat features the reader can read.
-	rdIncompatKnown = rdIncompatFiletype | rdIncompatRecover | rdIncompatExtents |
-		rdIncompat64bit | rdIncompatMMP | rdIncompatFlexBG | rdIncompatCsumSeed | rdIncompatLargedir
+	rdIncompatKnown = IncompatFiletype | rdIncompatRecover | IncompatExtents |
+		Incompat64bit | rdIncompatMMP | IncompatFlexBG | rdIncompatCsumSeed | IncompatLargeDir
 )
 
 // Open reads the superblock and group descriptors of the file system in r
@@ -105,7 +93,7 @@ func Open(r io.ReaderAt, size int64) (*FS, error) {
 		return nil, fmt.Errorf("ext4: reading superblock: %w", err)
 	}
 	le := binary.LittleEndian
-	if le.Uint16(sb[0x38:]) != rdMagic { // 0x38 s_magic
+	if le.Uint16(sb[0x38:]) != SuperMagic { // 0x38 s_magic
 		return nil, ErrNotExt4
 	}
 	fs := &FS{r: r, size: size, SuperBytes: sb}
@@ -149,7 +137,7 @@ func Open(r io.ReaderAt, size int64) (*FS, error) {
 	in.LogGroupsPerFlex = sb[0x174]                                   // 0x174 s_log_groups_per_flex
 	in.ChecksumType = sb[0x175]                                       // 0x175 s_checksum_type
 	fs.descSize = 32
-	if in.FeatureIncompat&rdIncompat64bit != 0 {
+	if in.FeatureIncompat&Incompat64bit != 0 {
 		in.BlocksCount |= uint64(le.Uint32(sb[0x150:])) << 32    // 0x150 s_blocks_count_hi
 		in.ReservedBlocks |= uint64(le.Uint32(sb[0x154:])) << 32 // 0x154 s_r_blocks_count_hi
 		in.FreeBlocks |= uint64(le.Uint32(sb[0x158:])) << 32     // 0x158 s_free_blocks_count_hi

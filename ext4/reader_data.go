@@ -23,7 +23,7 @@ func (fs *FS) Extents(f *FileInfo) ([]Extent, error) {
 	var out []Extent
 	budget := int64(fs.Info.BlocksCount) + 16 // blocks the walk may visit
 	var err error
-	if f.Flags&rdFlagExtents != 0 {
+	if f.Flags&ExtentsFl != 0 {
 		err = fs.extentNode(f.raw[0x28:0x28+60], f.Ino, 0, 6, &out, &budget)
 	} else {
 		err = fs.blockMap(f, &out, &budget)
@@ -44,7 +44,7 @@ func (fs *FS) Extents(f *FileInfo) ([]Extent, error) {
 // or a tree block). maxDepth bounds the recursion.
 func (fs *FS) extentNode(b []byte, ino uint32, level, maxDepth int, out *[]Extent, budget *int64) error {
 	le := binary.LittleEndian
-	if le.Uint16(b[0:]) != 0xF30A { // 0x0 eh_magic
+	if le.Uint16(b[0:]) != ExtentMagic { // 0x0 eh_magic
 		return fmt.Errorf("%w: inode %d extent header magic", ErrCorrupt, ino)
 	}
 	entries := int(le.Uint16(b[2:])) // 0x2 eh_entries

@@ -41,13 +41,8 @@ const (
 	ModeType   = 0xF000
 )
 
-const (
-	rdFlagIndex   = 0x1000
-	rdFlagHuge    = 0x40000
-	rdFlagExtents = 0x80000
-	rdFlagEAInode = 0x200000
-	rdFlagInline  = 0x10000000
-)
+// rdFlagInline is EXT4_INLINE_DATA_FL, which the writer never sets.
+const rdFlagInline = 0x10000000
 
 // IsDir reports whether the inode is a directory.
 func (f *FileInfo) IsDir() bool { return f.Mode&ModeType == ModeDir }
@@ -111,7 +106,7 @@ func (fs *FS) Inode(ino uint32) (*FileInfo, error) {
 		if f.Size > 4096 {
 			return nil, fmt.Errorf("%w: symlink inode %d is %d bytes", ErrCorrupt, ino, f.Size)
 		}
-		if f.Size < 60 && f.Flags&rdFlagExtents == 0 {
+		if f.Size < 60 && f.Flags&ExtentsFl == 0 {
 			f.Target = string(b[0x28 : 0x28+f.Size])
 		} else {
 			data, err := fs.readData(f, int64(f.Size))
@@ -145,7 +140,7 @@ func (fs *FS) xattrs(f *FileInfo, b []byte, extra int) ([]Xattr, error) {
 	le := binary.LittleEndian
 	var out []Xattr
 	start := 128 + extra
-	if extra > 0 && start+4 <= len(b) && le.Uint32(b[start:]) == 0xEA020000 {
+	if extra > 0 && start+4 <= len(b) && le.Uint32(b[start:]) == XattrMagic {
 		body := b[start+4:]
 		xs, err := parseXattrEntries(body, body, f.Ino)
 		if err != nil {
@@ -159,7 +154,7 @@ func (fs *FS) xattrs(f *FileInfo, b []byte, extra int) ([]Xattr, error) {
 		if err := fs.readBlock(blk, buf); err != nil {
 			return nil, err
 		}
-		if le.Uint32(buf[0:]) != 0xEA020000 { // 0x0 h_magic
+		if le.Uint32(buf[0:]) != XattrMagic { // 0x0 h_magic
 			return nil, fmt.Errorf("%w: inode %d xattr block %d has no magic", ErrCorrupt, f.Ino, blk)
 		}
 		xs, err := parseXattrEntries(buf[32:], buf, f.Ino)
