@@ -3,10 +3,8 @@ package stage
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -123,15 +121,17 @@ func (p *parWalk) fail(path string, err error) {
 
 // dir fills n.Entries from the host directory path, handing subdirectories
 // to other goroutines while tokens last and reading them itself otherwise.
+// Entries are read relative to the directory's descriptor, so that each
+// costs the kernel one name lookup rather than a walk of the whole path.
 func (p *parWalk) dir(path string, n *tree.Node) {
-	d, err := os.Open(path)
+	fd, err := openDir(path)
 	if err != nil {
 		p.fail(path, fmt.Errorf("%w: %s: %v", ErrSource, path, err))
 		return
 	}
-	names, err := d.Readdirnames(-1)
-	d.Close()
+	names, err := readNames(fd)
 	if err != nil {
+		unix.Close(fd)
 		p.fail(path, fmt.Errorf("%w: %s: %v", ErrSource, path, err))
 		return
 	}
@@ -139,8 +139,9 @@ func (p *parWalk) dir(path string, n *tree.Node) {
 	n.Entries = make([]tree.Entry, len(names))
 	for i, name := range names {
 		cp := filepath.Join(path, name)
-		c, id, err := p.w.stat(cp)
+		c, id, err := p.w.statAt(fd, name, cp)
 		if err != nil {
+			unix.Close(fd)
 			p.fail(cp, err)
 			return
 		}
@@ -150,9 +151,13 @@ func (p *parWalk) dir(path string, n *tree.Node) {
 			p.ids[c] = id
 			p.mu.Unlock()
 		}
-		if c.Type != tree.Dir {
+	}
+	unix.Close(fd)
+	for _, e := range n.Entries {
+		if e.Node.Type != tree.Dir {
 			continue
 		}
+		cp, c := filepath.Join(path, e.Name), e.Node
 		select {
 		case p.sem <- struct{}{}:
 			p.wg.Add(1)
@@ -164,6 +169,36 @@ func (p *parWalk) dir(path string, n *tree.Node) {
 		default:
 			p.dir(cp, c)
 		}
+	}
+}
+
+// openDir opens a directory for reading its entries and for the *at
+// system calls, without following a symlink put in its place.
+func openDir(path string) (int, error) {
+	for {
+		fd, err := unix.Open(path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		if err != unix.EINTR {
+			return fd, err
+		}
+	}
+}
+
+// readNames returns the names in the directory fd, without "." and "..".
+func readNames(fd int) ([]string, error) {
+	buf := make([]byte, 32<<10)
+	var names []string
+	for {
+		n, err := unix.ReadDirent(fd, buf)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if n <= 0 {
+			return names, nil
+		}
+		_, _, names = unix.ParseDirent(buf[:n], -1, names)
 	}
 }
 
@@ -183,9 +218,21 @@ func (p *parWalk) joinAll(d *tree.Node) {
 // stat reads one path (lstat) into a node without its entries. id is
 // non-zero for a non-directory with more than one link.
 func (w *walker) stat(path string) (*tree.Node, fileID, error) {
+	return w.statAt(unix.AT_FDCWD, path, path)
+}
+
+// statAt is stat of name in the directory dirfd; path names the same
+// entry in errors, in Source and for the calls that have no *at form.
+func (w *walker) statAt(dirfd int, name, path string) (*tree.Node, fileID, error) {
 	var st unix.Stat_t
-	if err := unix.Lstat(path, &st); err != nil {
-		return nil, fileID{}, fmt.Errorf("%w: %s: %v", ErrSource, path, err)
+	for {
+		err := unix.Fstatat(dirfd, name, &st, unix.AT_SYMLINK_NOFOLLOW)
+		if err == nil {
+			break
+		}
+		if err != unix.EINTR {
+			return nil, fileID{}, fmt.Errorf("%w: %s: %v", ErrSource, path, err)
+		}
 	}
 	var id fileID
 	if st.Mode&unix.S_IFMT != unix.S_IFDIR && st.Nlink > 1 {
@@ -199,19 +246,26 @@ func (w *walker) stat(path string) (*tree.Node, fileID, error) {
 		Mtime: time.Unix(st.Mtim.Unix()),
 		Ctime: time.Unix(st.Ctim.Unix()),
 	}
+	if !w.opts.NoXattrs {
+		x, err := readXattrs(dirfd, name, path)
+		if err != nil {
+			return nil, id, err
+		}
+		n.Xattrs = x
+	}
 	switch st.Mode & unix.S_IFMT {
 	case unix.S_IFREG:
 		n.Type = tree.Regular
 		n.Size = st.Size
 		n.Source = path
-		if err := unix.Access(path, unix.R_OK); err != nil && os.Geteuid() != 0 {
+		if err := checkReadable(dirfd, name, &st, n.Xattrs, w.opts.NoXattrs); err != nil {
 			return nil, id, fmt.Errorf("%w: %s: %v", ErrSource, path, err)
 		}
 	case unix.S_IFDIR:
 		n.Type = tree.Dir
 	case unix.S_IFLNK:
 		n.Type = tree.Symlink
-		t, err := os.Readlink(path)
+		t, err := readlinkAt(dirfd, name, st.Size)
 		if err != nil {
 			return nil, id, fmt.Errorf("%w: %s: %v", ErrSource, path, err)
 		}
@@ -230,53 +284,24 @@ func (w *walker) stat(path string) (*tree.Node, fileID, error) {
 	default:
 		return nil, id, fmt.Errorf("%w: %s: unknown file type %#o", ErrSource, path, st.Mode&unix.S_IFMT)
 	}
-	if !w.opts.NoXattrs {
-		x, err := readXattrs(path)
-		if err != nil {
-			return nil, id, err
-		}
-		n.Xattrs = x
-	}
 	return n, id, nil
 }
 
-// readXattrs returns the extended attributes of path (not following a
-// symlink), sorted by name.
-func readXattrs(path string) ([]tree.Xattr, error) {
-	size, err := unix.Llistxattr(path, nil)
-	if err != nil {
-		if errors.Is(err, unix.ENOTSUP) {
-			return nil, nil
-		}
-		return nil, fmt.Errorf("%w: %s: listxattr: %v", ErrSource, path, err)
-	}
-	if size == 0 {
-		return nil, nil
-	}
-	buf := make([]byte, size)
-	size, err = unix.Llistxattr(path, buf)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %s: listxattr: %v", ErrSource, path, err)
-	}
-	var out []tree.Xattr
-	for _, name := range strings.Split(strings.TrimRight(string(buf[:size]), "\x00"), "\x00") {
-		if name == "" {
+// readlinkAt reads the target of the symlink name in dirfd; size is its
+// lstat size, a hint (some file systems report 0).
+func readlinkAt(dirfd int, name string, size int64) (string, error) {
+	b := make([]byte, max(size+1, 128))
+	for {
+		n, err := unix.Readlinkat(dirfd, name, b)
+		if err == unix.EINTR {
 			continue
 		}
-		vs, err := unix.Lgetxattr(path, name, nil)
 		if err != nil {
-			if errors.Is(err, unix.ENODATA) {
-				continue
-			}
-			return nil, fmt.Errorf("%w: %s: getxattr %s: %v", ErrSource, path, name, err)
+			return "", err
 		}
-		v := make([]byte, vs)
-		vs, err = unix.Lgetxattr(path, name, v)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %s: getxattr %s: %v", ErrSource, path, name, err)
+		if n < len(b) {
+			return string(b[:n]), nil
 		}
-		out = append(out, tree.Xattr{Name: name, Value: v[:vs]})
+		b = make([]byte, 2*len(b))
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out, nil
 }

@@ -4,9 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/purefs/purefs/tree"
 )
@@ -91,5 +95,105 @@ func TestWalkErrors(t *testing.T) {
 	}
 	if _, err := Dir(filepath.Join(dir, "a/x"), WalkOptions{}); !errors.Is(err, ErrSource) {
 		t.Errorf("Dir of a file = %v", err)
+	}
+}
+
+// TestWalkReadableAsOtherUser walks, as an unprivileged user, sources that
+// the mode bits alone decide and sources whose ACL decides: the walk
+// refuses exactly the files that user cannot read.
+func TestWalkReadableAsOtherUser(t *testing.T) {
+	if os.Getenv("PUREFS_WALK_CHILD") != "" {
+		for _, d := range strings.Split(os.Getenv("PUREFS_WALK_CHILD"), ":") {
+			_, err := Dir(d, WalkOptions{})
+			fmt.Printf("%s %v\n", filepath.Base(d), err == nil)
+		}
+		return
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to run a walk as another user")
+	}
+	const nobody = 65534
+	dir := t.TempDir()
+	for _, p := range []string{dir, filepath.Dir(dir)} {
+		if err := os.Chmod(p, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// ACL in the kernel's xattr form: version 2, then (tag, perm, id).
+	acl := func(user uint16) []byte {
+		b := []byte{2, 0, 0, 0}
+		for _, e := range [][3]uint32{{0x01, 6, 0xffffffff}, {0x02, uint32(user), nobody}, {0x04, 0, 0xffffffff}, {0x10, 4, 0xffffffff}, {0x20, 4, 0xffffffff}} {
+			b = append(b, byte(e[0]), byte(e[0]>>8), byte(e[1]), byte(e[1]>>8), byte(e[2]), byte(e[2]>>8), byte(e[2]>>16), byte(e[2]>>24))
+		}
+		return b
+	}
+	cases := []struct {
+		name     string
+		uid, gid int
+		mode     os.FileMode
+		acl      []byte
+		ok       bool
+	}{
+		{"own-0400", nobody, 0, 0o400, nil, true},
+		{"own-0000", nobody, 0, 0, nil, false},
+		{"own-0044", nobody, 0, 0o044, nil, false}, // the owner class decides
+		{"other-0644", 0, 0, 0o644, nil, true},
+		{"other-0640", 0, 0, 0o640, nil, false},
+		{"group-0604", 0, nobody, 0o604, nil, false}, // the group class decides
+		{"group-0640", 0, nobody, 0o640, nil, true},
+		{"acl-grant", 0, 0, 0o600, acl(4), true},
+		{"acl-deny", 0, 0, 0o644, acl(0), false},
+	}
+	var dirs []string
+	want := ""
+	for _, c := range cases {
+		d := filepath.Join(dir, c.name)
+		f := filepath.Join(d, "f")
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(f, []byte(c.name), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chown(f, c.uid, c.gid); err != nil {
+			t.Fatal(err)
+		}
+		if c.acl != nil {
+			if err := unix.Setxattr(f, "system.posix_acl_access", c.acl, 0); err != nil {
+				t.Skipf("no POSIX ACLs here: %v", err)
+			}
+		}
+		if err := os.Chmod(f, c.mode); err != nil {
+			t.Fatal(err)
+		}
+		if c.acl != nil {
+			// chmod rewrites the mask entry: put the ACL back as made.
+			if err := unix.Setxattr(f, "system.posix_acl_access", c.acl, 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		dirs = append(dirs, d)
+		want += fmt.Sprintf("%s %v\n", c.name, c.ok)
+	}
+	// The test binary sits in a directory only root can enter.
+	self, err := os.ReadFile(os.Args[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "walk.test")
+	if err := os.WriteFile(bin, self, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "-test.run=^TestWalkReadableAsOtherUser$")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "PUREFS_WALK_CHILD="+strings.Join(dirs, ":"))
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody, Groups: []uint32{}}}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("walk as uid %d: %v\n%s", nobody, err, out)
+	}
+	got := strings.TrimSuffix(strings.TrimSuffix(string(out), "PASS\n"), "ok\n")
+	if !strings.HasPrefix(got, want) {
+		t.Errorf("walk as uid %d:\n%s\nwant:\n%s", nobody, out, want)
 	}
 }
