@@ -73,7 +73,7 @@ func readXattrs(dirfd int, name, path string) ([]tree.Xattr, error) {
 	}
 	var out []tree.Xattr
 	for _, xn := range strings.Split(strings.TrimRight(string(list[:size]), "\x00"), "\x00") {
-		if xn == "" {
+		if xn == "" || tree.HostOnlyXattr(xn) {
 			continue
 		}
 		vs, err := unix.Lgetxattr(path, xn, nil)

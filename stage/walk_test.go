@@ -197,3 +197,33 @@ func TestWalkReadableAsOtherUser(t *testing.T) {
 		t.Errorf("walk as uid %d:\n%s\nwant:\n%s", nobody, out, want)
 	}
 }
+
+// TestWalkLeavesOutHostXattrs: attributes that belong to the host's file
+// system (XFS's copies of ACLs, EVM signatures) are not read into the
+// tree; the file's own are.
+func TestWalkLeavesOutHostXattrs(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("trusted.* attributes need root")
+	}
+	dir := t.TempDir()
+	f := filepath.Join(dir, "f")
+	if err := os.WriteFile(f, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"trusted.SGI_ACL_FILE", "trusted.SGI_DMI_x", "user.keep", "trusted.keep"} {
+		if err := unix.Setxattr(f, name, []byte("v"), 0); err != nil {
+			t.Skipf("setxattr %s: %v", name, err)
+		}
+	}
+	root, err := Dir(dir, WalkOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, x := range root.Entries[0].Node.Xattrs {
+		got = append(got, x.Name)
+	}
+	if want := []string{"trusted.keep", "user.keep"}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("xattrs %v, want %v", got, want)
+	}
+}

@@ -213,7 +213,7 @@ func readXattrs(path string) ([]tree.Xattr, error) {
 	}
 	var out []tree.Xattr
 	for _, name := range strings.Split(string(buf), "\x00") {
-		if name == "" {
+		if name == "" || tree.HostOnlyXattr(name) {
 			continue
 		}
 		v := make([]byte, 64<<10) // the VFS limit on one value
