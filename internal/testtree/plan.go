@@ -246,6 +246,9 @@ func (g *gen) plansymlinks() {
 	g.symlink("/links/self-loop", "self-loop")
 	g.symlink("/links/odd-target", "sp ace\nnew\xffline")
 	for _, n := range []int{1, 59, 60, 61, 255, 256, 1000, 4095} {
+		if g.opts.MaxSymlink > 0 && n > g.opts.MaxSymlink {
+			continue
+		}
 		g.symlink(fmt.Sprintf("/links/len-%d", n), targetOfLen(n))
 	}
 	s := g.symlink("/links/timed", "size-1")

@@ -93,6 +93,9 @@ type Options struct {
 	NoACLs bool
 	// NoHardLinks leaves out hard links.
 	NoHardLinks bool
+	// MaxSymlink caps the length of symlink targets (0: ext4's 4095;
+	// XFS holds at most 1024).
+	MaxSymlink int
 }
 
 // spec is one entry of the plan.
