@@ -141,73 +141,98 @@ func (u *usedSet) countIn(a, b uint64) uint64 {
 	return c
 }
 
-// bump hands out the free blocks left in a usedSet in ascending order.
+// bump hands out the free blocks left in a usedSet in ascending order,
+// from two regions: the clone region (the first reserve free blocks; see
+// writer.cloneReserve) and the main region after it. A region that runs
+// out goes on from the other one's position.
 type bump struct {
-	free []span // free runs, ascending
-	i    int
-	off  uint64 // blocks taken from free[i]
-	used uint64
+	free  []span   // free runs, ascending
+	first []uint64 // first[i]: free blocks before free[i]
+	cs    [2]cursor
+	cur   [2]*cursor // by region; both point at one cursor after an overflow
+	out   []span     // runs handed out
 }
 
-func newBump(u *usedSet) *bump {
-	var free []span
-	b := uint64(0)
+// cursor is a position among the free blocks (counted from the first)
+// and the end of its region.
+type cursor struct{ pos, lim uint64 }
+
+// The regions of a bump.
+const (
+	mainRegion  = 0
+	cloneRegion = 1
+)
+
+func newBump(u *usedSet, reserve uint64) *bump {
+	a := &bump{}
+	b, total := uint64(0), uint64(0)
+	add := func(s span) {
+		a.free = append(a.free, s)
+		a.first = append(a.first, total)
+		total += s.Len
+	}
 	for _, r := range u.runs {
 		if r.Start > b {
-			free = append(free, span{b, r.Start - b})
+			add(span{b, r.Start - b})
 		}
 		b = r.end()
 	}
 	if b < u.total {
-		free = append(free, span{b, u.total - b})
+		add(span{b, u.total - b})
 	}
-	return &bump{free: free}
+	split := min(reserve, total)
+	a.cs[cloneRegion] = cursor{0, split}
+	a.cs[mainRegion] = cursor{split, total}
+	a.cur = [2]*cursor{&a.cs[0], &a.cs[1]}
+	return a
 }
 
-// next returns one contiguous run of at most n blocks (n > 0), or false
+// alloc returns n blocks of the main region as one or more runs, or false
 // when the file system is full.
-func (a *bump) next(n uint64) (span, bool) {
-	for a.i < len(a.free) && a.off == a.free[a.i].Len {
-		a.i++
-		a.off = 0
-	}
-	if a.i == len(a.free) {
-		return span{}, false
-	}
-	f := a.free[a.i]
-	take := min(n, f.Len-a.off)
-	s := span{f.Start + a.off, take}
-	a.off += take
-	a.used += take
-	return s, true
-}
+func (a *bump) alloc(n uint64) ([]span, bool) { return a.allocIn(mainRegion, n) }
 
-// alloc returns n blocks as one or more runs.
-func (a *bump) alloc(n uint64) ([]span, bool) {
+// allocIn returns n blocks of a region.
+func (a *bump) allocIn(region int, n uint64) ([]span, bool) {
 	var out []span
 	for n > 0 {
-		s, ok := a.next(n)
-		if !ok {
-			return nil, false
+		c := a.cur[region]
+		if c.pos == c.lim {
+			o := a.cur[1-region]
+			if o == c || o.pos == o.lim {
+				return nil, false
+			}
+			a.cur[region] = o
+			continue
 		}
+		// The free run holding position c.pos.
+		i := sort.Search(len(a.free), func(i int) bool { return a.first[i]+a.free[i].Len > c.pos })
+		off := c.pos - a.first[i]
+		take := min(n, a.free[i].Len-off, c.lim-c.pos)
+		s := span{a.free[i].Start + off, take}
 		if len(out) > 0 && out[len(out)-1].end() == s.Start {
-			out[len(out)-1].Len += s.Len
+			out[len(out)-1].Len += take
 		} else {
 			out = append(out, s)
 		}
-		n -= s.Len
+		c.pos += take
+		n -= take
 	}
+	a.out = append(a.out, out...)
 	return out, true
 }
 
-// taken returns the runs handed out so far.
+// taken returns the runs handed out so far, ascending and joined.
 func (a *bump) taken() []span {
-	var out []span
-	for j := 0; j < a.i && j < len(a.free); j++ {
-		out = append(out, a.free[j])
+	out := append([]span(nil), a.out...)
+	sort.Slice(out, func(i, j int) bool { return out[i].Start < out[j].Start })
+	j := 0
+	for _, s := range out {
+		if j > 0 && out[j-1].end() == s.Start {
+			out[j-1].Len += s.Len
+			continue
+		}
+		out[j] = s
+		j++
 	}
-	if a.i < len(a.free) && a.off > 0 {
-		out = append(out, span{a.free[a.i].Start, a.off})
-	}
-	return out
+	return out[:j]
 }

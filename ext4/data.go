@@ -3,8 +3,6 @@ package ext4
 import (
 	"errors"
 	"fmt"
-	"io"
-	"os"
 
 	"golang.org/x/sys/unix"
 
@@ -16,18 +14,22 @@ const copyChunk = 1 << 20
 
 // fileCopy is the state of copying one regular file.
 type fileCopy struct {
-	wr   *writer
-	src  *os.File // nil for inline Data
-	size int64
-	es   []extent
-	nblk uint64
+	wr     *writer
+	ino    uint32
+	queued bool   // whole blocks went to the mover, which must close src
+	region int    // where the bump allocator takes the blocks from
+	src    int    // the open source, or -1 for data held in memory
+	tail   []byte // the partial last block when prefetched, else nil
+	size   int64
+	es     []extent
+	nblk   uint64
 }
 
 // placeFile allocates and writes the data of a regular file: holes and
 // all-zero blocks get no blocks.
 func (wr *writer) placeFile(ino uint32, r *inodeRec) error {
 	n := r.n
-	fc := &fileCopy{wr: wr, size: n.Size}
+	fc := &fileCopy{wr: wr, ino: ino, src: -1, size: n.Size}
 	switch {
 	case n.Data != nil:
 		fc.size = int64(len(n.Data))
@@ -38,16 +40,27 @@ func (wr *writer) placeFile(ino uint32, r *inodeRec) error {
 	case n.Source == "":
 		return fmt.Errorf("%w: %s: regular file of %d bytes without a source", ErrTree, pathOf(wr.recs, ino), n.Size)
 	default:
-		it := wr.pf.next()
+		it, err := wr.pf.next()
+		if err != nil {
+			return wr.moveErr(err)
+		}
 		if it == nil || it.src != n.Source {
 			return fmt.Errorf("%w: %s: prefetch out of step", ErrTree, pathOf(wr.recs, ino))
 		}
-		err := it.err
+		err = it.err
 		if err == nil && it.data != nil {
 			err = fc.fromBytes(it.data)
 		} else if err == nil {
-			fc.src = it.f
+			fc.src, fc.tail = it.fd, it.tail
+			if wr.opts.NoZeroScan {
+				fc.region = cloneRegion // see cloneReserve
+			}
 			err = fc.fromRanges(it.ranges)
+			if fc.queued {
+				// The mover closes the source after its last job.
+				wr.mv.send(moveJob{kind: jobClose, fd: it.fd})
+				it.fd = -1
+			}
 		}
 		wr.pf.release(it)
 		if err != nil {
@@ -117,30 +130,42 @@ func (fc *fileCopy) blockRange(b0, b1 uint64) error {
 	if wr.opts.NoZeroScan {
 		return fc.emit(b0, nil, b1-b0)
 	}
-	buf := wr.buf
 	for b := b0; b < b1; {
+		buf := wr.chunk()
 		k := min(b1-b, uint64(len(buf)/BlockSize))
-		chunk := buf[:k*BlockSize]
-		n, err := fc.src.ReadAt(chunk, int64(b)*BlockSize)
-		if err != nil && err != io.EOF {
+		err := fc.scanChunk(buf[:k*BlockSize], b)
+		// The chunk is reused once what bufWrite took from it is written.
+		if rerr := wr.retireChunk(buf); err == nil {
+			err = rerr
+		}
+		if err != nil {
 			return err
 		}
-		clear(chunk[n:])
-		for i := uint64(0); i < k; {
-			if isZero(chunk[i*BlockSize : (i+1)*BlockSize]) {
-				i++
-				continue
-			}
-			j := i + 1
-			for j < k && !isZero(chunk[j*BlockSize:(j+1)*BlockSize]) {
-				j++
-			}
-			if err := fc.emit(b+i, chunk[i*BlockSize:j*BlockSize], j-i); err != nil {
-				return err
-			}
-			i = j
-		}
 		b += k
+	}
+	return nil
+}
+
+// scanChunk reads file blocks from b into chunk and writes those that
+// are not all zeros.
+func (fc *fileCopy) scanChunk(chunk []byte, b uint64) error {
+	if err := preadFull(fc.src, chunk, int64(b)*BlockSize); err != nil {
+		return err
+	}
+	k := uint64(len(chunk) / BlockSize)
+	for i := uint64(0); i < k; {
+		if isZero(chunk[i*BlockSize : (i+1)*BlockSize]) {
+			i++
+			continue
+		}
+		j := i + 1
+		for j < k && !isZero(chunk[j*BlockSize:(j+1)*BlockSize]) {
+			j++
+		}
+		if err := fc.emit(b+i, chunk[i*BlockSize:j*BlockSize], j-i); err != nil {
+			return err
+		}
+		i = j
 	}
 	return nil
 }
@@ -152,7 +177,7 @@ func (fc *fileCopy) emit(logical uint64, data []byte, count uint64) error {
 	if logical+count > 1<<32 {
 		return fmt.Errorf("%w: file larger than 16 TiB", ErrTree)
 	}
-	runs, ok := wr.alloc.alloc(count)
+	runs, ok := wr.alloc.allocIn(fc.region, count)
 	if !ok {
 		return wr.noSpace()
 	}
@@ -175,8 +200,9 @@ func (fc *fileCopy) emit(logical uint64, data []byte, count uint64) error {
 }
 
 // write puts n bytes of the file at offset off into the image at block
-// blk: whole blocks by copy_file_range when the window is a file (so that
-// reflinks can share them), the partial tail from data or a read.
+// blk: whole blocks by copy_file_range on the mover when the window is a
+// file (so that reflinks can share them), the partial tail from data or a
+// read.
 func (fc *fileCopy) write(off int64, data []byte, n int64, blk uint64) error {
 	wr := fc.wr
 	n = min(n, fc.size-off) // never past the end of the file
@@ -184,33 +210,39 @@ func (fc *fileCopy) write(off int64, data []byte, n int64, blk uint64) error {
 		return nil
 	}
 	whole := n &^ (BlockSize - 1)
-	if fc.src != nil && wr.fw != nil && !wr.noCFR && whole > 0 && (data == nil || fc.canClone(off, whole, blk)) {
-		done, err := fc.copyRange(off, whole, blk)
-		if err != nil {
-			return err
+	if fc.src >= 0 && wr.fw != nil && wr.mv != nil && whole > 0 && (data == nil || fc.canClone(off, whole, blk)) {
+		if err := wr.mv.send(moveJob{kind: jobCopy, fd: fc.src, off: off, n: whole, dst: int64(blk) * BlockSize, ino: fc.ino}); err != nil {
+			return wr.moveErr(err)
 		}
-		off += done
-		n -= done
-		blk += uint64(done / BlockSize)
+		fc.queued = true
+		off += whole
+		n -= whole
+		blk += uint64(whole / BlockSize)
 		if data != nil {
-			data = data[done:]
+			data = data[whole:]
+		}
+		if n == 0 {
+			return nil
 		}
 	}
 	if data != nil {
-		return wr.bufWrite(data[:n], blk)
+		return wr.bufWriteIn(fc.region, data[:n], blk)
+	}
+	if fc.tail != nil && n == int64(len(fc.tail)) && off+n == fc.size {
+		return wr.bufWriteIn(fc.region, fc.tail, blk)
 	}
 	for n > 0 {
-		k := min(n, int64(len(wr.buf)))
-		var p []byte
-		{
-			p = wr.buf[:k]
-			m, err := fc.src.ReadAt(p, off)
-			if err != nil && err != io.EOF {
-				return err
-			}
-			clear(p[m:])
+		c := wr.chunk()
+		k := min(n, int64(len(c)))
+		p := c[:k]
+		err := preadFull(fc.src, p, off)
+		if err == nil {
+			err = wr.bufWriteIn(fc.region, p, blk)
 		}
-		if err := wr.writeAt(p, blk); err != nil {
+		if rerr := wr.retireChunk(c); err == nil {
+			err = rerr
+		}
+		if err != nil {
 			return err
 		}
 		off += k
@@ -230,7 +262,7 @@ func (fc *fileCopy) canClone(off, n int64, blk uint64) bool {
 		return wr.clone > 0
 	}
 	err := unix.IoctlFileCloneRange(int(wr.fw.F.Fd()), &unix.FileCloneRange{
-		Src_fd: int64(fc.src.Fd()), Src_offset: uint64(off), Src_length: uint64(n),
+		Src_fd: int64(fc.src), Src_offset: uint64(off), Src_length: uint64(n),
 		Dest_offset: uint64(wr.fw.Off + int64(blk)*BlockSize),
 	})
 	if err != nil {
@@ -241,31 +273,16 @@ func (fc *fileCopy) canClone(off, n int64, blk uint64) bool {
 	return true // copy_file_range of a cloned range clones again: harmless
 }
 
-// copyRange copies n bytes (whole blocks) with copy_file_range and returns
-// how many were copied; on a file-system pair that cannot do it, it
-// switches the writer to buffered copies and returns what it did.
-func (fc *fileCopy) copyRange(off, n int64, blk uint64) (int64, error) {
-	wr := fc.wr
-	soff := off
-	doff := wr.fw.Off + int64(blk)*BlockSize
-	var done int64
-	for done < n {
-		m, err := unix.CopyFileRange(int(fc.src.Fd()), &soff, int(wr.fw.F.Fd()), &doff, int(n-done), 0)
-		if err != nil {
-			if errors.Is(err, unix.EXDEV) || errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSYS) ||
-				errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.EBADF) {
-				wr.noCFR = true
-				return done, nil
-			}
-			return done, err
-		}
-		if m == 0 {
-			// The source shrank: what is left reads as zeros.
-			return n, nil
-		}
-		done += int64(m)
+// moveErr names the file of a mover's failure.
+func (wr *writer) moveErr(err error) error {
+	var me *moveError
+	if !errors.As(err, &me) {
+		return err
 	}
-	return done, nil
+	if !me.source {
+		return me.err
+	}
+	return fmt.Errorf("%w: %s (from %s): %v", ErrSource, pathOf(wr.recs, me.ino), wr.recs[me.ino].n.Source, me.err)
 }
 
 // isZero reports whether b holds only zeros, eight bytes at a time.

@@ -27,15 +27,19 @@
 // file; FileWindow punches a hole over the window to make sure).
 //
 // File data: sources are opened (with O_NOATIME where the caller may, so
-// that building leaves the tree's access times alone) and read by two
-// prefetching goroutines
-// while the writer allocates and writes in inode order. All-zero blocks are
-// found by reading the data; whole blocks of a FileWindow are then handed
-// to copy_file_range when the window's file system clones extents (probed
-// once with FICLONERANGE), so that on XFS or btrfs the image shares the
-// source's blocks; elsewhere the data already read is written. With
-// Options.NoZeroScan the sources' data ranges (SEEK_DATA/SEEK_HOLE) are
-// copied whole with copy_file_range, unread.
+// that building leaves the tree's access times alone), relative to their
+// directory, and read by two prefetching goroutines while the writer
+// allocates blocks in inode order. Every write of the content goes to one
+// more goroutine, the mover, in order: runs of consecutive blocks as one
+// pwritev of references to the data read (one copy in user space, none
+// kept), and whole blocks of a FileWindow's sources through
+// copy_file_range, which on XFS or btrfs clones the source's extents into
+// the image. All-zero blocks are found by reading the data; blocks already
+// read go through copy_file_range only when the window's file system
+// clones (probed once with FICLONERANGE). With Options.NoZeroScan the data
+// ranges (SEEK_DATA/SEEK_HOLE) of sources over 64 KiB are cloned or copied
+// whole, unread, from a region of the free space of their own, so that
+// everything written from memory forms one run of large writes.
 //
 // Geometry returns the layout for a size, Need the size and inode count a
 // tree needs, Check validates a tree and options without writing.

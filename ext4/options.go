@@ -31,7 +31,9 @@ type Options struct {
 	// cloned by copy_file_range on file systems with reflinks. Holes are
 	// still kept; all-zero blocks inside data ranges are then allocated.
 	// Smaller files are read whole and scanned either way (without it,
-	// files up to 1 MiB).
+	// files up to 1 MiB). The layout differs from the default one: the
+	// data of the larger files comes first in the free space, the rest
+	// after it.
 	NoZeroScan bool
 }
 

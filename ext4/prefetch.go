@@ -2,6 +2,7 @@ package ext4
 
 import (
 	"os"
+	"strings"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -21,8 +22,8 @@ const (
 	// batchBytes bytes of small-file data; at most lookahead batches wait,
 	// which bounds the memory held to about lookahead*batchBytes.
 	batchFiles = 64
-	batchBytes = 4 << 20
-	lookahead  = 4
+	batchBytes = 1 << 20
+	lookahead  = 8
 	workers    = 2
 )
 
@@ -30,9 +31,10 @@ const (
 type prefetched struct {
 	src    string
 	size   int64
-	data   []byte // small files: the whole content
-	f      *os.File
+	data   []byte         // small files: the whole content
+	fd     int            // large files: the open source, else -1
 	ranges []sparse.Range // large files: the data ranges
+	tail   []byte         // large files with tails: the partial last block
 	err    error
 }
 
@@ -52,14 +54,20 @@ type prefetcher struct {
 	wg    sync.WaitGroup
 	cur   *batch
 	pos   int
-	bufs  sync.Pool // *[]byte backing stores of finished batches
-	small int64     // files up to this size are read whole
+	bufs  chan []byte // backing stores of finished batches, for reuse
+	small int64       // files up to this size are read whole
+	tails bool        // read the partial last block of larger files too
+	// retire hands a finished batch's backing store back once the
+	// writes that reference it are done.
+	retire func(release func()) error
 }
 
 // startPrefetch starts reading the sources of the regular files among
-// recs (inode order).
-func startPrefetch(recs []inodeRec, small int64) *prefetcher {
-	p := &prefetcher{items: make(chan *batch, lookahead), stop: make(chan struct{}), small: small}
+// recs (inode order). With tails, the partial last block of each larger
+// file is read too. retire is the writer's.
+func startPrefetch(recs []inodeRec, small int64, tails bool, retire func(func()) error) *prefetcher {
+	p := &prefetcher{items: make(chan *batch, lookahead), stop: make(chan struct{}), small: small, tails: tails,
+		retire: retire, bufs: make(chan []byte, lookahead+maxQueued/batchBytes+2)}
 	work := make(chan *batch, lookahead)
 	for range workers {
 		p.wg.Add(1)
@@ -94,7 +102,7 @@ func startPrefetch(recs []inodeRec, small int64) *prefetcher {
 			if n.Size <= p.small {
 				bytes += n.Size
 			}
-			b.files = append(b.files, prefetched{src: n.Source, size: n.Size})
+			b.files = append(b.files, prefetched{src: n.Source, size: n.Size, fd: -1})
 			if (len(b.files) >= batchFiles || bytes >= batchBytes) && !send() {
 				return
 			}
@@ -110,94 +118,175 @@ func needsPrefetch(ino int, n *tree.Node) bool {
 	return ino > FirstIno && n != nil && n.Type == tree.Regular && n.Data == nil && n.Size > 0 && n.Source != ""
 }
 
-// load opens and reads the files of a batch.
+// load opens and reads the files of a batch. Files are opened relative to
+// their directory, which is opened once for a run of files in it, so that
+// the kernel walks each source's full path once per directory.
 func (b *batch) load(p *prefetcher) {
 	var total int64
 	for i := range b.files {
-		if b.files[i].size <= p.small {
-			total += b.files[i].size
+		if sz := b.files[i].size; sz <= p.small {
+			total += sz
+		} else if p.tails {
+			total += sz % BlockSize
 		}
 	}
-	if bp, ok := p.bufs.Get().(*[]byte); ok && int64(cap(*bp)) >= total {
-		b.buf = (*bp)[:total]
-	} else {
-		b.buf = make([]byte, total, max(total, batchBytes+smallFile))
+	select {
+	case buf := <-p.bufs:
+		if int64(cap(buf)) >= total {
+			b.buf = buf[:total]
+			break
+		}
+		b.buf = make([]byte, total)
+	default:
+		b.buf = make([]byte, total, max(total, batchBytes+p.small))
 	}
+	d := dirCache{fd: -1}
+	defer d.close()
 	off := int64(0)
 	for i := range b.files {
 		it := &b.files[i]
+		dirfd, name := d.at(it.src)
+		fd, err := openNoatime(dirfd, name)
+		if err != nil {
+			it.err = &os.PathError{Op: "open", Path: it.src, Err: err}
+			continue
+		}
 		if it.size <= p.small {
 			it.data = b.buf[off : off+it.size]
 			off += it.size
-			it.err = readSmall(it.src, it.data)
+			if err := preadFull(fd, it.data, 0); err != nil {
+				it.err = &os.PathError{Op: "read", Path: it.src, Err: err}
+			}
+			unix.Close(fd)
 			continue
 		}
-		f, err := openSource(it.src)
-		if err != nil {
-			it.err = err
-			continue
+		it.ranges, it.err = sparse.DataRangesFd(fd, it.size)
+		if it.err == nil && p.tails {
+			it.tail, it.err = readTail(fd, it.size, it.ranges, b.buf[off:off+it.size%BlockSize])
+			off += it.size % BlockSize
 		}
-		it.ranges, it.err = sparse.DataRanges(f, it.size)
 		if it.err != nil {
-			f.Close()
+			unix.Close(fd)
 			continue
 		}
-		it.f = f
+		it.fd = fd
 	}
 }
 
-// readSmall reads a whole small file with plain system calls (no poller
-// registration); a file that shrank reads as zeros past its end.
-func readSmall(path string, b []byte) error {
-	fd, err := openNoatime(path, unix.O_NOFOLLOW)
-	if err != nil {
-		return &os.PathError{Op: "open", Path: path, Err: err}
+// readTail reads the partial last block of a file of size bytes into buf
+// when its data ranges hold it whole; nil otherwise.
+func readTail(fd int, size int64, ranges []sparse.Range, buf []byte) ([]byte, error) {
+	if len(buf) == 0 || len(ranges) == 0 {
+		return nil, nil
 	}
-	defer unix.Close(fd)
-	for off := 0; off < len(b); {
-		n, err := unix.Pread(fd, b[off:], int64(off))
+	r := ranges[len(ranges)-1]
+	if r.End() != size || r.Off > size-int64(len(buf)) {
+		return nil, nil
+	}
+	return buf, preadFull(fd, buf, size-int64(len(buf)))
+}
+
+// dirCache holds the directory of the last source opened.
+type dirCache struct {
+	path string
+	fd   int
+}
+
+// at returns a directory descriptor and a name to open path by: the
+// parent's descriptor and the last element where the parent opens, else
+// AT_FDCWD and the path itself.
+func (d *dirCache) at(path string) (int, string) {
+	i := strings.LastIndexByte(path, '/')
+	if i <= 0 || i == len(path)-1 {
+		return unix.AT_FDCWD, path
+	}
+	dir, name := path[:i], path[i+1:]
+	if dir != d.path {
+		d.close()
+		d.path = dir
+		for {
+			fd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+			if err == unix.EINTR {
+				continue
+			}
+			if err == nil {
+				d.fd = fd
+			}
+			break
+		}
+	}
+	if d.fd < 0 {
+		return unix.AT_FDCWD, path
+	}
+	return d.fd, name
+}
+
+func (d *dirCache) close() {
+	if d.fd >= 0 {
+		unix.Close(d.fd)
+	}
+	d.fd = -1
+}
+
+// preadFull fills b from offset off of fd; what lies past the end of the
+// file (it shrank) reads as zeros.
+func preadFull(fd int, b []byte, off int64) error {
+	for done := 0; done < len(b); {
+		n, err := unix.Pread(fd, b[done:], off+int64(done))
 		if err == unix.EINTR {
 			continue
 		}
 		if err != nil {
-			return &os.PathError{Op: "read", Path: path, Err: err}
+			return err
 		}
 		if n == 0 {
-			clear(b[off:])
-			break
+			clear(b[done:])
+			return nil
 		}
-		off += n
+		done += n
 	}
 	return nil
 }
 
 // next returns the next file, in inode order, once it is ready.
-func (p *prefetcher) next() *prefetched {
+func (p *prefetcher) next() (*prefetched, error) {
 	for p.cur == nil || p.pos == len(p.cur.files) {
 		if p.cur != nil && p.cur.buf != nil {
-			// The writer is done with the previous batch's data.
+			// The writer is done with the previous batch's data; its
+			// store is reused once the writes from it are done.
 			buf := p.cur.buf[:0]
-			p.bufs.Put(&buf)
 			p.cur.buf = nil
+			if err := p.retire(func() { p.reuse(buf) }); err != nil {
+				return nil, err
+			}
 		}
 		b, ok := <-p.items
 		if !ok {
-			return nil
+			return nil, nil
 		}
 		<-b.done
 		p.cur, p.pos = b, 0
 	}
 	p.pos++
-	return &p.cur.files[p.pos-1]
+	return &p.cur.files[p.pos-1], nil
+}
+
+// reuse keeps a batch's backing store for a later batch, unless enough
+// are kept already.
+func (p *prefetcher) reuse(buf []byte) {
+	select {
+	case p.bufs <- buf:
+	default:
+	}
 }
 
 // release returns an item's resources.
 func (p *prefetcher) release(it *prefetched) {
-	if it.f != nil {
-		it.f.Close()
-		it.f = nil
+	if it.fd >= 0 {
+		unix.Close(it.fd)
+		it.fd = -1
 	}
-	it.data = nil
+	it.data, it.tail = nil, nil
 }
 
 // close stops the prefetchers and releases what they hold.
@@ -217,27 +306,19 @@ func (p *prefetcher) close() {
 	p.wg.Wait()
 }
 
-// openNoatime opens a source read-only without moving its access time;
-// O_NOATIME is refused (EPERM) on files the caller does not own unless
-// it has CAP_FOWNER, and the file is then opened without it.
-func openNoatime(path string, extra int) (int, error) {
-	flags := unix.O_RDONLY | unix.O_CLOEXEC | extra
+// openNoatime opens name in dirfd read-only, not following a symlink,
+// without moving its access time; O_NOATIME is refused (EPERM) on files
+// the caller does not own unless it has CAP_FOWNER, and the file is then
+// opened without it.
+func openNoatime(dirfd int, name string) (int, error) {
+	flags := unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NOFOLLOW
 	for {
-		fd, err := unix.Open(path, flags|unix.O_NOATIME, 0)
+		fd, err := unix.Openat(dirfd, name, flags|unix.O_NOATIME, 0)
 		if err == unix.EPERM {
-			fd, err = unix.Open(path, flags, 0)
+			fd, err = unix.Openat(dirfd, name, flags, 0)
 		}
 		if err != unix.EINTR {
 			return fd, err
 		}
 	}
-}
-
-// openSource is openNoatime for an *os.File.
-func openSource(path string) (*os.File, error) {
-	fd, err := openNoatime(path, 0)
-	if err != nil {
-		return nil, &os.PathError{Op: "open", Path: path, Err: err}
-	}
-	return os.NewFile(uintptr(fd), path), nil
 }

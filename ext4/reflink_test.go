@@ -7,7 +7,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/purefs/purefs/internal/manifest"
 	"github.com/purefs/purefs/internal/oracle"
+	"github.com/purefs/purefs/internal/testtree"
+	"github.com/purefs/purefs/stage"
 	"github.com/purefs/purefs/tree"
 )
 
@@ -15,29 +18,7 @@ import (
 // from a source on the same file system, at an offset, and checks that
 // the file's blocks in the image are shared with the source, not copied.
 func TestReflinkOnXFS(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("mounting XFS needs root")
-	}
-	oracle.Need(t, "mkfs.xfs", "mount", "umount", "filefrag")
-	dir := t.TempDir()
-	xfsImg := filepath.Join(dir, "xfs.img")
-	if err := os.WriteFile(xfsImg, nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Truncate(xfsImg, 512<<20); err != nil {
-		t.Fatal(err)
-	}
-	if r := oracle.Run("mkfs.xfs", "-q", "-m", "reflink=1", xfsImg); r.Code != 0 {
-		t.Fatalf("mkfs.xfs: %s", r)
-	}
-	mnt := filepath.Join(dir, "mnt")
-	if err := os.Mkdir(mnt, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if r := oracle.Run("mount", "-o", "loop", xfsImg, mnt); r.Code != 0 {
-		t.Skipf("cannot mount XFS here: %s", r)
-	}
-	defer oracle.Run("umount", mnt)
+	mnt := mountXFS(t)
 	data := bytes.Repeat([]byte("0123456789abcdef"), (8<<20)/16+100) // 8 MiB and a tail
 	src := filepath.Join(mnt, "src.bin")
 	if err := os.WriteFile(src, data, 0o644); err != nil {
@@ -61,6 +42,105 @@ func TestReflinkOnXFS(t *testing.T) {
 	if out := oracle.Debugfs(t, img, off, "cat /big"); len(out) < len(data) {
 		t.Errorf("debugfs cat: %d bytes", len(out))
 	}
+}
+
+// mountXFS mounts a new XFS with reflink=1 (through a loop device) for
+// the test, or skips it where that cannot be done.
+func mountXFS(t *testing.T) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("mounting XFS needs root")
+	}
+	oracle.Need(t, "mkfs.xfs", "mount", "umount", "filefrag")
+	dir := t.TempDir()
+	xfsImg := filepath.Join(dir, "xfs.img")
+	if err := os.WriteFile(xfsImg, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(xfsImg, 1<<30); err != nil {
+		t.Fatal(err)
+	}
+	if r := oracle.Run("mkfs.xfs", "-q", "-m", "reflink=1", xfsImg); r.Code != 0 {
+		t.Fatalf("mkfs.xfs: %s", r)
+	}
+	mnt := filepath.Join(dir, "mnt")
+	if err := os.Mkdir(mnt, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if r := oracle.Run("mount", "-o", "loop", xfsImg, mnt); r.Code != 0 {
+		t.Skipf("cannot mount XFS here: %s", r)
+	}
+	t.Cleanup(func() { oracle.Run("umount", mnt) })
+	return mnt
+}
+
+// TestNoZeroScanOnXFS builds a generated tree (small and large files,
+// sparse files, tails, hard links, xattrs) with NoZeroScan from an XFS
+// with reflinks, where large files are cloned, and the same tree from the
+// host's file system, where they are copied: the images must be the same
+// bytes (the layout depends on the tree, never on the file system; XFS's
+// own ACL attributes are not taken for the file's), pass e2fsck, share
+// extents with the sources on XFS, and hold the tree.
+func TestNoZeroScanOnXFS(t *testing.T) {
+	mnt := mountXFS(t)
+	// XFS holds symlinks of at most 1024 bytes and minors below 2^18.
+	gen := testtree.Options{Seed: 11, Class: testtree.Small, MaxSymlink: 1024, NoSpecial: true}
+	opts := Options{Size: 256 << 20, NoZeroScan: true, HasEpoch: true, Epoch: 1_000_000_000}
+	const off = 1 << 20
+	var imgs []string
+	var roots []*tree.Node
+	for _, base := range []string{mnt, t.TempDir()} {
+		src := filepath.Join(base, "src")
+		if _, err := testtree.Generate(src, gen); err != nil {
+			t.Fatal(err)
+		}
+		root, err := stage.Dir(src, stage.WalkOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		img := filepath.Join(base, "disk.img")
+		f, err := os.Create(img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := Write(FileWindow{F: f, Off: off}, root, opts); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		oracle.E2fsckStrict(t, img, off)
+		imgs = append(imgs, img)
+		roots = append(roots, root)
+	}
+	a, err := os.ReadFile(imgs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(imgs[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(a, b) {
+		t.Errorf("the image built on XFS differs from the one built on the host (%d, %d bytes, first difference at %d)",
+			len(a), len(b), firstDiff(a, b))
+	}
+	if r := oracle.Run("filefrag", "-v", imgs[0]); !strings.Contains(r.Stdout, "shared") {
+		t.Errorf("no shared extents in the image on XFS:\n%s", head(r.Stdout, 20))
+	}
+	want, err := manifest.FromTree(roots[0], manifest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The epoch clamps every time: compare everything else.
+	checkMounted(t, imgs[0], off, expect{want, manifest.CompareOptions{IgnoreMtime: true, IgnoreAtime: true}})
+}
+
+func firstDiff(a, b []byte) int {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return min(len(a), len(b))
 }
 
 func dir2(es ...tree.Entry) *tree.Node { return &tree.Node{Type: tree.Dir, Perm: 0o755, Entries: es} }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 
 	"github.com/purefs/purefs/tree"
@@ -13,7 +14,7 @@ import (
 type writer struct {
 	w        io.WriterAt
 	fw       *FileWindow // set when w is a FileWindow: copy_file_range
-	noCFR    bool        // copy_file_range failed once: buffered copies
+	mv       *mover      // while content is written: the queue of writes
 	clone    int8        // 0 unknown, 1 the window's file system clones, -1 it does not
 	opts     Options
 	l        *Layout
@@ -31,13 +32,12 @@ type writer struct {
 	xblocks  map[string]*xblock
 	xorder   []*xblock
 	largeDir bool
-	buf      []byte
 	sizeNeed int64 // computed lazily for ErrNoSpace messages
 	root     *tree.Node
 	treeGoal uint64 // where fixed metadata's extent tree blocks go
 	pf       *prefetcher
-	pend     []byte // buffered writes of consecutive blocks
-	pendBlk  uint64
+	pend     [2]pending // buffered writes, by the region written to
+	chunks   sync.Pool  // *[]byte copyChunk buffers for reading sources
 }
 
 // xblock is one shared xattr block.
@@ -67,7 +67,7 @@ func Write(w io.WriterAt, root *tree.Node, opts Options) error {
 		return withNeed(err, root, opts)
 	}
 	wr := &writer{w: w, opts: opts, l: l, recs: recs, ino: ino, root: root,
-		xblocks: map[string]*xblock{}, buf: make([]byte, copyChunk)}
+		xblocks: map[string]*xblock{}}
 	switch fw := w.(type) {
 	case FileWindow:
 		wr.fw = &fw
@@ -83,7 +83,7 @@ func Write(w io.WriterAt, root *tree.Node, opts Options) error {
 	if err := wr.fixedMeta(); err != nil {
 		return err
 	}
-	wr.alloc = newBump(wr.used)
+	wr.alloc = newBump(wr.used, wr.cloneReserve())
 	if err := wr.content(); err != nil {
 		return err
 	}
@@ -173,47 +173,107 @@ func (wr *writer) writeBytes(b []byte, off uint64) error {
 	return nil
 }
 
-// maxPend bounds the write buffer; writes of directWrite bytes or more go
-// straight through.
+// maxPend bounds the bytes of one buffered write, maxIov its slices
+// (IOV_MAX).
 const (
-	maxPend     = 8 << 20
-	directWrite = 256 << 10
+	maxPend = 8 << 20
+	maxIov  = 1024
 )
 
-// bufWrite writes b at block blk through a buffer that joins writes of
-// consecutive blocks into large sequential ones.
+// zeroBlock pads partial blocks.
+var zeroBlock [BlockSize]byte
+
+// pending is a run of consecutive blocks waiting to be written, held
+// as references to the data.
+type pending struct {
+	iov [][]byte
+	n   int // bytes, a multiple of BlockSize
+	blk uint64
+}
+
+// bufWrite writes b at block blk, joining writes of consecutive blocks
+// into large sequential ones. It keeps a reference to b, not a copy: b
+// must not change until it is written, which for buffers that are reused
+// retire arranges. A partial last block is padded with zeros.
 func (wr *writer) bufWrite(b []byte, blk uint64) error {
-	if len(wr.pend) > 0 {
-		end := wr.pendBlk + uint64((len(wr.pend)+BlockSize-1)/BlockSize)
-		if blk != end || len(wr.pend)+len(b) > maxPend {
-			if err := wr.flush(); err != nil {
-				return err
-			}
-		}
+	return wr.bufWriteIn(mainRegion, b, blk)
+}
+
+// bufWriteIn is bufWrite for blocks of a region of the bump allocator:
+// the main region's run is not broken by writes to the clone region.
+func (wr *writer) bufWriteIn(region int, b []byte, blk uint64) error {
+	if len(b) == 0 {
+		return nil
 	}
-	if len(b) >= directWrite {
-		if err := wr.flush(); err != nil {
+	p := &wr.pend[region]
+	if p.n > 0 && (blk != p.blk+uint64(p.n/BlockSize) || p.n+len(b) > maxPend || len(p.iov)+2 > maxIov) {
+		if err := wr.flushPending(p); err != nil {
 			return err
 		}
-		return wr.writeAt(b, blk)
 	}
-	if len(wr.pend) == 0 {
-		wr.pendBlk = blk
-	} else if r := len(wr.pend) % BlockSize; r != 0 {
-		wr.pend = append(wr.pend, make([]byte, BlockSize-r)...)
+	if p.n == 0 {
+		p.blk = blk
 	}
-	wr.pend = append(wr.pend, b...)
+	p.iov = append(p.iov, b)
+	p.n += len(b)
+	if r := len(b) % BlockSize; r != 0 {
+		p.iov = append(p.iov, zeroBlock[:BlockSize-r])
+		p.n += BlockSize - r
+	}
 	return nil
 }
 
-// flush writes what bufWrite holds.
+// flush writes what bufWrite holds: on the mover while content is
+// written, else at once.
 func (wr *writer) flush() error {
-	if len(wr.pend) == 0 {
+	for i := range wr.pend {
+		if err := wr.flushPending(&wr.pend[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (wr *writer) flushPending(p *pending) error {
+	if p.n == 0 {
 		return nil
 	}
-	err := wr.writeAt(wr.pend, wr.pendBlk)
-	wr.pend = wr.pend[:0]
-	return err
+	iov, off := p.iov, int64(p.blk)*BlockSize
+	*p = pending{iov: make([][]byte, 0, 64)}
+	if wr.mv != nil {
+		return wr.moveErr(wr.mv.send(moveJob{kind: jobWrite, iov: iov, dst: off}))
+	}
+	fd, base := -1, int64(0)
+	if wr.fw != nil {
+		fd, base = int(wr.fw.F.Fd()), wr.fw.Off
+	}
+	return writeIov(wr.w, fd, base, iov, off)
+}
+
+// retire calls release once everything written so far from a buffer that
+// is about to be reused has reached the window.
+func (wr *writer) retire(release func()) error {
+	if err := wr.flush(); err != nil {
+		return err
+	}
+	if wr.mv != nil {
+		return wr.mv.send(moveJob{kind: jobRelease, release: release})
+	}
+	release()
+	return nil
+}
+
+// chunk returns a copyChunk buffer for reading a source; retireChunk
+// gives it back.
+func (wr *writer) chunk() []byte {
+	if p, ok := wr.chunks.Get().(*[]byte); ok {
+		return *p
+	}
+	return make([]byte, copyChunk)
+}
+
+func (wr *writer) retireChunk(b []byte) error {
+	return wr.retire(func() { wr.chunks.Put(&b) })
 }
 
 // writeRuns writes data (len = sum of runs * BlockSize) over runs.
@@ -263,7 +323,17 @@ func (wr *writer) content() error {
 	if wr.opts.NoZeroScan {
 		small = smallClone
 	}
-	wr.pf = startPrefetch(wr.recs, small)
+	if err := wr.flush(); err != nil {
+		return err
+	}
+	wr.mv = startMover(wr.w, wr.fw)
+	defer func() {
+		if wr.mv != nil {
+			wr.mv.wait()
+			wr.mv = nil
+		}
+	}()
+	wr.pf = startPrefetch(wr.recs, small, wr.opts.NoZeroScan, wr.retire)
 	defer wr.pf.close()
 	for i := FirstIno + 1; i < len(wr.recs); i++ {
 		r := &wr.recs[i]
@@ -297,7 +367,33 @@ func (wr *writer) content() error {
 		}
 		x.data = nil
 	}
-	return wr.flush()
+	if err := wr.flush(); err != nil {
+		return err
+	}
+	err := wr.mv.wait()
+	wr.mv = nil
+	return wr.moveErr(err)
+}
+
+// cloneReserve is the size of the bump allocator's clone region: with
+// NoZeroScan, the data of the files copied with copy_file_range (sources
+// over smallClone bytes) goes there, and everything written from memory
+// (directories, long symlinks, small files) to the main region after it,
+// where it forms one run that goes out in large sequential writes; on a
+// file system that clones, the same bytes written between the clones
+// cost several times more. The region holds every such file whole, and
+// depends on the tree alone, never on the file system written to.
+func (wr *writer) cloneReserve() uint64 {
+	if !wr.opts.NoZeroScan {
+		return 0
+	}
+	var n uint64
+	for i := FirstIno + 1; i < len(wr.recs); i++ {
+		if r := wr.recs[i].n; r != nil && needsPrefetch(i, r) && r.Size > smallClone {
+			n += ceilDiv(uint64(r.Size), BlockSize)
+		}
+	}
+	return n
 }
 
 // withNeed adds the size the tree needs to an ErrNoSpace error.

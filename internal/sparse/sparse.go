@@ -23,8 +23,20 @@ func (r Range) End() int64 { return r.Off + r.Len }
 // returned as data. A hole that appears while scanning (the file changes)
 // is harmless: the caller reads zeros.
 func DataRanges(f *os.File, size int64) ([]Range, error) {
+	out, err := DataRangesFd(int(f.Fd()), size)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// DataRangesFd is DataRanges of the file descriptor fd, for callers that
+// read with pread: it leaves the file offset where the scan put it.
+func DataRangesFd(fd int, size int64) ([]Range, error) {
 	var out []Range
-	fd := int(f.Fd())
 	for pos := int64(0); pos < size; {
 		data, err := unix.Seek(fd, pos, unix.SEEK_DATA)
 		if err != nil {
@@ -46,9 +58,6 @@ func DataRanges(f *os.File, size int64) ([]Range, error) {
 		hole = min(hole, size)
 		out = append(out, Range{data, hole - data})
 		pos = hole
-	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return nil, err
 	}
 	return out, nil
 }
