@@ -18,7 +18,7 @@ import (
 // from a source on the same file system, at an offset, and checks that
 // the file's blocks in the image are shared with the source, not copied.
 func TestReflinkOnXFS(t *testing.T) {
-	mnt := mountXFS(t)
+	mnt := oracle.MountXFS(t)
 	data := bytes.Repeat([]byte("0123456789abcdef"), (8<<20)/16+100) // 8 MiB and a tail
 	src := filepath.Join(mnt, "src.bin")
 	if err := os.WriteFile(src, data, 0o644); err != nil {
@@ -44,36 +44,6 @@ func TestReflinkOnXFS(t *testing.T) {
 	}
 }
 
-// mountXFS mounts a new XFS with reflink=1 (through a loop device) for
-// the test, or skips it where that cannot be done.
-func mountXFS(t *testing.T) string {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("mounting XFS needs root")
-	}
-	oracle.Need(t, "mkfs.xfs", "mount", "umount", "filefrag")
-	dir := t.TempDir()
-	xfsImg := filepath.Join(dir, "xfs.img")
-	if err := os.WriteFile(xfsImg, nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Truncate(xfsImg, 1<<30); err != nil {
-		t.Fatal(err)
-	}
-	if r := oracle.Run("mkfs.xfs", "-q", "-m", "reflink=1", xfsImg); r.Code != 0 {
-		t.Fatalf("mkfs.xfs: %s", r)
-	}
-	mnt := filepath.Join(dir, "mnt")
-	if err := os.Mkdir(mnt, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if r := oracle.Run("mount", "-o", "loop", xfsImg, mnt); r.Code != 0 {
-		t.Skipf("cannot mount XFS here: %s", r)
-	}
-	t.Cleanup(func() { oracle.Run("umount", mnt) })
-	return mnt
-}
-
 // TestNoZeroScanOnXFS builds a generated tree (small and large files,
 // sparse files, tails, hard links, xattrs) with NoZeroScan from an XFS
 // with reflinks, where large files are cloned, and the same tree from the
@@ -82,7 +52,7 @@ func mountXFS(t *testing.T) string {
 // own ACL attributes are not taken for the file's), pass e2fsck, share
 // extents with the sources on XFS, and hold the tree.
 func TestNoZeroScanOnXFS(t *testing.T) {
-	mnt := mountXFS(t)
+	mnt := oracle.MountXFS(t)
 	// XFS holds symlinks of at most 1024 bytes and minors below 2^18.
 	gen := testtree.Options{Seed: 11, Class: testtree.Small, MaxSymlink: 1024, NoSpecial: true}
 	opts := Options{Size: 256 << 20, NoZeroScan: true, HasEpoch: true, Epoch: 1_000_000_000}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -98,4 +99,52 @@ func allZero(b []byte) bool {
 		}
 	}
 	return true
+}
+
+// MountXFS mounts a new, empty XFS with reflink=1 (a 1 GiB sparse file
+// through a loop device) for the test and returns the mount point, for
+// tests of copy_file_range sharing blocks; it is unmounted when t ends.
+// Where that cannot be done, the test is skipped.
+func MountXFS(t testing.TB) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("mounting XFS needs root")
+	}
+	Need(t, "mkfs.xfs", "mount", "umount", "filefrag")
+	dir := t.TempDir()
+	img := filepath.Join(dir, "xfs.img")
+	if err := os.WriteFile(img, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(img, 1<<30); err != nil {
+		t.Fatal(err)
+	}
+	if r := Run("mkfs.xfs", "-q", "-m", "reflink=1", img); r.Code != 0 {
+		t.Fatalf("mkfs.xfs: %s", r)
+	}
+	mnt := filepath.Join(dir, "mnt")
+	if err := os.Mkdir(mnt, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if r := Run("mount", "-o", "loop", img, mnt); r.Code != 0 {
+		t.Skipf("cannot mount XFS here: %s", r)
+	}
+	t.Cleanup(func() {
+		if r := Run("umount", mnt); r.Code != 0 {
+			t.Errorf("umount: %s", r)
+		}
+	})
+	return mnt
+}
+
+// SharedExtents reports whether filefrag sees extents of path shared with
+// another file (reflinks).
+func SharedExtents(t testing.TB, path string) bool {
+	t.Helper()
+	Need(t, "filefrag")
+	r := Run("filefrag", "-v", path)
+	if r.Code != 0 {
+		t.Fatalf("filefrag: %s", r)
+	}
+	return strings.Contains(r.Stdout, "shared")
 }
