@@ -96,6 +96,13 @@ type Config struct {
 	// everything root's, as the seed's images are (for trees that are not
 	// NixOS systems, whose /etc/shadow and the like have other owners).
 	KeepOwners bool
+	// NoZeroScan writes the root file system with ext4.Options.NoZeroScan:
+	// larger files' data ranges go through copy_file_range unread, so that
+	// on XFS or btrfs, with the output on the same file system as the
+	// sources, their blocks are shared instead of copied (and a qcow2's
+	// data clusters too). All-zero blocks inside data ranges are then
+	// stored, and the layout differs from the default one.
+	NoZeroScan bool
 
 	Bootloader *Bootloader // nil: none
 	VM         *VM         // the installBootLoader step's machine; nil: none

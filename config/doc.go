@@ -1,6 +1,7 @@
 // Package config reads the JSON configuration of `purefs build`: the
 // argument names and defaults of NixOS's make-disk-image.nix, plus the keys
-// purefs adds ("root", "nixpkgsCompat", "bootloader", "vm", "keepOwners").
+// purefs adds ("root", "nixpkgsCompat", "bootloader", "vm", "keepOwners",
+// "noZeroScan").
 //
 // Parsing is strict. An unknown key, a key given twice, or a value of the
 // wrong JSON type is an error that names the key (and, for a type, what was
@@ -67,6 +68,10 @@
 //	keepOwners         bool    keep the owners of root's files (default false:
 //	                           everything is root's, as in the seed's images;
 //	                           contents' user and group apply either way).
+//	noZeroScan         bool    share the data of larger files with the sources
+//	                           where the file system can (XFS, btrfs; output
+//	                           and sources on the same one) instead of reading
+//	                           it for all-zero blocks (default false).
 //	vm                 object or null: the machine of the installBootLoader
 //	                           step (kernel, initrd, append, command, share,
 //	                           qemu, firmware, accel, timeout); required with

@@ -14,7 +14,7 @@ var topKeys = []string{
 	"fsType", "label", "configFile", "postVM", "memSize", "onlyNixStore",
 	"name", "format", "deterministic", "rootGPUID", "rootFSUID",
 	"copyChannel", "additionalPaths", "nixpkgsCompat", "bootloader", "vm",
-	"keepOwners",
+	"keepOwners", "noZeroScan",
 }
 
 // Load reads, defaults and validates the config file at path. Relative paths
@@ -75,6 +75,7 @@ func (c *Config) decode(o *object) error {
 	boolean(&c.CopyChannel, "copyChannel", true)
 	boolean(&c.NixpkgsCompat, "nixpkgsCompat", false)
 	boolean(&c.KeepOwners, "keepOwners", false)
+	boolean(&c.NoZeroScan, "noZeroScan", false)
 	if err != nil {
 		return err
 	}

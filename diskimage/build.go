@@ -171,13 +171,14 @@ func espTree(root *tree.Node) (*tree.Node, error) {
 // rootOptions are the ext4 writer's options for the root file system.
 func (p *BuildPlan) rootOptions() ext4.Options {
 	return ext4.Options{
-		Size:     p.Layout.RootSize,
-		UUID:     p.RootUUID,
-		HashSeed: p.RootUUID,
-		Label:    p.Config.Label,
-		Epoch:    p.Epoch,
-		HasEpoch: p.Fixed,
-		Inodes:   uint64(p.Size.Inodes),
+		Size:       p.Layout.RootSize,
+		UUID:       p.RootUUID,
+		HashSeed:   p.RootUUID,
+		Label:      p.Config.Label,
+		Epoch:      p.Epoch,
+		HasEpoch:   p.Fixed,
+		Inodes:     uint64(p.Size.Inodes),
+		NoZeroScan: p.Config.NoZeroScan,
 	}
 }
 

@@ -383,3 +383,61 @@ func TestBuildPostVMFailureRestores(t *testing.T) {
 		t.Error("the previous nixos.img was not restored")
 	}
 }
+
+// TestBuildNoZeroScanOnXFS: with noZeroScan, and the root tree and the
+// output on one XFS with reflinks, the raw image and the qcow2 share the
+// larger files' blocks with the sources instead of copying them; both
+// pass the oracles, and a rebuild gives the same bytes.
+func TestBuildNoZeroScanOnXFS(t *testing.T) {
+	oracle.Need(t, "qemu-img", "e2fsck")
+	mnt := oracle.MountXFS(t)
+	root := filepath.Join(mnt, "root")
+	for p, data := range map[string]string{
+		"etc/passwd":        "root:x:0:0::/root:/bin/sh\n",
+		"etc/group":         "root:x:0:\n",
+		"usr/lib/big.so":    strings.Repeat("0123456789abcdef", 200000) + "tail",
+		"usr/lib/medium.so": strings.Repeat("medium ", 20000),
+		"usr/share/small":   "small\n",
+	} {
+		full := filepath.Join(root, p)
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var images [][]byte
+	for i, format := range []string{"raw", "qcow2", "qcow2"} {
+		out := filepath.Join(mnt, fmt.Sprintf("out-%d", i))
+		plan, err := build(t, map[string]any{"root": root, "partitionTableType": "efi", "additionalSpace": "16M",
+			"format": format, "noZeroScan": true}, out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, _ := config.Parse([]byte(`{"format":"` + format + `"}`))
+		name := filepath.Join(out, c.Filename())
+		if !oracle.SharedExtents(t, name) {
+			t.Errorf("%s: no extents shared with the sources", format)
+		}
+		if format == "raw" {
+			oracle.E2fsck(t, name, plan.Layout.RootOffset)
+			oracle.SgdiskVerify(t, name)
+			if got := oracle.Debugfs(t, name, plan.Layout.RootOffset, "cat /usr/lib/big.so"); !strings.Contains(got, "cdef0123456789abcdeftail") {
+				t.Errorf("big.so in the image lacks its tail: %d bytes", len(got))
+			}
+			images = append(images, nil)
+			continue
+		}
+		oracle.QemuImgCheck(t, name)
+		oracle.QemuImgCompareAs(t, filepath.Join(mnt, "out-0", "nixos.img"), "raw", name, "qcow2")
+		b, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		images = append(images, b)
+	}
+	if !bytes.Equal(images[1], images[2]) {
+		t.Error("two qcow2 builds differ")
+	}
+}

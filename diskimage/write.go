@@ -324,7 +324,8 @@ func writeContainer(out, raw *os.File, plan *BuildPlan) error {
 		return err
 	}
 	cfg := plan.Config
-	if err := container.Write(out, src, cfg.Format, container.Options{Timestamp: plan.Epoch}); err != nil {
+	co := container.Options{Timestamp: plan.Epoch, NoZeroScan: cfg.NoZeroScan}
+	if err := container.Write(out, src, cfg.Format, co); err != nil {
 		return fmt.Errorf("%s: %w", cfg.Format, err)
 	}
 	return nil

@@ -228,6 +228,8 @@ var modes = []struct {
 	{"plain-512", Options{ClusterBits: 9}},
 	{"deflate-512", Options{Compress: true, ClusterBits: 9}},
 	{"deflate-2M", Options{Compress: true, ClusterBits: 21, Workers: 3}},
+	{"no-zero-scan", Options{NoZeroScan: true}},
+	{"no-zero-scan-512", Options{NoZeroScan: true, ClusterBits: 9}},
 }
 
 func TestWriteQemuAgrees(t *testing.T) {
@@ -682,4 +684,83 @@ func FuzzRoundTrip(f *testing.F) {
 			t.Fatal("read back differs from the source")
 		}
 	})
+}
+
+// notAFile hides a FileSource's file, so that Write reads it instead of
+// using copy_file_range.
+type notAFile struct{ sparse.Source }
+
+// TestNoZeroScan: every cluster that overlaps a data range is stored,
+// zeros included, and the image is the same bytes whether the data went
+// through copy_file_range or was read.
+func TestNoZeroScan(t *testing.T) {
+	oracle.Need(t, "qemu-img")
+	dir := t.TempDir()
+	lc := layouts[0] // start-middle-end: a run of zeros written at 3 MiB
+	raw := writeRaw(t, dir, lc)
+	in, err := os.Open(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	src, err := sparse.NewFileSource(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := filepath.Join(dir, "cfr.qcow2"), filepath.Join(dir, "read.qcow2")
+	buildFrom(t, src, a, Options{NoZeroScan: true})
+	buildFrom(t, notAFile{src}, b, Options{NoZeroScan: true})
+	oracle.QemuImgCheck(t, a)
+	oracle.QemuImgCompareAs(t, raw, "raw", a, "qcow2")
+	ab, _ := os.ReadFile(a)
+	bb, _ := os.ReadFile(b)
+	if !bytes.Equal(ab, bb) {
+		t.Error("copy_file_range and reading give different images")
+	}
+	r, done := openImage(t, a)
+	defer done()
+	sameDisk(t, r, raw)
+	rs, err := r.DataRanges()
+	if err != nil {
+		t.Fatal(err)
+	}
+	zeros := lc.chunks[1]
+	if !zeros.zero {
+		t.Fatal("layout changed")
+	}
+	found := false
+	for _, x := range rs {
+		if x.Off <= zeros.off && x.End() >= zeros.off+int64(zeros.n) {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("the run of zeros at %d is not stored: data ranges %v", zeros.off, rs)
+	}
+	out, err := os.Create(filepath.Join(dir, "bad.qcow2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	if err := Write(out, src, Options{NoZeroScan: true, Compress: true}); !errors.Is(err, ErrOptions) {
+		t.Errorf("NoZeroScan with Compress: %v, want ErrOptions", err)
+	}
+}
+
+// TestNoZeroScanSharesOnXFS: with the raw image and the qcow2 on one XFS
+// with reflinks, the data clusters are shared, not copied.
+func TestNoZeroScanSharesOnXFS(t *testing.T) {
+	oracle.Need(t, "qemu-img")
+	mnt := oracle.MountXFS(t)
+	raw := filepath.Join(mnt, "disk.raw")
+	if err := os.WriteFile(raw, fill(3, 8<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	q := filepath.Join(mnt, "disk.qcow2")
+	build(t, raw, q, Options{NoZeroScan: true})
+	oracle.QemuImgCheck(t, q)
+	oracle.QemuImgCompareAs(t, raw, "raw", q, "qcow2")
+	if !oracle.SharedExtents(t, q) {
+		t.Error("no extents of the qcow2 image are shared with the raw image")
+	}
 }

@@ -30,6 +30,14 @@ type Options struct {
 	// Workers is the number of goroutines that read and compress; 0 means
 	// GOMAXPROCS. The output does not depend on it.
 	Workers int
+	// NoZeroScan allocates every cluster that overlaps the source's data
+	// ranges without reading it for zeros, and, when the source is a
+	// file, copies the data with copy_file_range: on XFS or btrfs, with
+	// source and image on one file system, the image then shares the
+	// source's blocks (clusters are aligned in both). The image holds the
+	// same data either way; with NoZeroScan it may allocate clusters that
+	// read as zeros. Not with Compress.
+	NoZeroScan bool
 }
 
 // geometry is what the options and the virtual size fix before any data
@@ -61,6 +69,9 @@ func newGeometry(size int64, opts Options) (geometry, error) {
 	}
 	if opts.Workers < 0 {
 		return g, fmt.Errorf("%w: Workers %d", ErrOptions, opts.Workers)
+	}
+	if opts.NoZeroScan && opts.Compress {
+		return g, fmt.Errorf("%w: NoZeroScan with Compress", ErrOptions)
 	}
 	if size < 0 || size > 1<<62 {
 		return g, fmt.Errorf("%w: virtual size %d", ErrOptions, size)
@@ -105,10 +116,123 @@ func Write(dst *os.File, src sparse.Source, opts Options) error {
 	w := &writer{g: g, dst: dst, out: coalescer{w: dst, max: 4 << 20}}
 	w.refs = append(w.refs, 1) // cluster 0: the header
 	w.next = 1
-	if err := w.data(src, ranges, opts); err != nil {
+	if opts.NoZeroScan {
+		err = w.copyRanges(src, ranges)
+	} else {
+		err = w.data(src, ranges, opts)
+	}
+	if err != nil {
 		return err
 	}
 	return w.finish()
+}
+
+// copyRanges stores every cluster that overlaps ranges (sorted), runs of
+// consecutive clusters in consecutive host clusters, and copies the bytes
+// of the ranges into them as they are; the rest of those clusters is
+// never written and reads as zeros (see Options.NoZeroScan).
+func (w *writer) copyRanges(src sparse.Source, ranges []sparse.Range) error {
+	cs, size := w.g.cs, src.Size()
+	cp := newRangeCopier(src, w.dst)
+	for i := 0; i < len(ranges); {
+		// One run of clusters: ranges that overlap or touch once rounded
+		// out to whole clusters.
+		j := i
+		var c0, c1 int64
+		for ; j < len(ranges); j++ {
+			r := ranges[j]
+			if r.Off < 0 || r.Len < 0 {
+				return fmt.Errorf("qcow2: source reports a bad data range %+v", r)
+			}
+			s, e := r.Off/cs, (min(r.End(), size)+cs-1)/cs
+			if j > i && s > c1 {
+				break
+			}
+			if j == i {
+				c0 = s
+			}
+			c1 = max(c1, e)
+		}
+		run := ranges[i:j]
+		i = j
+		if c1 <= c0 {
+			continue
+		}
+		hc := w.next
+		w.grow(hc + c1 - c0)
+		for c := c0; c < c1; c++ {
+			w.refs[hc+c-c0] = 1
+			*w.entry(c) = entryCopied | uint64((hc+c-c0)*cs)
+		}
+		for _, r := range run {
+			if from, to := r.Off, min(r.End(), size); from < to {
+				if err := cp.copy(from, to, (hc-c0)*cs+from); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// rangeCopier copies byte ranges of a source into a file: with
+// copy_file_range when the source is a file that allows it, else through
+// a buffer.
+type rangeCopier struct {
+	src   sparse.Source
+	srcFd int // -1: not a file
+	dst   *os.File
+	buf   []byte
+}
+
+func newRangeCopier(src sparse.Source, dst *os.File) *rangeCopier {
+	c := &rangeCopier{src: src, srcFd: -1, dst: dst}
+	if fs, ok := src.(*sparse.FileSource); ok {
+		c.srcFd = int(fs.F.Fd())
+	}
+	return c
+}
+
+// copy copies source bytes [from, to) to byte at of dst.
+func (c *rangeCopier) copy(from, to, at int64) error {
+	for c.srcFd >= 0 && from < to {
+		soff, doff := from, at
+		n, err := unix.CopyFileRange(c.srcFd, &soff, int(c.dst.Fd()), &doff, int(min(to-from, 1<<30)), 0)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			if errors.Is(err, unix.EXDEV) || errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSYS) ||
+				errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.EBADF) {
+				c.srcFd = -1 // buffered copies from now on
+				break
+			}
+			return fmt.Errorf("qcow2: copying source bytes at %d: %w", from, err)
+		}
+		if n == 0 {
+			return fmt.Errorf("qcow2: reading the source at %d: %w", from, io.ErrUnexpectedEOF)
+		}
+		from += int64(n)
+		at += int64(n)
+	}
+	if c.buf == nil && from < to {
+		c.buf = make([]byte, 1<<20)
+	}
+	for from < to {
+		p := c.buf[:min(int64(len(c.buf)), to-from)]
+		if k, err := c.src.ReadAt(p, from); k < len(p) {
+			if err == nil || errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
+			return fmt.Errorf("qcow2: reading the source at %d: %w", from+int64(k), err)
+		}
+		if _, err := c.dst.WriteAt(p, at); err != nil {
+			return fmt.Errorf("qcow2: %w", err)
+		}
+		from += int64(len(p))
+		at += int64(len(p))
+	}
+	return nil
 }
 
 // writer places clusters in the image as they come, in virtual order.

@@ -41,6 +41,7 @@ func parseConvert(args []string, stderr io.Writer) (convertArgs, error) {
 	compress := fs.Bool("c", false, "compress qcow2 clusters (same as -O qcow2-compressed)")
 	epoch := fs.String("epoch", os.Getenv("SOURCE_DATE_EPOCH"), "vpc time stamp in Unix `SECONDS` (default: $SOURCE_DATE_EPOCH, else 0)")
 	workers := fs.Int("j", 0, "compression `WORKERS` (default: one per CPU)")
+	fs.BoolVar(&a.opts.NoZeroScan, "no-zero-scan", false, "qcow2: store the input's data ranges unread, sharing its blocks where the file system can (XFS, btrfs)")
 
 	// Flags may come before, between or after the two file names.
 	pos, err := parseArgs(fs, args)

@@ -177,6 +177,10 @@ type Options struct {
 	// Workers is the number of goroutines used for compression; 0 means
 	// GOMAXPROCS.
 	Workers int
+	// NoZeroScan writes an uncompressed qcow2's clusters from the source's
+	// data ranges unread, with copy_file_range where it can (see
+	// qcow2.Options.NoZeroScan); other formats ignore it.
+	NoZeroScan bool
 }
 
 // ParseOptions parses qemu-img style "-o" options ("key=value,key,...")
@@ -281,7 +285,8 @@ func Write(dst *os.File, src sparse.Source, format string, opts Options) error {
 		opts.Compress = true
 		fallthrough
 	case QCOW2:
-		o := qcow2.Options{Compress: opts.Compress, Compression: opts.Compression, Workers: opts.Workers}
+		o := qcow2.Options{Compress: opts.Compress, Compression: opts.Compression, Workers: opts.Workers,
+			NoZeroScan: opts.NoZeroScan && !opts.Compress}
 		if opts.ClusterSize != 0 {
 			cs := opts.ClusterSize
 			if cs&(cs-1) != 0 {
