@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"sort"
 	"strings"
 )
@@ -57,7 +58,21 @@ func usage() {
 }
 
 func main() {
+	tuneGC()
 	os.Exit(run(os.Args[1:]))
+}
+
+// tuneGC lets the heap grow to five times what is live before collecting
+// (most runs then collect rarely or never), under a soft limit of 256 MiB
+// that keeps large trees' peak memory bounded; GOGC and GOMEMLIMIT
+// override either.
+func tuneGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(256 << 20)
+	}
 }
 
 func run(args []string) int {
