@@ -150,7 +150,8 @@ type bump struct {
 	first []uint64 // first[i]: free blocks before free[i]
 	cs    [2]cursor
 	cur   [2]*cursor // by region; both point at one cursor after an overflow
-	out   []span     // runs handed out
+	out   []span     // runs handed out, each joined with its region's previous
+	last  [2]int     // by region: 1 + the index in out of its last run, or 0
 }
 
 // cursor is a position among the free blocks (counted from the first)
@@ -217,7 +218,14 @@ func (a *bump) allocIn(region int, n uint64) ([]span, bool) {
 		c.pos += take
 		n -= take
 	}
-	a.out = append(a.out, out...)
+	for _, s := range out {
+		if l := a.last[region]; l > 0 && a.out[l-1].end() == s.Start {
+			a.out[l-1].Len += s.Len
+			continue
+		}
+		a.out = append(a.out, s)
+		a.last[region] = len(a.out)
+	}
 	return out, true
 }
 

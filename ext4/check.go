@@ -26,6 +26,7 @@ func Check(root *tree.Node, opts Options) error {
 	if err := checkEpoch(opts); err != nil {
 		return err
 	}
+	uuid := deriveUUIDAsync(root, opts)
 	recs, ino, err := walkTree(root)
 	if err != nil {
 		return err
@@ -47,21 +48,17 @@ func Check(root *tree.Node, opts Options) error {
 			return fmt.Errorf("%w: %s: %d attributes do not fit in the inode and one block", ErrXattr, pathOf(recs, uint32(i)), len(es))
 		}
 	}
-	return checkSpace(root, opts, recs, ino, l)
+	return checkSpace(root, opts, recs, ino, l, <-uuid)
 }
 
 // checkSpace fails with ErrNoSpace (or a source's error) unless the tree
 // fits in the layout l.
-func checkSpace(root *tree.Node, opts Options, recs []inodeRec, ino map[*tree.Node]uint32, l *Layout) error {
+func checkSpace(root *tree.Node, opts Options, recs []inodeRec, ino map[*tree.Node]uint32, l *Layout, uuid [16]byte) error {
 	for i := FirstIno + 1; i < len(recs); i++ {
 		n := recs[i].n
 		if n != nil && n.Type == tree.Regular && n.Data == nil && n.Size > 0 && n.Source == "" {
 			return fmt.Errorf("%w: %s: regular file of %d bytes without a source", ErrTree, pathOf(recs, uint32(i)), n.Size)
 		}
-	}
-	uuid := opts.UUID
-	if uuid == ([16]byte{}) {
-		uuid = DeriveUUID(root, opts)
 	}
 	hs := opts.HashSeed
 	if hs == ([16]byte{}) {

@@ -133,7 +133,7 @@ func (wr *writer) writeInodeTables(descs []GroupDesc) error {
 	l := wr.l
 	last := uint32(len(wr.recs) - 1) // highest inode number in use
 	ipg := l.InodesPerGroup
-	buf := make([]byte, 0, 4<<20)
+	buf := make([]byte, 0, 1<<20)
 	var bufOff uint64
 	for g := uint32(0); g < l.Groups; g++ {
 		first := g*ipg + 1

@@ -58,16 +58,24 @@ func Write(w io.WriterAt, root *tree.Node, opts Options) error {
 	if err := checkEpoch(opts); err != nil {
 		return err
 	}
+	uuid := deriveUUIDAsync(root, opts)
 	recs, ino, err := walkTree(root)
 	if err != nil {
 		return err
 	}
+	wr := &writer{w: w, opts: opts, recs: recs, ino: ino, root: root, xblocks: map[string]*xblock{}}
+	// The sources are read from now on, while the rest is set up.
+	small := int64(smallFile)
+	if opts.NoZeroScan {
+		small = smallClone
+	}
+	wr.pf = startPrefetch(recs, small, opts.NoZeroScan, wr.retire)
+	defer wr.pf.close()
 	l, err := layoutFor(opts, uint64(len(recs)-1))
 	if err != nil {
 		return withNeed(err, root, opts)
 	}
-	wr := &writer{w: w, opts: opts, l: l, recs: recs, ino: ino, root: root,
-		xblocks: map[string]*xblock{}}
+	wr.l = l
 	switch fw := w.(type) {
 	case FileWindow:
 		wr.fw = &fw
@@ -79,7 +87,7 @@ func Write(w io.WriterAt, root *tree.Node, opts Options) error {
 			return fmt.Errorf("ext4: preparing the window: %w", err)
 		}
 	}
-	wr.setup(root)
+	wr.setup(<-uuid)
 	if err := wr.fixedMeta(); err != nil {
 		return err
 	}
@@ -88,6 +96,18 @@ func Write(w io.WriterAt, root *tree.Node, opts Options) error {
 		return err
 	}
 	return wr.finish()
+}
+
+// deriveUUIDAsync returns opts.UUID, or DeriveUUID's, which it computes on
+// another goroutine (it walks the tree while the caller does too).
+func deriveUUIDAsync(root *tree.Node, opts Options) <-chan [16]byte {
+	c := make(chan [16]byte, 1)
+	if opts.UUID != ([16]byte{}) {
+		c <- opts.UUID
+		return c
+	}
+	go func() { c <- DeriveUUID(root, opts) }()
+	return c
 }
 
 // layoutFor computes the geometry, raising the inode count to fit the
@@ -116,12 +136,8 @@ func layoutFor(opts Options, need uint64) (*Layout, error) {
 }
 
 // setup fills the superblock fields known before allocation.
-func (wr *writer) setup(root *tree.Node) {
+func (wr *writer) setup(uuid [16]byte) {
 	o := wr.opts
-	uuid := o.UUID
-	if uuid == ([16]byte{}) {
-		uuid = DeriveUUID(root, o)
-	}
 	hs := o.HashSeed
 	if hs == ([16]byte{}) {
 		hs = uuid
@@ -319,10 +335,6 @@ func (wr *writer) content() error {
 		}
 		return r, nil
 	}
-	small := int64(smallFile)
-	if wr.opts.NoZeroScan {
-		small = smallClone
-	}
 	if err := wr.flush(); err != nil {
 		return err
 	}
@@ -333,8 +345,6 @@ func (wr *writer) content() error {
 			wr.mv = nil
 		}
 	}()
-	wr.pf = startPrefetch(wr.recs, small, wr.opts.NoZeroScan, wr.retire)
-	defer wr.pf.close()
 	for i := FirstIno + 1; i < len(wr.recs); i++ {
 		r := &wr.recs[i]
 		if r.n == nil {
