@@ -183,9 +183,14 @@ func openDir(path string) (int, error) {
 	}
 }
 
+// direntBufs holds getdents buffers for reuse.
+var direntBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
 // readNames returns the names in the directory fd, without "." and "..".
 func readNames(fd int) ([]string, error) {
-	buf := make([]byte, 32<<10)
+	bp := direntBufs.Get().(*[]byte)
+	defer direntBufs.Put(bp)
+	buf := *bp
 	var names []string
 	for {
 		n, err := unix.ReadDirent(fd, buf)
