@@ -12,7 +12,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/purefs/purefs/internal/oracle"
-	"github.com/purefs/purefs/internal/sparse"
 )
 
 // makeDisk builds a GPT disk with the standard tools: an ESP made by
@@ -66,16 +65,7 @@ func pinAtimes(t *testing.T, dir string) {
 
 func openRaw(t *testing.T, path string) Disk {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { f.Close() })
-	src, err := sparse.NewFileSource(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return Disk{Src: src, Format: "raw"}
+	return Disk{Src: oracle.RawSource(t, path), Format: "raw"}
 }
 
 func TestInspectMatchesTools(t *testing.T) {

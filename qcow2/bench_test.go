@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/purefs/purefs/internal/oracle"
 	"github.com/purefs/purefs/internal/sparse"
 )
 
@@ -12,16 +13,7 @@ import (
 // instance the one bench/convert.sh makes), or 64 MiB of generated data.
 func benchSource(b *testing.B) sparse.Source {
 	if p := os.Getenv("PUREFS_BENCH_IMAGE"); p != "" {
-		f, err := os.Open(p)
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { f.Close() })
-		src, err := sparse.NewFileSource(f)
-		if err != nil {
-			b.Fatal(err)
-		}
-		return src
+		return oracle.RawSource(b, p)
 	}
 	data := fill(9, 64<<20)
 	return &memSource{size: int64(len(data)), chunks: []memChunk{{0, data}}}

@@ -115,16 +115,7 @@ func writeRaw(t testing.TB, dir string, lc layoutCase) string {
 // build writes path's raw image as qcow2 into out.
 func build(t testing.TB, raw, out string, opts Options) {
 	t.Helper()
-	in, err := os.Open(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
-	src, err := sparse.NewFileSource(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	buildFrom(t, src, out, opts)
+	buildFrom(t, oracle.RawSource(t, raw), out, opts)
 }
 
 func buildFrom(t testing.TB, src sparse.Source, out string, opts Options) {
@@ -163,15 +154,7 @@ func openImage(t testing.TB, p string) (*Reader, func()) {
 // range it fails to list shows up as a difference.
 func sameDisk(t testing.TB, src sparse.Source, raw string) {
 	t.Helper()
-	f, err := os.Open(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	fs, err := sparse.NewFileSource(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	fs := oracle.RawSource(t, raw)
 	if want := (fs.Size() + 511) / 512 * 512; src.Size() != want {
 		t.Fatalf("virtual size %d, want %d", src.Size(), want)
 	}
@@ -698,15 +681,7 @@ func TestNoZeroScan(t *testing.T) {
 	dir := t.TempDir()
 	lc := layouts[0] // start-middle-end: a run of zeros written at 3 MiB
 	raw := writeRaw(t, dir, lc)
-	in, err := os.Open(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
-	src, err := sparse.NewFileSource(in)
-	if err != nil {
-		t.Fatal(err)
-	}
+	src := oracle.RawSource(t, raw)
 	a, b := filepath.Join(dir, "cfr.qcow2"), filepath.Join(dir, "read.qcow2")
 	buildFrom(t, src, a, Options{NoZeroScan: true})
 	buildFrom(t, notAFile{src}, b, Options{NoZeroScan: true})

@@ -71,15 +71,7 @@ func makeRaw(t testing.TB, dir string, c rawCase) string {
 
 func writeImage(t testing.TB, rawPath, out string, opts Options) {
 	t.Helper()
-	in, err := os.Open(rawPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
-	src, err := sparse.NewFileSource(in)
-	if err != nil {
-		t.Fatal(err)
-	}
+	src := oracle.RawSource(t, rawPath)
 	f, err := os.Create(out)
 	if err != nil {
 		t.Fatal(err)
