@@ -55,16 +55,17 @@ size_for() { # image size: twice the tree plus 64 MiB, in MiB
 	echo $(( $(du -sm "$1" | cut -f1) * 2 + 64 ))M
 }
 
-run_purefs() { rm -f "$2"; "$PUREFS" mkfs ext4 --size "$3" --root "$1" "${@:4}" "$2"; }
-run_mke2fs() { rm -f "$2"; truncate -s "$3" "$2"; mke2fs -q -F -t ext4 -b 4096 -d "$1" "$2"; }
-run_tar() { rm -f "$2"; tar -C "$1" -cf "$2" .; }
+# Each writes a new file $2; best (CLEAN=$2) removes the last one untimed.
+run_purefs() { "$PUREFS" mkfs ext4 --size "$3" --root "$1" "${@:4}" "$2"; }
+run_mke2fs() { truncate -s "$3" "$2"; mke2fs -q -F -t ext4 -b 4096 -d "$1" "$2"; }
+run_tar() { tar -C "$1" -cf "$2" .; }
 
 row() { # name tree
 	local name=$1 tree=$2 size p m t
 	size=$(size_for "$tree")
-	p=$(best run_purefs "$tree" "$WORK/p.img" "$size")
-	m=$(best run_mke2fs "$tree" "$WORK/m.img" "$size")
-	t=$(best run_tar "$tree" "$WORK/t.tar")
+	p=$(CLEAN=$WORK/p.img best run_purefs "$tree" "$WORK/p.img" "$size")
+	m=$(CLEAN=$WORK/m.img best run_mke2fs "$tree" "$WORK/m.img" "$size")
+	t=$(CLEAN=$WORK/t.tar best run_tar "$tree" "$WORK/t.tar")
 	e2fsck -fn "$WORK/p.img" >/dev/null 2>&1 || echo "e2fsck: problems in $WORK/p.img"
 	printf '%-10s %8ss %8ss %8ss   %5.2fx tar   %5.2fx faster than mke2fs   rss %s MiB\n' \
 		"$name" "$p" "$m" "$t" "$(echo "$p / $t" | bc -l)" "$(echo "$m / $p" | bc -l)" \
@@ -104,9 +105,10 @@ want flat && echo && echo "one directory, N entries"
 want flat && for n in 10000 20000 40000 100000 200000 500000; do
 	d=$WORK/flat-$n
 	[ -d "$d" ] || gen "$d" "$n" 0 flat
-	p=$(best run_purefs "$d" "$WORK/p.img" 2G)
+	p=$(CLEAN=$WORK/p.img best run_purefs "$d" "$WORK/p.img" 2G)
 	e2fsck -fn "$WORK/p.img" >/dev/null 2>&1 || echo "e2fsck: problems in $WORK/p.img"
 	if [ "$n" -le "${MKE2FS_FLAT_MAX:-40000}" ]; then
+		rm -f "$WORK/m.img"
 		m=$(once run_mke2fs "$d" "$WORK/m.img" 2G)
 		printf 'flat-%-7s purefs %7ss   mke2fs %8ss   (%.0fx)\n' "$n" "$p" "$m" "$(echo "$m / $p" | bc -l)"
 	else
@@ -125,18 +127,18 @@ if want xfs && [ "$(id -u)" = 0 ] && command -v mkfs.xfs >/dev/null; then
 	trap 'umount "$x"' EXIT
 	cp -a "$WORK/minbase" "$x/minbase"
 	size=$(size_for "$x/minbase")
-	p=$(best run_purefs "$x/minbase" "$x/p.img" "$size")
-	c=$(best run_purefs "$x/minbase" "$x/p.img" "$size" --no-zero-scan)
-	t=$(best run_tar "$x/minbase" "$x/t.tar")
+	p=$(CLEAN=$x/p.img best run_purefs "$x/minbase" "$x/p.img" "$size")
+	c=$(CLEAN=$x/p.img best run_purefs "$x/minbase" "$x/p.img" "$size" --no-zero-scan)
+	t=$(CLEAN=$x/t.tar best run_tar "$x/minbase" "$x/t.tar")
 	e2fsck -fn "$x/p.img" >/dev/null 2>&1 || echo "e2fsck: problems in $x/p.img"
 	printf 'xfs        purefs %ss (%.2fx tar), --no-zero-scan %ss (%.2fx tar), tar %ss\n' \
 		"$p" "$(echo "$p / $t" | bc -l)" "$c" "$(echo "$c / $t" | bc -l)" "$t"
 	# The container step on the same XFS: the image above to qcow2.
 	if command -v qemu-img >/dev/null; then
-		conv_p() { rm -f "$x/p.qcow2"; "$PUREFS" convert -O qcow2 --no-zero-scan "$x/p.img" "$x/p.qcow2"; }
-		conv_q() { rm -f "$x/q.qcow2"; qemu-img convert -O qcow2 "$x/p.img" "$x/q.qcow2"; }
-		cp_=$(best conv_p)
-		cq=$(best conv_q)
+		conv_p() { "$PUREFS" convert -O qcow2 --no-zero-scan "$x/p.img" "$x/p.qcow2"; }
+		conv_q() { qemu-img convert -O qcow2 "$x/p.img" "$x/q.qcow2"; }
+		cp_=$(CLEAN=$x/p.qcow2 best conv_p)
+		cq=$(CLEAN=$x/q.qcow2 best conv_q)
 		qemu-img compare -q "$x/p.qcow2" "$x/q.qcow2" || echo "qemu-img compare: the two qcow2 images differ"
 		printf 'xfs qcow2  purefs convert --no-zero-scan %ss, qemu-img convert %ss (%.1fx faster)\n' \
 			"$cp_" "$cq" "$(echo "$cq / $cp_" | bc -l)"
