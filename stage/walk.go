@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -69,7 +70,11 @@ func (w *walker) node(path string) (*tree.Node, error) {
 		par = 16
 	}
 	pw.sem = make(chan struct{}, par-1)
-	pw.dir(path, n)
+	if fd, err := openDir(unix.AT_FDCWD, path); err != nil {
+		pw.fail(path, fmt.Errorf("%w: %s: %v", ErrSource, path, err))
+	} else {
+		pw.dir(filepath.Clean(path), n, fd)
+	}
 	pw.wg.Wait()
 	if len(pw.errs) > 0 {
 		// Report the error of the first path in name order, whatever
@@ -119,29 +124,24 @@ func (p *parWalk) fail(path string, err error) {
 	p.mu.Unlock()
 }
 
-// dir fills n.Entries from the host directory path, handing subdirectories
-// to other goroutines while tokens last and reading them itself otherwise.
-// Entries are read relative to the directory's descriptor, so that each
-// costs the kernel one name lookup rather than a walk of the whole path.
-func (p *parWalk) dir(path string, n *tree.Node) {
-	fd, err := openDir(path)
-	if err != nil {
-		p.fail(path, fmt.Errorf("%w: %s: %v", ErrSource, path, err))
-		return
-	}
+// dir fills n.Entries from the host directory path (clean), open as fd,
+// which it closes, handing subdirectories to other goroutines while tokens
+// last and reading them itself otherwise. Entries and subdirectories are
+// opened relative to the directory's descriptor, so that each costs the
+// kernel one name lookup rather than a walk of the whole path.
+func (p *parWalk) dir(path string, n *tree.Node, fd int) {
+	defer unix.Close(fd)
 	names, err := readNames(fd)
 	if err != nil {
-		unix.Close(fd)
 		p.fail(path, fmt.Errorf("%w: %s: %v", ErrSource, path, err))
 		return
 	}
 	sort.Strings(names)
 	n.Entries = make([]tree.Entry, len(names))
 	for i, name := range names {
-		cp := filepath.Join(path, name)
+		cp := joinName(path, name)
 		c, id, err := p.w.statAt(fd, name, cp)
 		if err != nil {
-			unix.Close(fd)
 			p.fail(cp, err)
 			return
 		}
@@ -152,31 +152,43 @@ func (p *parWalk) dir(path string, n *tree.Node) {
 			p.mu.Unlock()
 		}
 	}
-	unix.Close(fd)
 	for _, e := range n.Entries {
 		if e.Node.Type != tree.Dir {
 			continue
 		}
-		cp, c := filepath.Join(path, e.Name), e.Node
+		cp, c := joinName(path, e.Name), e.Node
+		cfd, err := openDir(fd, e.Name)
+		if err != nil {
+			p.fail(cp, fmt.Errorf("%w: %s: %v", ErrSource, cp, err))
+			continue
+		}
 		select {
 		case p.sem <- struct{}{}:
 			p.wg.Add(1)
 			go func() {
 				defer p.wg.Done()
 				defer func() { <-p.sem }()
-				p.dir(cp, c)
+				p.dir(cp, c, cfd)
 			}()
 		default:
-			p.dir(cp, c)
+			p.dir(cp, c, cfd)
 		}
 	}
 }
 
-// openDir opens a directory for reading its entries and for the *at
-// system calls, without following a symlink put in its place.
-func openDir(path string) (int, error) {
+// joinName is filepath.Join of a clean path and a name from a directory.
+func joinName(dir, name string) string {
+	if strings.HasSuffix(dir, "/") {
+		return dir + name
+	}
+	return dir + "/" + name
+}
+
+// openDir opens name in dirfd, a directory, for reading its entries and
+// for the *at system calls, without following a symlink put in its place.
+func openDir(dirfd int, name string) (int, error) {
 	for {
-		fd, err := unix.Open(path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		fd, err := unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 		if err != unix.EINTR {
 			return fd, err
 		}

@@ -74,24 +74,51 @@ func TestParallelWalkIsSequentialWalk(t *testing.T) {
 	}
 }
 
+// TestWalkErrors: unreadable files and directories are errors, and the one
+// reported is the first bad path in name order, whatever the order the
+// directories were read in. As root (who reads everything) the test runs
+// itself as uid 65534.
 func TestWalkErrors(t *testing.T) {
-	if os.Geteuid() == 0 {
-		t.Skip("root reads everything")
+	dir := os.Getenv("PUREFS_WALK_ERRORS") // set in the run as uid 65534
+	if dir == "" {
+		dir = nobodyDir(t)
+		files(t, dir, map[string]string{"a/x": "1", "b/y": "2", "c/": "", "c/z": "3"})
+		if os.Geteuid() == 0 {
+			for _, p := range []string{"", "a", "a/x", "b", "b/y", "c", "c/z"} {
+				if err := os.Lchown(filepath.Join(dir, p), nobody, nobody); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		for _, p := range []string{"b/y", "c"} {
+			if err := os.Chmod(filepath.Join(dir, p), 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		defer os.Chmod(filepath.Join(dir, "c"), 0o755)
+		if os.Geteuid() == 0 {
+			out, err := runAsNobody(t, dir, "TestWalkErrors", "PUREFS_WALK_ERRORS="+dir)
+			if err != nil {
+				t.Fatalf("as uid 65534: %v\n%s", err, out)
+			}
+			return
+		}
 	}
-	dir := t.TempDir()
-	files(t, dir, map[string]string{"a/x": "1", "b/y": "2", "c/": ""})
-	if err := os.Chmod(filepath.Join(dir, "b/y"), 0); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(filepath.Join(dir, "c"), 0); err != nil {
-		t.Fatal(err)
-	}
-	defer os.Chmod(filepath.Join(dir, "c"), 0o755)
 	for i := 0; i < 5; i++ {
 		_, err := Dir(dir, WalkOptions{})
 		if !errors.Is(err, ErrSource) || !strings.Contains(err.Error(), filepath.Join(dir, "b/y")) {
 			t.Fatalf("Dir = %v, want ErrSource naming b/y (the first bad path)", err)
 		}
+	}
+	if _, err := Dir(filepath.Join(dir, "c"), WalkOptions{}); !errors.Is(err, ErrSource) || !strings.Contains(err.Error(), filepath.Join(dir, "c")) {
+		t.Errorf("Dir of an unreadable directory = %v", err)
+	}
+	// With b/y readable, the unreadable subdirectory is the error.
+	if err := os.Chmod(filepath.Join(dir, "b/y"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Dir(dir, WalkOptions{}); !errors.Is(err, ErrSource) || !strings.Contains(err.Error(), filepath.Join(dir, "c")+":") {
+		t.Errorf("Dir = %v, want ErrSource naming c", err)
 	}
 	if _, err := Dir(filepath.Join(dir, "a/x"), WalkOptions{}); !errors.Is(err, ErrSource) {
 		t.Errorf("Dir of a file = %v", err)
@@ -112,13 +139,7 @@ func TestWalkReadableAsOtherUser(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to run a walk as another user")
 	}
-	const nobody = 65534
-	dir := t.TempDir()
-	for _, p := range []string{dir, filepath.Dir(dir)} {
-		if err := os.Chmod(p, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
+	dir := nobodyDir(t)
 	// ACL in the kernel's xattr form: version 2, then (tag, perm, id).
 	acl := func(user uint16) []byte {
 		b := []byte{2, 0, 0, 0}
@@ -175,20 +196,7 @@ func TestWalkReadableAsOtherUser(t *testing.T) {
 		dirs = append(dirs, d)
 		want += fmt.Sprintf("%s %v\n", c.name, c.ok)
 	}
-	// The test binary sits in a directory only root can enter.
-	self, err := os.ReadFile(os.Args[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(dir, "walk.test")
-	if err := os.WriteFile(bin, self, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "-test.run=^TestWalkReadableAsOtherUser$")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "PUREFS_WALK_CHILD="+strings.Join(dirs, ":"))
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody, Groups: []uint32{}}}
-	out, err := cmd.CombinedOutput()
+	out, err := runAsNobody(t, dir, "TestWalkReadableAsOtherUser", "PUREFS_WALK_CHILD="+strings.Join(dirs, ":"))
 	if err != nil {
 		t.Fatalf("walk as uid %d: %v\n%s", nobody, err, out)
 	}
@@ -226,4 +234,39 @@ func TestWalkLeavesOutHostXattrs(t *testing.T) {
 	if want := []string{"trusted.keep", "user.keep"}; fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("xattrs %v, want %v", got, want)
 	}
+}
+
+const nobody = 65534
+
+// nobodyDir returns a temporary directory that uid 65534 can enter.
+func nobodyDir(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, p := range []string{dir, filepath.Dir(dir)} {
+		if err := os.Chmod(p, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// runAsNobody runs the test named test of this binary as uid and gid 65534
+// with env added, from a copy of the binary in dir (the original sits in a
+// directory only root can enter), and returns its output.
+func runAsNobody(t *testing.T, dir, test string, env ...string) ([]byte, error) {
+	t.Helper()
+	self, err := os.ReadFile(os.Args[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "walk.test")
+	if err := os.WriteFile(bin, self, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(bin)
+	cmd := exec.Command(bin, "-test.run=^"+test+"$")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody, Groups: []uint32{}}}
+	return cmd.CombinedOutput()
 }
