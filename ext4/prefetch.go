@@ -186,11 +186,19 @@ func readTail(fd int, size int64, ranges []sparse.Range, buf []byte) ([]byte, er
 	return buf, preadFull(fd, buf, size-int64(len(buf)))
 }
 
-// dirCache holds the directory of the last source opened.
+// dirCache holds the directories of the sources opened last. Sources come
+// in inode order, a depth-first walk, so a directory's files resume after
+// each of its subdirectories: a few directories are kept open, and a new
+// one is opened from its parent's descriptor where that is held.
 type dirCache struct {
-	path string
+	fds  map[string]int
+	lru  []string // most recently used last
+	path string   // the last directory asked for, and its descriptor
 	fd   int
 }
+
+// dirCacheSize bounds the directories held open by one prefetcher.
+const dirCacheSize = 16
 
 // at returns a directory descriptor and a name to open path by: the
 // parent's descriptor and the last element where the parent opens, else
@@ -202,18 +210,7 @@ func (d *dirCache) at(path string) (int, string) {
 	}
 	dir, name := path[:i], path[i+1:]
 	if dir != d.path {
-		d.close()
-		d.path = dir
-		for {
-			fd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-			if err == unix.EINTR {
-				continue
-			}
-			if err == nil {
-				d.fd = fd
-			}
-			break
-		}
+		d.path, d.fd = dir, d.get(dir)
 	}
 	if d.fd < 0 {
 		return unix.AT_FDCWD, path
@@ -221,11 +218,57 @@ func (d *dirCache) at(path string) (int, string) {
 	return d.fd, name
 }
 
-func (d *dirCache) close() {
-	if d.fd >= 0 {
-		unix.Close(d.fd)
+// get returns a descriptor of dir, opening it if needed, or -1.
+func (d *dirCache) get(dir string) int {
+	if fd, ok := d.fds[dir]; ok {
+		d.touch(dir)
+		return fd
 	}
-	d.fd = -1
+	at, name := unix.AT_FDCWD, dir
+	flags := unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC
+	if j := strings.LastIndexByte(dir, '/'); j > 0 {
+		if pfd, ok := d.fds[dir[:j]]; ok {
+			// Below a directory already open, entries are the tree's
+			// own directories: no symlink is followed.
+			at, name, flags = pfd, dir[j+1:], flags|unix.O_NOFOLLOW
+		}
+	}
+	fd, err := unix.Openat(at, name, flags, 0)
+	for err == unix.EINTR {
+		fd, err = unix.Openat(at, name, flags, 0)
+	}
+	if err != nil {
+		return -1
+	}
+	if d.fds == nil {
+		d.fds = map[string]int{}
+	}
+	if len(d.lru) == dirCacheSize {
+		old := d.lru[0]
+		d.lru = d.lru[1:]
+		unix.Close(d.fds[old])
+		delete(d.fds, old)
+	}
+	d.fds[dir] = fd
+	d.lru = append(d.lru, dir)
+	return fd
+}
+
+func (d *dirCache) touch(dir string) {
+	for k, p := range d.lru {
+		if p == dir {
+			copy(d.lru[k:], d.lru[k+1:])
+			d.lru[len(d.lru)-1] = dir
+			return
+		}
+	}
+}
+
+func (d *dirCache) close() {
+	for _, fd := range d.fds {
+		unix.Close(fd)
+	}
+	d.fds, d.lru, d.path, d.fd = nil, nil, "", -1
 }
 
 // preadFull fills b from offset off of fd; what lies past the end of the
