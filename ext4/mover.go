@@ -66,7 +66,7 @@ func (e *moveError) Error() string { return e.err.Error() }
 
 // maxQueued bounds the bytes referenced by queued writes, which keep the
 // buffers they come from from being reused.
-const maxQueued = 8 << 20
+const maxQueued = 4 << 20
 
 // startMover starts a mover onto w (fw when w is a FileWindow).
 func startMover(w io.WriterAt, fw *FileWindow) *mover {

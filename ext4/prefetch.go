@@ -22,7 +22,7 @@ const (
 	// batchBytes bytes of small-file data; at most lookahead batches wait,
 	// which bounds the memory held to about lookahead*batchBytes.
 	batchFiles = 64
-	batchBytes = 1 << 20
+	batchBytes = 256 << 10
 	lookahead  = 8
 	workers    = 2
 )
