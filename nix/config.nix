@@ -37,6 +37,7 @@
 , copyChannel
 , additionalPaths
 , nixpkgsCompat
+, noZeroScan ? false
 , vm ? null
 }:
 let
@@ -54,7 +55,8 @@ in
   root = "${root}";
   inherit diskSize additionalSpace bootSize partitionTableType
     installBootLoader touchEFIVars fsType label postVM memSize onlyNixStore
-    name format deterministic rootGPUID rootFSUID copyChannel nixpkgsCompat vm;
+    name format deterministic rootGPUID rootFSUID copyChannel nixpkgsCompat
+    noZeroScan vm;
   contents = map content contents;
   efiVariables = if touchEFIVars then "${efiVariables}" else null;
   configFile = if configFile == null then null else "${configFile}";

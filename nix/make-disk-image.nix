@@ -2,10 +2,12 @@
 
    Same arguments, same defaults, same assertions and same outputs
    ($out/nixos.{img,qcow2,vdi,vhd}, $out/efi-vars.fd with touchEFIVars,
-   $out/nix-support/hydra-build-products), plus two arguments of its own:
+   $out/nix-support/hydra-build-products), plus arguments of its own:
 
      purefs         the purefs package (default: ./package.nix)
      nixpkgsCompat  reproduce the seed's partition-table quirks byte for byte
+     noZeroScan     share the larger files' blocks with the store instead
+                    of copying them, where the store is on XFS or btrfs
 
    The root is staged as the seed stages it: the closure of the system (and
    the channel, and additionalPaths) is registered from pkgs.closureInfo,
@@ -74,6 +76,9 @@
   purefs ? pkgs.callPackage ./package.nix {}
 , # Reproduce the seed's partition-table quirks (see the README).
   nixpkgsCompat ? false
+, # Share the data of larger files with the store (XFS, btrfs) instead of
+  # copying it; all-zero blocks inside files are then stored (see the README).
+  noZeroScan ? false
 }:
 assert (lib.assertOneOf "partitionTableType" partitionTableType [ "legacy" "legacy+gpt" "efi" "hybrid" "none" ]);
 assert (lib.assertMsg (fsType == "ext4" && deterministic -> rootFSUID != null) "In deterministic mode with a ext4 partition, rootFSUID must be non-null, by default, it is equal to rootGPUID.");
@@ -207,7 +212,7 @@ let
     inherit diskSize additionalSpace bootSize contents partitionTableType
       installBootLoader touchEFIVars efiVariables fsType label configFile
       postVM memSize onlyNixStore name format deterministic rootGPUID
-      rootFSUID copyChannel nixpkgsCompat;
+      rootFSUID copyChannel nixpkgsCompat noZeroScan;
     # Staged below by `nix copy`, with their closure and registration.
     additionalPaths = [];
     vm = if installBootLoader then vm else null;

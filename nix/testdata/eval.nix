@@ -26,6 +26,7 @@ in
   compat = (image {
     partitionTableType = "legacy+gpt";
     nixpkgsCompat = true;
+    noZeroScan = true;
     deterministic = false;
     rootFSUID = null;
     format = "vpc";
