@@ -324,7 +324,8 @@ func writeContainer(out, raw *os.File, plan *BuildPlan) error {
 		return err
 	}
 	cfg := plan.Config
-	co := container.Options{Timestamp: plan.Epoch, NoZeroScan: cfg.NoZeroScan}
+	// noZeroScan reaches the container only where it can share clusters.
+	co := container.Options{Timestamp: plan.Epoch, NoZeroScan: cfg.NoZeroScan && cfg.Format == container.QCOW2}
 	if err := container.Write(out, src, cfg.Format, co); err != nil {
 		return fmt.Errorf("%s: %w", cfg.Format, err)
 	}

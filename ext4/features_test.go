@@ -246,8 +246,8 @@ func TestErrors(t *testing.T) {
 		text string
 	}{
 		{"label", dir(), Options{Size: 16 << 20, Label: "this label is too long"}, ErrLabel, "at most 16"},
-		{"small", dir(), Options{Size: 1 << 20}, ErrNoSpace, "needs at least"},
-		{"full", dir(tree.Entry{Name: "f", Node: file(bytes.Repeat([]byte{1}, 9<<20))}), Options{Size: 8 << 20}, ErrNoSpace, "needs at least"},
+		{"small", dir(), Options{Size: 1 << 20}, ErrNoSpace, "the tree fits in"},
+		{"full", dir(tree.Entry{Name: "f", Node: file(bytes.Repeat([]byte{1}, 9<<20))}), Options{Size: 8 << 20}, ErrNoSpace, "the tree fits in"},
 		{"name", long, Options{Size: 16 << 20}, ErrName, "nnnn"},
 		{"source", missing, Options{Size: 16 << 20}, ErrSource, "/gone"},
 		{"inodes", dir(many...), Options{Size: 16 << 20, Inodes: 50}, ErrTooManyInodes, "needs 111"},

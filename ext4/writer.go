@@ -406,24 +406,30 @@ func (wr *writer) cloneReserve() uint64 {
 	return n
 }
 
-// withNeed adds the size the tree needs to an ErrNoSpace error.
+// withNeed adds the size that holds the tree to an ErrNoSpace error.
 func withNeed(err error, root *tree.Node, opts Options) error {
 	if !errors.Is(err, ErrNoSpace) {
 		return err
 	}
 	if need, _, nerr := Need(root, opts); nerr == nil {
-		return fmt.Errorf("%w; the tree needs at least %d bytes (%d MiB)", err, need, (need+1<<20-1)>>20)
+		return fmt.Errorf("%w; %s", err, fitsIn(need))
 	}
 	return err
 }
 
-// noSpace reports how much space the tree needs.
+// fitsIn says what Need found. Need counts every file whole (holes
+// included) and every directory at its largest, so the tree may fit in
+// less; it is the size that surely holds it.
+func fitsIn(need int64) string {
+	return fmt.Sprintf("the tree fits in %d bytes (%d MiB)", need, (need+1<<20-1)>>20)
+}
+
+// noSpace reports the size that holds the tree.
 func (wr *writer) noSpace() error {
 	if wr.sizeNeed == 0 {
 		if s, _, err := Need(wr.root, wr.opts); err == nil {
 			wr.sizeNeed = s
 		}
 	}
-	return fmt.Errorf("%w: the tree needs at least %d bytes (%d MiB), the file system has %d", ErrNoSpace,
-		wr.sizeNeed, (wr.sizeNeed+1<<20-1)>>20, int64(wr.l.Blocks)*BlockSize)
+	return fmt.Errorf("%w: %s, the file system has %d", ErrNoSpace, fitsIn(wr.sizeNeed), int64(wr.l.Blocks)*BlockSize)
 }

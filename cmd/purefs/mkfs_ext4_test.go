@@ -185,7 +185,7 @@ func TestMkfsExt4NoSpaceKeepsImage(t *testing.T) {
 		t.Fatal(err)
 	}
 	err := mkfsExt4Main([]string{"--root", big, "--size", "8M", "--offset", "1M", img})
-	if !errors.Is(err, ext4.ErrNoSpace) || !strings.Contains(err.Error(), "needs at least") {
+	if !errors.Is(err, ext4.ErrNoSpace) || !strings.Contains(err.Error(), "the tree fits in") {
 		t.Fatalf("error %v, want ErrNoSpace with the size needed", err)
 	}
 	if got, err := os.ReadFile(img); err != nil || !bytes.Equal(got, old) {

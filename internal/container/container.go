@@ -179,7 +179,7 @@ type Options struct {
 	Workers int
 	// NoZeroScan writes an uncompressed qcow2's clusters from the source's
 	// data ranges unread, with copy_file_range where it can (see
-	// qcow2.Options.NoZeroScan); other formats ignore it.
+	// qcow2.Options.NoZeroScan); any other format refuses it.
 	NoZeroScan bool
 }
 
@@ -278,6 +278,9 @@ func Formats() []string { return []string{Raw, QCOW2, "qcow2-compressed", VDI, V
 
 // Write writes src into dst (an empty file) as format, one of Formats.
 func Write(dst *os.File, src sparse.Source, format string, opts Options) error {
+	if opts.NoZeroScan && (format != QCOW2 || opts.Compress) {
+		return fmt.Errorf("%w: no-zero-scan is for uncompressed qcow2 only, not %s", ErrOptions, describe(format, opts.Compress))
+	}
 	switch format {
 	case Raw:
 		return WriteRaw(dst, src)
@@ -286,7 +289,7 @@ func Write(dst *os.File, src sparse.Source, format string, opts Options) error {
 		fallthrough
 	case QCOW2:
 		o := qcow2.Options{Compress: opts.Compress, Compression: opts.Compression, Workers: opts.Workers,
-			NoZeroScan: opts.NoZeroScan && !opts.Compress}
+			NoZeroScan: opts.NoZeroScan}
 		if opts.ClusterSize != 0 {
 			cs := opts.ClusterSize
 			if cs&(cs-1) != 0 {
@@ -374,4 +377,12 @@ func WriteRaw(dst *os.File, src sparse.Source) error {
 		return fmt.Errorf("container: %w", err)
 	}
 	return nil
+}
+
+// describe names a format as the command line spells it.
+func describe(format string, compress bool) string {
+	if format == QCOW2 && compress {
+		return "qcow2-compressed"
+	}
+	return format
 }

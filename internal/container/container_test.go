@@ -214,3 +214,27 @@ func TestUnsupportedFormats(t *testing.T) {
 		}
 	}
 }
+
+// TestNoZeroScanOnlyForQcow2: every format but uncompressed qcow2 refuses
+// NoZeroScan before writing anything.
+func TestNoZeroScanOnlyForQcow2(t *testing.T) {
+	dir := t.TempDir()
+	src := oracle.RawSource(t, rawImage(t, dir))
+	for _, c := range []struct {
+		format   string
+		compress bool
+	}{{Raw, false}, {"qcow2-compressed", false}, {QCOW2, true}, {VDI, false}, {VPC, false}} {
+		out, err := os.Create(filepath.Join(dir, "out"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = Write(out, src, c.format, Options{NoZeroScan: true, Compress: c.compress})
+		fi, _ := out.Stat()
+		out.Close()
+		if !errors.Is(err, ErrOptions) || fi.Size() != 0 {
+			t.Errorf("%s (compress %v) with NoZeroScan: %v, %d bytes written; want ErrOptions and nothing", c.format, c.compress, err, fi.Size())
+		}
+	}
+	out := filepath.Join(dir, "ok.qcow2")
+	writeAs(t, src, out, QCOW2, Options{NoZeroScan: true})
+}
