@@ -224,19 +224,7 @@ func (d *dirCache) get(dir string) int {
 		d.touch(dir)
 		return fd
 	}
-	at, name := unix.AT_FDCWD, dir
-	flags := unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC
-	if j := strings.LastIndexByte(dir, '/'); j > 0 {
-		if pfd, ok := d.fds[dir[:j]]; ok {
-			// Below a directory already open, entries are the tree's
-			// own directories: no symlink is followed.
-			at, name, flags = pfd, dir[j+1:], flags|unix.O_NOFOLLOW
-		}
-	}
-	fd, err := unix.Openat(at, name, flags, 0)
-	for err == unix.EINTR {
-		fd, err = unix.Openat(at, name, flags, 0)
-	}
+	fd, err := d.open(dir)
 	if err != nil {
 		return -1
 	}
@@ -252,6 +240,58 @@ func (d *dirCache) get(dir string) int {
 	d.fds[dir] = fd
 	d.lru = append(d.lru, dir)
 	return fd
+}
+
+// open opens dir: from its parent's descriptor where that is held (below
+// a directory already open, entries are the tree's own directories, and
+// no symlink is followed), else by its path.
+func (d *dirCache) open(dir string) (int, error) {
+	if j := strings.LastIndexByte(dir, '/'); j > 0 {
+		if pfd, ok := d.fds[dir[:j]]; ok {
+			return openPathAt(pfd, dir[j+1:], unix.O_NOFOLLOW)
+		}
+	}
+	return openLongPath(dir)
+}
+
+// openPathAt opens name in at as an O_PATH directory descriptor.
+func openPathAt(at int, name string, extra int) (int, error) {
+	for {
+		fd, err := unix.Openat(at, name, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC|extra, 0)
+		if err != unix.EINTR {
+			return fd, err
+		}
+	}
+}
+
+// openLongPath opens the directory path, which may be longer than
+// PATH_MAX (the walk reads such trees through directory descriptors): a
+// piece short enough at a time, each from the last.
+func openLongPath(path string) (int, error) {
+	const max = unix.PathMax - 1
+	at := unix.AT_FDCWD
+	for len(path) > max {
+		i := strings.LastIndexByte(path[:max], '/')
+		if i <= 0 {
+			if at != unix.AT_FDCWD {
+				unix.Close(at)
+			}
+			return -1, unix.ENAMETOOLONG
+		}
+		fd, err := openPathAt(at, path[:i], 0)
+		if at != unix.AT_FDCWD {
+			unix.Close(at)
+		}
+		if err != nil {
+			return -1, err
+		}
+		at, path = fd, path[i+1:]
+	}
+	fd, err := openPathAt(at, path, 0)
+	if at != unix.AT_FDCWD {
+		unix.Close(at)
+	}
+	return fd, err
 }
 
 func (d *dirCache) touch(dir string) {

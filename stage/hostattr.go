@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -49,6 +50,52 @@ func listxattrAt(dirfd int, name, path string, buf []byte) (int, error) {
 	return unix.Llistxattr(path, buf)
 }
 
+// noGetxattrat is set once getxattrat(2) (Linux 6.13) is found missing.
+var noGetxattrat atomic.Bool
+
+// getxattrAt is lgetxattr of attribute xn of name in dirfd: getxattrat
+// where the kernel has it (no walk of a path that may be longer than
+// PATH_MAX), else lgetxattr of path.
+func getxattrAt(dirfd int, name, path, xn string, buf []byte) (int, error) {
+	if !noGetxattrat.Load() {
+		p, err := unix.BytePtrFromString(name)
+		if err != nil {
+			return 0, err
+		}
+		x, err := unix.BytePtrFromString(xn)
+		if err != nil {
+			return 0, err
+		}
+		// struct xattr_args { __aligned_u64 value; __u32 size; __u32 flags; }
+		var args struct {
+			value uint64
+			size  uint32
+			flags uint32
+		}
+		if len(buf) > 0 {
+			args.value = uint64(uintptr(unsafe.Pointer(&buf[0])))
+			args.size = uint32(len(buf))
+		}
+		for {
+			r, _, errno := unix.Syscall6(unix.SYS_GETXATTRAT, uintptr(dirfd), uintptr(unsafe.Pointer(p)),
+				unix.AT_SYMLINK_NOFOLLOW, uintptr(unsafe.Pointer(x)), uintptr(unsafe.Pointer(&args)), unsafe.Sizeof(args))
+			runtime.KeepAlive(buf)
+			switch errno {
+			case 0:
+				return int(r), nil
+			case unix.EINTR:
+				continue
+			case unix.ENOSYS:
+				noGetxattrat.Store(true)
+			default:
+				return 0, errno
+			}
+			break
+		}
+	}
+	return unix.Lgetxattr(path, xn, buf)
+}
+
 // readXattrs returns the extended attributes of name in dirfd (path is
 // the same entry; a symlink is not followed), sorted by name.
 func readXattrs(dirfd int, name, path string) ([]tree.Xattr, error) {
@@ -76,7 +123,7 @@ func readXattrs(dirfd int, name, path string) ([]tree.Xattr, error) {
 		if xn == "" || tree.HostOnlyXattr(xn) {
 			continue
 		}
-		vs, err := unix.Lgetxattr(path, xn, nil)
+		vs, err := getxattrAt(dirfd, name, path, xn, nil)
 		if err != nil {
 			if errors.Is(err, unix.ENODATA) {
 				continue
@@ -84,7 +131,7 @@ func readXattrs(dirfd int, name, path string) ([]tree.Xattr, error) {
 			return nil, fmt.Errorf("%w: %s: getxattr %s: %v", ErrSource, path, xn, err)
 		}
 		v := make([]byte, vs)
-		vs, err = unix.Lgetxattr(path, xn, v)
+		vs, err = getxattrAt(dirfd, name, path, xn, v)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %s: getxattr %s: %v", ErrSource, path, xn, err)
 		}
