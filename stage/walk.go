@@ -46,6 +46,9 @@ func Dir(dir string, opts WalkOptions) (*tree.Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	if n.Type == tree.Symlink {
+		return nil, fmt.Errorf("%w: %s is a symlink (to %s), not a directory; give %s/ to read what it points to", ErrSource, dir, n.Target, strings.TrimSuffix(dir, "/"))
+	}
 	if n.Type != tree.Dir {
 		return nil, fmt.Errorf("%w: %s is not a directory", ErrSource, dir)
 	}
@@ -186,9 +189,15 @@ func joinName(dir, name string) string {
 
 // openDir opens name in dirfd, a directory, for reading its entries and
 // for the *at system calls, without following a symlink put in its place.
+// Reading a directory does not move its access time where the caller may
+// ask so (O_NOATIME: the owner, or CAP_FOWNER).
 func openDir(dirfd int, name string) (int, error) {
+	flags := unix.O_RDONLY | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC
 	for {
-		fd, err := unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		fd, err := unix.Openat(dirfd, name, flags|unix.O_NOATIME, 0)
+		if err == unix.EPERM {
+			fd, err = unix.Openat(dirfd, name, flags, 0)
+		}
 		if err != unix.EINTR {
 			return fd, err
 		}

@@ -270,3 +270,31 @@ func runAsNobody(t *testing.T, dir, test string, env ...string) ([]byte, error) 
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody, Groups: []uint32{}}}
 	return cmd.CombinedOutput()
 }
+
+// TestWalkLeavesDirectoryAtimes: reading directories does not move their
+// access times (O_NOATIME), so a second build from a tree sees the times
+// the first one saw.
+func TestWalkLeavesDirectoryAtimes(t *testing.T) {
+	dir := t.TempDir()
+	files(t, dir, map[string]string{"d/f": "data", "d/e/": ""})
+	old := []unix.Timespec{unix.NsecToTimespec(946684800e9), unix.NsecToTimespec(946684800e9)} // 2000-01-01
+	for _, p := range []string{"d", "d/f", "d/e"} {
+		if err := unix.UtimesNano(filepath.Join(dir, p), old); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 2 {
+		if _, err := Dir(dir, WalkOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, p := range []string{"d", "d/e"} {
+		var st unix.Stat_t
+		if err := unix.Lstat(filepath.Join(dir, p), &st); err != nil {
+			t.Fatal(err)
+		}
+		if st.Atim.Sec != 946684800 {
+			t.Errorf("%s: atime moved to %d by the walk", p, st.Atim.Sec)
+		}
+	}
+}
