@@ -7,6 +7,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/purefs/purefs/internal/hostfs"
 	"github.com/purefs/purefs/internal/sparse"
 	"github.com/purefs/purefs/tree"
 )
@@ -389,19 +390,8 @@ func (p *prefetcher) close() {
 	p.wg.Wait()
 }
 
-// openNoatime opens name in dirfd read-only, not following a symlink,
-// without moving its access time; O_NOATIME is refused (EPERM) on files
-// the caller does not own unless it has CAP_FOWNER, and the file is then
-// opened without it.
+// openNoatime opens the source name in dirfd read-only, not following a
+// symlink, without moving its access time where the caller may.
 func openNoatime(dirfd int, name string) (int, error) {
-	flags := unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NOFOLLOW
-	for {
-		fd, err := unix.Openat(dirfd, name, flags|unix.O_NOATIME, 0)
-		if err == unix.EPERM {
-			fd, err = unix.Openat(dirfd, name, flags, 0)
-		}
-		if err != unix.EINTR {
-			return fd, err
-		}
-	}
+	return hostfs.OpenNoatime(dirfd, name, unix.O_RDONLY)
 }

@@ -31,23 +31,32 @@ func listxattrAt(dirfd int, name, path string, buf []byte) (int, error) {
 		if len(buf) > 0 {
 			bp = unsafe.Pointer(&buf[0])
 		}
-		for {
-			r, _, errno := unix.Syscall6(unix.SYS_LISTXATTRAT, uintptr(dirfd), uintptr(unsafe.Pointer(p)),
-				unix.AT_SYMLINK_NOFOLLOW, uintptr(bp), uintptr(len(buf)), 0)
-			switch errno {
-			case 0:
-				return int(r), nil
-			case unix.EINTR:
-				continue
-			case unix.ENOSYS:
-				noListxattrat.Store(true)
-			default:
-				return 0, errno
-			}
-			break
+		n, ok, err := xattrat(&noListxattrat, unix.SYS_LISTXATTRAT, uintptr(dirfd), uintptr(unsafe.Pointer(p)),
+			unix.AT_SYMLINK_NOFOLLOW, uintptr(bp), uintptr(len(buf)), 0)
+		runtime.KeepAlive(buf)
+		if ok {
+			return n, err
 		}
 	}
 	return unix.Llistxattr(path, buf)
+}
+
+// xattrat makes one of the *xattrat system calls (Linux 6.13), retrying
+// on EINTR; where the kernel lacks it, it sets missing and reports !ok.
+func xattrat(missing *atomic.Bool, trap, a1, a2, a3, a4, a5, a6 uintptr) (n int, ok bool, err error) {
+	for {
+		r, _, errno := unix.Syscall6(trap, a1, a2, a3, a4, a5, a6)
+		switch errno {
+		case 0:
+			return int(r), true, nil
+		case unix.EINTR:
+			continue
+		case unix.ENOSYS:
+			missing.Store(true)
+			return 0, false, nil
+		}
+		return 0, true, errno
+	}
 }
 
 // noGetxattrat is set once getxattrat(2) (Linux 6.13) is found missing.
@@ -76,21 +85,11 @@ func getxattrAt(dirfd int, name, path, xn string, buf []byte) (int, error) {
 			args.value = uint64(uintptr(unsafe.Pointer(&buf[0])))
 			args.size = uint32(len(buf))
 		}
-		for {
-			r, _, errno := unix.Syscall6(unix.SYS_GETXATTRAT, uintptr(dirfd), uintptr(unsafe.Pointer(p)),
-				unix.AT_SYMLINK_NOFOLLOW, uintptr(unsafe.Pointer(x)), uintptr(unsafe.Pointer(&args)), unsafe.Sizeof(args))
-			runtime.KeepAlive(buf)
-			switch errno {
-			case 0:
-				return int(r), nil
-			case unix.EINTR:
-				continue
-			case unix.ENOSYS:
-				noGetxattrat.Store(true)
-			default:
-				return 0, errno
-			}
-			break
+		n, ok, err := xattrat(&noGetxattrat, unix.SYS_GETXATTRAT, uintptr(dirfd), uintptr(unsafe.Pointer(p)),
+			unix.AT_SYMLINK_NOFOLLOW, uintptr(unsafe.Pointer(x)), uintptr(unsafe.Pointer(&args)), unsafe.Sizeof(args))
+		runtime.KeepAlive(buf)
+		if ok {
+			return n, err
 		}
 	}
 	return unix.Lgetxattr(path, xn, buf)

@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/purefs/purefs/internal/hostfs"
 	"github.com/purefs/purefs/tree"
 )
 
@@ -189,19 +190,9 @@ func joinName(dir, name string) string {
 
 // openDir opens name in dirfd, a directory, for reading its entries and
 // for the *at system calls, without following a symlink put in its place.
-// Reading a directory does not move its access time where the caller may
-// ask so (O_NOATIME: the owner, or CAP_FOWNER).
+// Reading it does not move its access time where the caller may ask so.
 func openDir(dirfd int, name string) (int, error) {
-	flags := unix.O_RDONLY | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC
-	for {
-		fd, err := unix.Openat(dirfd, name, flags|unix.O_NOATIME, 0)
-		if err == unix.EPERM {
-			fd, err = unix.Openat(dirfd, name, flags, 0)
-		}
-		if err != unix.EINTR {
-			return fd, err
-		}
-	}
+	return hostfs.OpenNoatime(dirfd, name, unix.O_RDONLY|unix.O_DIRECTORY)
 }
 
 // direntBufs holds getdents buffers for reuse.

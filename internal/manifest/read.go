@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/purefs/purefs/internal/hostfs"
 	"github.com/purefs/purefs/tree"
 )
 
@@ -138,12 +139,7 @@ func (r *dirReader) walk(host, path string) error {
 // openNoatime opens path for reading (not following a symlink) with
 // O_NOATIME where the caller may use it.
 func openNoatime(path string, flags int) (*os.File, error) {
-	flags |= unix.O_RDONLY | unix.O_NOFOLLOW | unix.O_CLOEXEC
-	fd, err := unix.Open(path, flags|unix.O_NOATIME, 0)
-	if errors.Is(err, unix.EPERM) {
-		// O_NOATIME is for the owner (or root) only.
-		fd, err = unix.Open(path, flags, 0)
-	}
+	fd, err := hostfs.OpenNoatime(unix.AT_FDCWD, path, flags|unix.O_RDONLY)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrRead, path, err)
 	}
