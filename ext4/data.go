@@ -64,7 +64,11 @@ func (wr *writer) placeFile(ino uint32, r *inodeRec) error {
 		}
 		wr.pf.release(it)
 		if err != nil {
-			if errors.Is(err, ErrNoSpace) {
+			// Running out of space, a write to the window that failed
+			// and a source the mover could not read (which it names)
+			// are not this file's to report.
+			var we *windowError
+			if errors.Is(err, ErrNoSpace) || errors.Is(err, ErrSource) || errors.As(err, &we) {
 				return err
 			}
 			return fmt.Errorf("%w: %s (from %s): %v", ErrSource, pathOf(wr.recs, ino), n.Source, err)
@@ -280,10 +284,16 @@ func (wr *writer) moveErr(err error) error {
 		return err
 	}
 	if !me.source {
-		return me.err
+		return &windowError{me.err}
 	}
 	return fmt.Errorf("%w: %s (from %s): %v", ErrSource, pathOf(wr.recs, me.ino), wr.recs[me.ino].n.Source, me.err)
 }
+
+// windowError is a write to the window that failed.
+type windowError struct{ err error }
+
+func (e *windowError) Error() string { return e.err.Error() }
+func (e *windowError) Unwrap() error { return e.err }
 
 // isZero reports whether b holds only zeros, eight bytes at a time.
 func isZero(b []byte) bool {

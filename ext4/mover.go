@@ -211,6 +211,17 @@ func writeIov(w io.WriterAt, fd int, base int64, iov [][]byte, off int64) error 
 	return nil
 }
 
+// windowSide reports errors of copy_file_range that come from the window's
+// side (its file system full or read-only) rather than the source's.
+func windowSide(err error) bool {
+	for _, e := range []error{unix.ENOSPC, unix.EDQUOT, unix.EFBIG, unix.EROFS} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
+
 // copy copies one job's bytes.
 func (m *mover) copy(j moveJob) error {
 	soff, doff := j.off, m.base+j.dst
@@ -225,6 +236,9 @@ func (m *mover) copy(j moveJob) error {
 				errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.EBADF) {
 				m.noCFR = true
 				break
+			}
+			if windowSide(err) {
+				return &moveError{err: fmt.Errorf("ext4: writing at byte %d: %w", doff-m.base, err)}
 			}
 			return &moveError{j.ino, true, err}
 		}

@@ -2,6 +2,7 @@ package ext4
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"github.com/purefs/purefs/internal/oracle"
 	"github.com/purefs/purefs/internal/testtree"
 	"github.com/purefs/purefs/tree"
+	"golang.org/x/sys/unix"
 )
 
 // plainWriter hides an *os.File behind io.WriterAt alone, so that Write
@@ -99,4 +101,70 @@ func TestNoZeroScanFullFileSystem(t *testing.T) {
 		}
 		checkMounted(t, img, 0, expect{want, manifest.CompareOptions{IgnoreRoot: true, IgnoreAtime: true}})
 	}
+}
+
+// failingWriter fails every write past limit bytes of the window.
+type failingWriter struct{ limit int64 }
+
+var errWindowFull = errors.New("window full")
+
+func (w failingWriter) WriteAt(p []byte, off int64) (int, error) {
+	if off+int64(len(p)) > w.limit {
+		return 0, errWindowFull
+	}
+	return len(p), nil
+}
+
+// TestWindowWriteErrors: a write to the window that fails is reported as
+// what it is, not as a source that could not be read: through a plain
+// io.WriterAt, and through a FileWindow on a full host file system (where
+// the mover's copy_file_range and pwritev fail).
+func TestWindowWriteErrors(t *testing.T) {
+	root := bigFiles(t, t.TempDir())
+	for _, nz := range []bool{false, true} {
+		err := Write(failingWriter{limit: 4 << 20}, root, Options{Size: 64 << 20, NoZeroScan: nz})
+		if !errors.Is(err, errWindowFull) || errors.Is(err, ErrSource) {
+			t.Errorf("NoZeroScan=%v, plain writer: %v, want the writer's error and not ErrSource", nz, err)
+		}
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("mounting a small tmpfs needs root")
+	}
+	// Sources and image on one small tmpfs: copy_file_range itself runs
+	// out of space there.
+	mnt := filepath.Join(t.TempDir(), "full")
+	if err := os.Mkdir(mnt, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if r := oracle.Run("mount", "-t", "tmpfs", "-o", "size=22m", "tmpfs", mnt); r.Code != 0 {
+		t.Skipf("cannot mount tmpfs: %s", r)
+	}
+	defer oracle.Run("umount", mnt)
+	root = bigFiles(t, mnt)
+	for _, nz := range []bool{false, true} {
+		f, err := os.Create(filepath.Join(mnt, "img"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = Write(FileWindow{F: f}, root, Options{Size: 64 << 20, NoZeroScan: nz})
+		f.Close()
+		os.Remove(f.Name())
+		if !errors.Is(err, unix.ENOSPC) || errors.Is(err, ErrSource) {
+			t.Errorf("NoZeroScan=%v, full file system: %v, want ENOSPC and not ErrSource", nz, err)
+		}
+	}
+}
+
+// bigFiles writes six 3 MiB files into dir and returns a tree of them.
+func bigFiles(t *testing.T, dir string) *tree.Node {
+	t.Helper()
+	var es []tree.Entry
+	for i := range 6 {
+		p := filepath.Join(dir, fmt.Sprintf("big-%d", i))
+		if err := os.WriteFile(p, bytes.Repeat([]byte{byte(i + 1)}, 3<<20), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		es = append(es, tree.Entry{Name: fmt.Sprintf("big-%d", i), Node: &tree.Node{Type: tree.Regular, Perm: 0o644, Size: 3 << 20, Source: p, Mtime: t0, Atime: t0, Ctime: t0}})
+	}
+	return dir2(es...)
 }
