@@ -7,6 +7,8 @@ import (
 	"sync"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/purefs/purefs/internal/hostfs"
 )
 
 // mover performs the writes of Write's content phase on a goroutine of
@@ -226,28 +228,19 @@ func windowSide(err error) bool {
 func (m *mover) copy(j moveJob) error {
 	soff, doff := j.off, m.base+j.dst
 	end := j.off + j.n
-	for !m.noCFR && soff < end {
-		k, err := unix.CopyFileRange(j.fd, &soff, m.dst, &doff, int(end-soff), 0)
-		if err != nil {
-			if errors.Is(err, unix.EINTR) {
-				continue
-			}
-			if errors.Is(err, unix.EXDEV) || errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSYS) ||
-				errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.EBADF) {
-				m.noCFR = true
-				break
-			}
-			if windowSide(err) {
-				return &moveError{err: fmt.Errorf("ext4: writing at byte %d: %w", doff-m.base, err)}
-			}
+	if !m.noCFR {
+		done, err := hostfs.CopyRange(j.fd, soff, m.dst, doff, j.n)
+		switch {
+		case errors.Is(err, hostfs.ErrNoCopyRange):
+			m.noCFR = true
+			soff, doff = soff+done, doff+done
+		case err != nil && windowSide(err):
+			return &moveError{err: fmt.Errorf("ext4: writing at byte %d: %w", doff+done-m.base, err)}
+		case err != nil:
 			return &moveError{j.ino, true, err}
+		default:
+			return nil // all copied, or the source shrank: the rest of the window stays zero
 		}
-		if k == 0 {
-			return nil // the source shrank: the rest of the window stays zero
-		}
-	}
-	if soff >= end {
-		return nil
 	}
 	if m.buf == nil {
 		m.buf = make([]byte, copyChunk)

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/purefs/purefs/internal/hostfs"
 	"github.com/purefs/purefs/internal/sparse"
 	"golang.org/x/sys/unix"
 )
@@ -195,25 +196,18 @@ func newRangeCopier(src sparse.Source, dst *os.File) *rangeCopier {
 
 // copy copies source bytes [from, to) to byte at of dst.
 func (c *rangeCopier) copy(from, to, at int64) error {
-	for c.srcFd >= 0 && from < to {
-		soff, doff := from, at
-		n, err := unix.CopyFileRange(c.srcFd, &soff, int(c.dst.Fd()), &doff, int(min(to-from, 1<<30)), 0)
-		if errors.Is(err, unix.EINTR) {
-			continue
+	if c.srcFd >= 0 && from < to {
+		n, err := hostfs.CopyRange(c.srcFd, from, int(c.dst.Fd()), at, to-from)
+		switch {
+		case errors.Is(err, hostfs.ErrNoCopyRange):
+			c.srcFd = -1 // buffered copies from now on
+		case err != nil:
+			return fmt.Errorf("qcow2: copying source bytes at %d: %w", from+n, err)
+		case n < to-from:
+			return fmt.Errorf("qcow2: reading the source at %d: %w", from+n, io.ErrUnexpectedEOF)
 		}
-		if err != nil {
-			if errors.Is(err, unix.EXDEV) || errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSYS) ||
-				errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.EBADF) {
-				c.srcFd = -1 // buffered copies from now on
-				break
-			}
-			return fmt.Errorf("qcow2: copying source bytes at %d: %w", from, err)
-		}
-		if n == 0 {
-			return fmt.Errorf("qcow2: reading the source at %d: %w", from, io.ErrUnexpectedEOF)
-		}
-		from += int64(n)
-		at += int64(n)
+		from += n
+		at += n
 	}
 	if c.buf == nil && from < to {
 		c.buf = make([]byte, 1<<20)

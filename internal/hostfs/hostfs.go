@@ -3,6 +3,8 @@
 package hostfs
 
 import (
+	"errors"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -22,4 +24,36 @@ func OpenNoatime(dirfd int, name string, flags int) (int, error) {
 			return fd, err
 		}
 	}
+}
+
+// ErrNoCopyRange reports that copy_file_range cannot copy between two
+// files (two file systems that do not support it, an old kernel): the
+// caller copies through a buffer instead.
+var ErrNoCopyRange = errors.New("copy_file_range not supported between these files")
+
+// CopyRange copies n bytes at soff of the file src to doff of the file
+// dst with copy_file_range (which clones where the file system shares
+// extents), over short copies and EINTR. It returns the bytes copied:
+// fewer than n with a nil error where the source ended first, and
+// ErrNoCopyRange where the files do not allow it.
+func CopyRange(src int, soff int64, dst int, doff int64, n int64) (int64, error) {
+	var done int64
+	for done < n {
+		k, err := unix.CopyFileRange(src, &soff, dst, &doff, int(min(n-done, 1<<30)), 0)
+		if err == unix.EINTR {
+			continue
+		}
+		if errors.Is(err, unix.EXDEV) || errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSYS) ||
+			errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.EBADF) {
+			return done, ErrNoCopyRange
+		}
+		if err != nil {
+			return done, err
+		}
+		if k == 0 {
+			return done, nil
+		}
+		done += int64(k)
+	}
+	return done, nil
 }
