@@ -115,13 +115,23 @@ func startPrefetch(recs []inodeRec, small int64, tails bool, retire func(func())
 	return p
 }
 
+// readWhole is the size up to which sources are read whole (and scanned
+// for all-zero blocks); larger ones are read by data range, or handed to
+// copy_file_range unread with NoZeroScan.
+func readWhole(o Options) int64 {
+	if o.NoZeroScan {
+		return smallClone
+	}
+	return smallFile
+}
+
 func needsPrefetch(ino int, n *tree.Node) bool {
 	return ino > FirstIno && n != nil && n.Type == tree.Regular && n.Data == nil && n.Size > 0 && n.Source != ""
 }
 
 // load opens and reads the files of a batch. Files are opened relative to
-// their directory, which is opened once for a run of files in it, so that
-// the kernel walks each source's full path once per directory.
+// their directory, held open by a dirCache, so that the kernel does not
+// walk each source's whole path.
 func (b *batch) load(p *prefetcher) {
 	var total int64
 	for i := range b.files {

@@ -65,11 +65,7 @@ func Write(w io.WriterAt, root *tree.Node, opts Options) error {
 	}
 	wr := &writer{w: w, opts: opts, recs: recs, ino: ino, root: root, xblocks: map[string]*xblock{}}
 	// The sources are read from now on, while the rest is set up.
-	small := int64(smallFile)
-	if opts.NoZeroScan {
-		small = smallClone
-	}
-	wr.pf = startPrefetch(recs, small, opts.NoZeroScan, wr.retire)
+	wr.pf = startPrefetch(recs, readWhole(opts), opts.NoZeroScan, wr.retire)
 	defer wr.pf.close()
 	l, err := layoutFor(opts, uint64(len(recs)-1))
 	if err != nil {
@@ -399,7 +395,7 @@ func (wr *writer) cloneReserve() uint64 {
 	}
 	var n uint64
 	for i := FirstIno + 1; i < len(wr.recs); i++ {
-		if r := wr.recs[i].n; r != nil && needsPrefetch(i, r) && r.Size > smallClone {
+		if r := wr.recs[i].n; r != nil && needsPrefetch(i, r) && r.Size > readWhole(wr.opts) {
 			n += ceilDiv(uint64(r.Size), BlockSize)
 		}
 	}
