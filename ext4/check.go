@@ -20,10 +20,7 @@ import (
 // that changes or vanishes between Check and Write: Write then fails with
 // the window already changed.
 func Check(root *tree.Node, opts Options) error {
-	if len(opts.Label) > MaxLabelLen {
-		return fmt.Errorf("%w: %q is %d bytes, at most %d", ErrLabel, opts.Label, len(opts.Label), MaxLabelLen)
-	}
-	if err := checkEpoch(opts); err != nil {
+	if err := checkOptions(opts); err != nil {
 		return err
 	}
 	uuid := deriveUUIDAsync(root, opts)
@@ -83,8 +80,12 @@ type nowhere struct{}
 
 func (nowhere) WriteAt(p []byte, off int64) (int, error) { return len(p), nil }
 
-// checkEpoch fails with ErrEpoch for an epoch ext4 cannot store.
-func checkEpoch(opts Options) error {
+// checkOptions fails with ErrLabel for a label ext4 cannot store and with
+// ErrEpoch for such an epoch.
+func checkOptions(opts Options) error {
+	if len(opts.Label) > MaxLabelLen {
+		return fmt.Errorf("%w: %q is %d bytes, at most %d", ErrLabel, opts.Label, len(opts.Label), MaxLabelLen)
+	}
 	if opts.HasEpoch && (opts.Epoch < 0 || opts.Epoch > MaxEpoch) {
 		return fmt.Errorf("%w: %d is not between 0 and %d (2310-04-04 16:10:39 UTC)", ErrEpoch, opts.Epoch, int64(MaxEpoch))
 	}

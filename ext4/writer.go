@@ -52,10 +52,7 @@ type xblock struct {
 // something are written; the rest of the window must read as zeros (a
 // FileWindow makes sure of it).
 func Write(w io.WriterAt, root *tree.Node, opts Options) error {
-	if len(opts.Label) > MaxLabelLen {
-		return fmt.Errorf("%w: %q is %d bytes, at most %d", ErrLabel, opts.Label, len(opts.Label), MaxLabelLen)
-	}
-	if err := checkEpoch(opts); err != nil {
+	if err := checkOptions(opts); err != nil {
 		return err
 	}
 	uuid := deriveUUIDAsync(root, opts)
@@ -139,7 +136,7 @@ func (wr *writer) setup(uuid [16]byte) {
 		hs = uuid
 	}
 	if o.HasEpoch {
-		wr.now = Timestamp{Sec: o.Epoch} // checkEpoch: 0 to maxTime
+		wr.now = Timestamp{Sec: o.Epoch} // checkOptions: 0 to maxTime
 	}
 	wr.hseed = seedWords(hs)
 	wr.seed = crc32cRaw(^uint32(0), uuid[:])
