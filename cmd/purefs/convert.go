@@ -76,10 +76,7 @@ func parseConvert(args []string, stderr io.Writer) (convertArgs, error) {
 func convertMain(args []string) error {
 	a, err := parseConvert(args, os.Stderr)
 	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return &exitError{code: 2, err: err}
+		return usageError(err)
 	}
 	return convert(a)
 }

@@ -5,6 +5,7 @@ package main
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"runtime/debug"
@@ -41,6 +42,15 @@ func (e *exitError) Error() string {
 	return e.err.Error()
 }
 func (e *exitError) Unwrap() error { return e.err }
+
+// usageError is what a command returns for an error in its arguments:
+// exit status 2, except for --help (flag.ErrHelp), which is no error.
+func usageError(err error) error {
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	return &exitError{code: 2, err: err}
+}
 
 // errNotImplemented is returned by subcommands that do not exist yet.
 var errNotImplemented = errors.New("not implemented yet")

@@ -131,11 +131,8 @@ func shellQuote(s string) string {
 
 func vmMain(args []string) error {
 	o, gen, err := vmOptions(args, os.Stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		return nil
-	}
 	if err != nil {
-		return &exitError{code: 2, err: err}
+		return usageError(err)
 	}
 	if gen.busybox != "" {
 		dir, err := os.MkdirTemp("", "purefs-vm-initrd-")
