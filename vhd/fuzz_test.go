@@ -2,44 +2,21 @@ package vhd
 
 import (
 	"bytes"
-	"io"
 	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/purefs/purefs/internal/imagetest"
 	"github.com/purefs/purefs/internal/sparse"
 )
 
 // memSource is an in-memory sparse.Source.
-type memSource []byte
-
-func (m memSource) ReadAt(p []byte, off int64) (int, error) {
-	return bytes.NewReader(m).ReadAt(p, off)
-}
-func (m memSource) Size() int64 { return int64(len(m)) }
-func (m memSource) DataRanges() ([]sparse.Range, error) {
-	if len(m) == 0 {
-		return nil, nil
-	}
-	return []sparse.Range{{Off: 0, Len: int64(len(m))}}, nil
-}
+type memSource = imagetest.MemSource
 
 // writeMem returns the image Write makes of src.
 func writeMem(t testing.TB, src sparse.Source, opts Options) []byte {
 	t.Helper()
-	f, err := os.Create(filepath.Join(t.TempDir(), "m.vhd"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if err := Write(f, src, opts); err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile(f.Name())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return imagetest.Bytes(t, writer(opts), src)
 }
 
 func FuzzOpen(f *testing.F) {
@@ -64,32 +41,6 @@ func FuzzOpen(f *testing.F) {
 		if !r.Fixed() && !Detect(data) && !DetectFooter(data[len(data)-512:]) {
 			t.Fatal("opened a dynamic disk that Detect and DetectFooter reject")
 		}
-		if r.Size() < 0 {
-			t.Fatalf("negative size %d", r.Size())
-		}
-		rs, err := r.DataRanges()
-		if err != nil {
-			t.Fatal(err)
-		}
-		// Read the data ranges, within a budget: the virtual disk may be
-		// far larger than the file.
-		budget := int64(4 << 20)
-		buf := make([]byte, 64<<10)
-		for _, rg := range rs {
-			if rg.Off < 0 || rg.End() > r.Size() {
-				t.Fatalf("range %v outside a %d-byte disk", rg, r.Size())
-			}
-			for off := rg.Off; off < rg.End() && budget > 0; off += int64(len(buf)) {
-				n, err := r.ReadAt(buf[:min(int64(len(buf)), rg.End()-off)], off)
-				if err != nil && err != io.EOF {
-					t.Fatal(err)
-				}
-				budget -= int64(n)
-			}
-		}
-		// Reads across the end stop there.
-		if n, err := r.ReadAt(buf, r.Size()-10); r.Size() >= 10 && (n != 10 || err != io.EOF) {
-			t.Fatalf("read at the end: %d, %v", n, err)
-		}
+		imagetest.CheckReader(t, r)
 	})
 }
