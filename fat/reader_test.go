@@ -2,13 +2,12 @@ package fat
 
 import (
 	"bytes"
-	"compress/gzip"
 	"errors"
 	"io"
-	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/purefs/purefs/internal/oracle"
 	"github.com/purefs/purefs/tree"
 )
 
@@ -16,20 +15,7 @@ import (
 // testdata/make.sh).
 func foreign(t testing.TB, name string) []byte {
 	t.Helper()
-	f, err := os.Open(filepath.Join("testdata", name+".img.gz"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	z, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := io.ReadAll(z)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return oracle.Gunzip(t, filepath.Join("testdata", name+".img.gz"))
 }
 
 func TestReadForeign(t *testing.T) {

@@ -2,11 +2,9 @@ package gpt
 
 import (
 	"bytes"
-	"compress/gzip"
 	"encoding/binary"
 	"errors"
 	"hash/crc32"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -143,20 +141,7 @@ func readFile(t testing.TB, p string) []byte {
 
 func gunzip(t testing.TB, p string) []byte {
 	t.Helper()
-	f, err := os.Open(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	z, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := io.ReadAll(z)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return oracle.Gunzip(t, p)
 }
 
 func sampleTable() *Table {

@@ -2,7 +2,6 @@ package qcow2
 
 import (
 	"bytes"
-	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
@@ -465,19 +464,7 @@ func TestReadQemuImages(t *testing.T) {
 // TestTestdata reads the qemu-made images in testdata (see make.sh) without
 // needing qemu: each must hold the disk in disk.raw.gz.
 func TestTestdata(t *testing.T) {
-	gz, err := os.Open("testdata/disk.raw.gz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer gz.Close()
-	zr, err := gzip.NewReader(gz)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, err := io.ReadAll(zr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	want := oracle.Gunzip(t, "testdata/disk.raw.gz")
 	raw := filepath.Join(t.TempDir(), "disk.raw")
 	if err := os.WriteFile(raw, want, 0o644); err != nil {
 		t.Fatal(err)
