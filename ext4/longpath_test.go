@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/purefs/purefs/internal/oracle"
 	"github.com/purefs/purefs/stage"
 )
 
@@ -64,16 +65,7 @@ func TestPathsLongerThanPathMax(t *testing.T) {
 	}
 	for _, nz := range []bool{false, true} {
 		img := build(t, tr, Options{Size: 64 << 20, NoZeroScan: nz})
-		f, err := os.Open(img)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		fi, _ := f.Stat()
-		fs, err := Open(f, fi.Size())
-		if err != nil {
-			t.Fatal(err)
-		}
+		fs, _ := oracle.OpenImage(t, img, Open)
 		for name, want := range map[string][]byte{"small": small, "big": big} {
 			p := "/" + strings.Join(append(append([]string(nil), rel...), name), "/")
 			in, err := fs.Lookup(p)

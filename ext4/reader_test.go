@@ -90,19 +90,7 @@ func TestReaderAgainstMke2fs(t *testing.T) {
 
 func openImage(t *testing.T, img string) *FS {
 	t.Helper()
-	f, err := os.Open(img)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { f.Close() })
-	fi, err := f.Stat()
-	if err != nil {
-		t.Fatal(err)
-	}
-	fs, err := Open(f, fi.Size())
-	if err != nil {
-		t.Fatal(err)
-	}
+	fs, _ := oracle.OpenImage(t, img, Open)
 	return fs
 }
 

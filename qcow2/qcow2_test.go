@@ -130,22 +130,10 @@ func buildFrom(t testing.TB, src sparse.Source, out string, opts Options) {
 }
 
 // openImage opens a qcow2 file with our reader.
-func openImage(t testing.TB, p string) (*Reader, func()) {
+func openImage(t testing.TB, p string) *Reader {
 	t.Helper()
-	f, err := os.Open(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fi, err := f.Stat()
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := Open(f, fi.Size())
-	if err != nil {
-		f.Close()
-		t.Fatalf("Open %s: %v", filepath.Base(p), err)
-	}
-	return r, func() { f.Close() }
+	r, _ := oracle.OpenImage(t, p, Open)
+	return r
 }
 
 // sameDisk checks that src reads exactly as the raw file raw (padded with
@@ -238,8 +226,7 @@ func TestWriteQemuAgrees(t *testing.T) {
 					t.Errorf("qemu-img info does not report zstd compression:\n%s", info.Raw)
 				}
 				oracle.QemuImgCompareAs(t, raw, "raw", q, "qcow2")
-				r, done := openImage(t, q)
-				defer done()
+				r := openImage(t, q)
 				sameDisk(t, r, raw)
 
 				// Same inputs, same bytes, whatever the number of workers.
@@ -270,8 +257,7 @@ func TestMixedClusters(t *testing.T) {
 	raw := writeRaw(t, dir, lc)
 	q := filepath.Join(dir, "mixed.qcow2")
 	build(t, raw, q, Options{Compress: true})
-	r, done := openImage(t, q)
-	defer done()
+	r := openImage(t, q)
 	var plain, compressed int
 	for vc := range r.Size() / r.cs {
 		e, _, err := r.entry(vc)
@@ -302,8 +288,7 @@ func TestZeroClustersNotAllocated(t *testing.T) {
 	}
 	q := filepath.Join(dir, "z.qcow2")
 	build(t, raw, q, Options{})
-	r, done := openImage(t, q)
-	defer done()
+	r := openImage(t, q)
 	rs, err := r.DataRanges()
 	if err != nil {
 		t.Fatal(err)
@@ -394,8 +379,7 @@ func TestHugeVirtualSize(t *testing.T) {
 					t.Fatalf("qemu-io disagrees:\n%s", res)
 				}
 			}
-			r, done := openImage(t, q)
-			defer done()
+			r := openImage(t, q)
 			got := make([]byte, len(end)+10)
 			if n, err := r.ReadAt(got, size-int64(len(end))); n != len(end) || err != io.EOF || !bytes.Equal(got[:n], end) {
 				t.Fatalf("reading the end: %d bytes, %v", n, err)
@@ -444,8 +428,7 @@ func TestReadQemuImages(t *testing.T) {
 		t.Run(fmt.Sprint(args), func(t *testing.T) {
 			q := filepath.Join(t.TempDir(), "q.qcow2")
 			oracle.QemuImgConvert(t, append(append([]string{"-f", "raw", "-O", "qcow2"}, args...), raw, q)...)
-			r, done := openImage(t, q)
-			defer done()
+			r := openImage(t, q)
 			sameDisk(t, r, raw)
 			joined := fmt.Sprint(args)
 			if got, want := r.Compression() == "zstd", bytes.Contains([]byte(joined), []byte("zstd")); got != want {
@@ -475,8 +458,7 @@ func TestTestdata(t *testing.T) {
 	}
 	for _, n := range names {
 		t.Run(filepath.Base(n), func(t *testing.T) {
-			r, done := openImage(t, n)
-			defer done()
+			r := openImage(t, n)
 			sameDisk(t, r, raw)
 		})
 	}
@@ -500,8 +482,7 @@ func TestReadQemuZeroClusters(t *testing.T) {
 			}
 			raw := filepath.Join(dir, "z.raw")
 			oracle.QemuImgConvert(t, "-f", "qcow2", "-O", "raw", q, raw)
-			r, done := openImage(t, q)
-			defer done()
+			r := openImage(t, q)
 			sameDisk(t, r, raw)
 		})
 	}
@@ -635,8 +616,7 @@ func FuzzRoundTrip(f *testing.F) {
 		src := &memSource{size: b + int64(len(d2)) + int64(mode>>4), chunks: []memChunk{{a, d1}, {b, d2}}}
 		p := filepath.Join(t.TempDir(), "f.qcow2")
 		buildFrom(t, src, p, o)
-		r, done := openImage(t, p)
-		defer done()
+		r := openImage(t, p)
 		want := make([]byte, src.size)
 		copy(want[a:], d1)
 		copy(want[b:], d2)
@@ -679,8 +659,7 @@ func TestNoZeroScan(t *testing.T) {
 	if !bytes.Equal(ab, bb) {
 		t.Error("copy_file_range and reading give different images")
 	}
-	r, done := openImage(t, a)
-	defer done()
+	r := openImage(t, a)
 	sameDisk(t, r, raw)
 	rs, err := r.DataRanges()
 	if err != nil {

@@ -84,20 +84,7 @@ func writeImage(t testing.TB, rawPath, out string, opts Options) {
 
 func openImage(t testing.TB, p string) (*Reader, *os.File) {
 	t.Helper()
-	f, err := os.Open(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { f.Close() })
-	fi, err := f.Stat()
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := Open(f, fi.Size())
-	if err != nil {
-		t.Fatalf("Open %s: %v", p, err)
-	}
-	return r, f
+	return oracle.OpenImage(t, p, Open)
 }
 
 // checkSameBytes reads r fully and compares it with the raw file, whose

@@ -81,19 +81,7 @@ func writeImage(t testing.TB, rawPath, out string, opts Options) error {
 
 func openImage(t testing.TB, p string) *Reader {
 	t.Helper()
-	f, err := os.Open(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { f.Close() })
-	fi, err := f.Stat()
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := Open(f, fi.Size())
-	if err != nil {
-		t.Fatalf("Open %s: %v", p, err)
-	}
+	r, _ := oracle.OpenImage(t, p, Open)
 	return r
 }
 

@@ -1,6 +1,7 @@
 package oracle
 
 import (
+	"io"
 	"os"
 	"testing"
 
@@ -21,4 +22,24 @@ func RawSource(t testing.TB, path string) *sparse.FileSource {
 		t.Fatal(err)
 	}
 	return src
+}
+
+// OpenImage opens the image file at path for the rest of the test and
+// hands it and its size to open, a format's reader.
+func OpenImage[T any](t testing.TB, path string, open func(io.ReaderAt, int64) (T, error)) (T, *os.File) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	fi, err := f.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := open(f, fi.Size())
+	if err != nil {
+		t.Fatalf("Open %s: %v", path, err)
+	}
+	return r, f
 }
