@@ -65,21 +65,6 @@ func ourImage(t testing.TB, dir string, c Config) (string, *Layout, error) {
 	return p, l, nil
 }
 
-// readRange reads n bytes at off of the file at p.
-func readRange(t testing.TB, p string, off, n int64) []byte {
-	t.Helper()
-	f, err := os.Open(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	b := make([]byte, n)
-	if _, err := f.ReadAt(b, off); err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 // diffBytes reports the first differences between want and got as hex
 // lines, or "" if they are equal. base is the offset of both in the image.
 func diffBytes(want, got []byte, base int64) string {
@@ -107,7 +92,7 @@ func compareTables(t *testing.T, seed, ours string, size int64, tt TableType) {
 	head := int64(34 * 512)
 	n := size / 512 * 512
 	tail := int64(33 * 512)
-	sw, ow := readRange(t, seed, 0, head), readRange(t, ours, 0, head)
+	sw, ow := oracle.ReadAt(t, seed, 0, head), oracle.ReadAt(t, ours, 0, head)
 	if tt == Legacy {
 		if !bytes.Equal(ow[:mbr.BootCodeSize], make([]byte, mbr.BootCodeSize)) {
 			t.Errorf("our legacy MBR has boot code")
@@ -117,7 +102,7 @@ func compareTables(t *testing.T, seed, ours string, size int64, tt TableType) {
 	if d := diffBytes(sw, ow, 0); d != "" {
 		t.Errorf("LBA 0–33 differ from the seed's:\n%s", d)
 	}
-	sb, ob := readRange(t, seed, n-tail, tail), readRange(t, ours, n-tail, tail)
+	sb, ob := oracle.ReadAt(t, seed, n-tail, tail), oracle.ReadAt(t, ours, n-tail, tail)
 	if d := diffBytes(sb, ob, n-tail); d != "" {
 		t.Errorf("the backup area differs from the seed's:\n%s", d)
 	}
@@ -194,7 +179,7 @@ func seedExactCase(t *testing.T, tt TableType, size int64, boot, root string, v3
 		}
 		compareTables(t, want, ours, size, tt)
 		if l.IsGPT() {
-			m, err := mbr.Parse(readRange(t, ours, 0, 512), l.DiskSectors)
+			m, err := mbr.Parse(oracle.ReadAt(t, ours, 0, 512), l.DiskSectors)
 			if err != nil || !m.IsProtective() || m.IsHybrid() || uint64(m.Partitions[0].Sectors) != min(l.DiskSectors-1, 0xFFFFFFFF) {
 				t.Errorf("protective MBR: %+v, %v", m, err)
 			}

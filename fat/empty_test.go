@@ -77,7 +77,7 @@ func compareWithMkfs(t *testing.T, ours, theirs string, fatType int) {
 	for _, r := range append(ra, rb...) {
 		for off := r.Off; off < r.End(); off += 1 << 20 {
 			n := min(1<<20, r.End()-off)
-			ba, bb := readAt(t, ours, off, n), readAt(t, theirs, off, n)
+			ba, bb := oracle.ReadAt(t, ours, off, n), oracle.ReadAt(t, theirs, off, n)
 			if bytes.Equal(ba, bb) {
 				continue
 			}
@@ -95,21 +95,7 @@ func compareWithMkfs(t *testing.T, ours, theirs string, fatType int) {
 			}
 		}
 	}
-	sameBootSector(t, "boot sector", readAt(t, ours, 0, 512), readAt(t, theirs, 0, 512))
-}
-
-func readAt(t *testing.T, path string, off, n int64) []byte {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	b := make([]byte, n)
-	if _, err := f.ReadAt(b, off); err != nil {
-		t.Fatal(err)
-	}
-	return b
+	sameBootSector(t, "boot sector", oracle.ReadAt(t, ours, 0, 512), oracle.ReadAt(t, theirs, 0, 512))
 }
 
 // The sizes of the issue: 1 MiB, 32 MiB, 236 MiB (the seed's ESP), 1 GiB

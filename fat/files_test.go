@@ -301,7 +301,7 @@ func TestDeterministic(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := writeImage(t, root, opts)
-	da, db := readAt(t, a, 0, 48<<20), readAt(t, b, 0, 48<<20)
+	da, db := oracle.ReadAt(t, a, 0, 48<<20), oracle.ReadAt(t, b, 0, 48<<20)
 	if string(da) != string(db) {
 		t.Fatal("two builds from the same inputs differ")
 	}
@@ -309,7 +309,7 @@ func TestDeterministic(t *testing.T) {
 	writeSrc(t, src, "sizes/s512", pattern(999, 512), srcTime)
 	root.Lookup("sizes").Lookup("s512").Source = filepath.Join(src, "sizes/s512")
 	c := writeImage(t, root, opts)
-	if string(readAt(t, c, 0x27, 4)) == string(da[0x27:0x2b]) {
+	if string(oracle.ReadAt(t, c, 0x27, 4)) == string(da[0x27:0x2b]) {
 		t.Error("volume ID did not change with the content")
 	}
 }

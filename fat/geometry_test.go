@@ -124,7 +124,7 @@ func TestGeometrySweep(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			sameBootSector(t, fmt.Sprintf("size %d F%d", size, ft), ours[:], readAt(t, theirs, 0, 512))
+			sameBootSector(t, fmt.Sprintf("size %d F%d", size, ft), ours[:], oracle.ReadAt(t, theirs, 0, 512))
 			os.Remove(theirs)
 		}
 	}

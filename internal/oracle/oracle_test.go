@@ -129,20 +129,6 @@ func corruptCopy(t *testing.T, img string, patches map[int64][]byte) string {
 	return out
 }
 
-func readAt(t *testing.T, path string, off int64, n int) []byte {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	b := make([]byte, n)
-	if _, err := f.ReadAt(b, off); err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 // makeExt4 builds an ext4 file system with mke2fs -d from a generated tree
 // at 1 MiB into a 66 MiB image and returns the image, the offset and the
 // tree's manifest.
@@ -328,7 +314,7 @@ func TestFAT(t *testing.T) {
 
 func TestFATCorrupt(t *testing.T) {
 	img, off, size, _ := makeFAT(t)
-	bs := readAt(t, img, off, 512)
+	bs := ReadAt(t, img, off, 512)
 	bps := int64(binary.LittleEndian.Uint16(bs[11:]))      // BPB_BytsPerSec
 	spc := int64(bs[13])                                   // BPB_SecPerClus
 	res := int64(binary.LittleEndian.Uint16(bs[14:]))      // BPB_RsvdSecCnt
@@ -543,7 +529,7 @@ func TestQcow2(t *testing.T) {
 
 func TestQcow2Corrupt(t *testing.T) {
 	_, qcow := makeQcow2(t)
-	h := readAt(t, qcow, 0, 104)
+	h := ReadAt(t, qcow, 0, 104)
 	if got := binary.BigEndian.Uint32(h[0:]); got != 0x514649fb { // magic "QFI\xfb"
 		t.Fatalf("qcow2 magic %#x", got)
 	}
@@ -552,7 +538,7 @@ func TestQcow2Corrupt(t *testing.T) {
 	if order := binary.BigEndian.Uint32(h[96:]); order != 4 { // refcount_order: 16-bit refcounts
 		t.Fatalf("refcount_order %d, want 4", order)
 	}
-	rb := int64(binary.BigEndian.Uint64(readAt(t, qcow, rtOff, 8))) // first refcount block
+	rb := int64(binary.BigEndian.Uint64(ReadAt(t, qcow, rtOff, 8))) // first refcount block
 	fi, err := os.Stat(qcow)
 	if err != nil {
 		t.Fatal(err)

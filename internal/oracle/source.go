@@ -43,3 +43,18 @@ func OpenImage[T any](t testing.TB, path string, open func(io.ReaderAt, int64) (
 	}
 	return r, f
 }
+
+// ReadAt returns n bytes at off of the file at path.
+func ReadAt(t testing.TB, path string, off, n int64) []byte {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	b := make([]byte, n)
+	if _, err := f.ReadAt(b, off); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
