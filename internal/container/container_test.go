@@ -61,21 +61,29 @@ func writeAs(t testing.TB, src sparse.Source, out, format string, opts Options) 
 	}
 }
 
+// openDetected opens the image at path for the rest of the test through
+// Open, which must detect it as format.
+func openDetected(t *testing.T, path, format string) sparse.Source {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	src, got, err := Open(f)
+	if err != nil || got != format {
+		t.Fatalf("Open %s: %q, %v; want %q", path, got, err, format)
+	}
+	return src
+}
+
 // TestAnyToAny writes the raw image in every format, checks each with
 // qemu-img, then converts each output to every format again through Open.
 func TestAnyToAny(t *testing.T) {
 	oracle.Need(t, "qemu-img")
 	dir := t.TempDir()
 	raw := rawImage(t, dir)
-	in, err := os.Open(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
-	src, format, err := Open(in)
-	if err != nil || format != Raw {
-		t.Fatalf("Open raw: %q, %v", format, err)
-	}
+	src := openDetected(t, raw, Raw)
 	for _, f1 := range Formats() {
 		p1 := filepath.Join(dir, "1."+f1)
 		writeAs(t, src, p1, f1, Options{})
@@ -83,23 +91,12 @@ func TestAnyToAny(t *testing.T) {
 			oracle.QemuImgCheck(t, p1)
 		}
 		oracle.QemuImgCompareAs(t, raw, "raw", p1, qemuFormat[f1])
-		g, err := os.Open(p1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		src1, got, err := Open(g)
-		if err != nil {
-			t.Fatalf("Open %s: %v", f1, err)
-		}
-		if got != qemuFormat[f1] {
-			t.Errorf("Open %s detects %q", f1, got)
-		}
+		src1 := openDetected(t, p1, qemuFormat[f1])
 		for _, f2 := range Formats() {
 			p2 := filepath.Join(dir, "2."+f1+"."+f2)
 			writeAs(t, src1, p2, f2, Options{})
 			oracle.QemuImgCompareAs(t, raw, "raw", p2, qemuFormat[f2])
 		}
-		g.Close()
 	}
 }
 
@@ -109,15 +106,7 @@ func TestFixedVPC(t *testing.T) {
 	oracle.Need(t, "qemu-img")
 	dir := t.TempDir()
 	raw := rawImage(t, dir)
-	in, err := os.Open(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
-	src, _, err := Open(in)
-	if err != nil {
-		t.Fatal(err)
-	}
+	src := openDetected(t, raw, Raw)
 	var o Options
 	if err := ParseOptions("subformat=fixed,force_size,round_up", &o); err != nil {
 		t.Fatal(err)
@@ -143,15 +132,7 @@ func TestFixedVPC(t *testing.T) {
 func TestRawOutputIsSparse(t *testing.T) {
 	dir := t.TempDir()
 	raw := rawImage(t, dir)
-	in, err := os.Open(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
-	src, _, err := Open(in)
-	if err != nil {
-		t.Fatal(err)
-	}
+	src := openDetected(t, raw, Raw)
 	out := filepath.Join(dir, "out.raw")
 	writeAs(t, src, out, Raw, Options{})
 	a, _ := os.ReadFile(raw)
