@@ -287,15 +287,7 @@ func TestDerivation(t *testing.T) {
 		t.Fatalf("got %d partitions, want 2 (ESP, root): %+v", len(parts), parts)
 	}
 	esp, root := parts[0], parts[1]
-	if got, want := strings.ToUpper(root.UUID), "F222513B-DED1-49FA-B591-20CE86A2FE7F"; got != want {
-		t.Errorf("root partition GUID %s, want %s", got, want)
-	}
-	oracle.FsckFat(t, raw, esp.Start*512, esp.Size*512)
-	if dir := oracle.Mdir(t, raw, esp.Start*512, "::/EFI/BOOT"); !strings.Contains(dir, "BOOTX64") {
-		t.Errorf("ESP lacks /EFI/BOOT/BOOTX64.EFI:\n%s", dir)
-	}
-	off := root.Start * 512
-	oracle.E2fsck(t, raw, off)
+	off := checkESPAndRoot(t, raw, esp, root)
 	for path, want := range map[string][]string{
 		"/etc/motd":                 {"Mode:  0644", "User:     0   Group:     0"},
 		"/home/alice/notes/a.txt":   {"Mode:  0600", "User:  1000   Group:   100"},
@@ -349,15 +341,7 @@ func TestDropIn(t *testing.T) {
 		t.Fatalf("got %d partitions, want 3 (ESP, BIOS boot, root): %+v", len(parts), parts)
 	}
 	esp, root := parts[0], parts[2]
-	if got, want := strings.ToUpper(root.UUID), "F222513B-DED1-49FA-B591-20CE86A2FE7F"; got != want {
-		t.Errorf("root partition GUID %s, want %s", got, want)
-	}
-	oracle.FsckFat(t, raw, esp.Start*512, esp.Size*512)
-	if dir := oracle.Mdir(t, raw, esp.Start*512, "::/EFI/BOOT"); !strings.Contains(dir, "BOOTX64") {
-		t.Errorf("ESP lacks /EFI/BOOT/BOOTX64.EFI:\n%s", dir)
-	}
-	off := root.Start * 512
-	oracle.E2fsck(t, raw, off)
+	off := checkESPAndRoot(t, raw, esp, root)
 	for path, want := range map[string][]string{
 		"/etc/nixos/configuration.nix": {"Type: regular", "User:     0   Group:     0", "Size: 13"},
 		"/home/alice/extra/a.txt":      {"Mode:  0644", "User:  1000   Group:   100"},
@@ -446,6 +430,23 @@ type partition struct {
 }
 
 // partitions returns the partition table of img as sfdisk --json reads it.
+// checkESPAndRoot checks a built disk's ESP (fsck.fat, and systemd-boot's
+// EFI/BOOT/BOOTX64.EFI on it) and root (the rootGPUID default, e2fsck),
+// and returns the root's byte offset.
+func checkESPAndRoot(t *testing.T, raw string, esp, root partition) int64 {
+	t.Helper()
+	if got, want := strings.ToUpper(root.UUID), "F222513B-DED1-49FA-B591-20CE86A2FE7F"; got != want {
+		t.Errorf("root partition GUID %s, want %s", got, want)
+	}
+	oracle.FsckFat(t, raw, esp.Start*512, esp.Size*512)
+	if dir := oracle.Mdir(t, raw, esp.Start*512, "::/EFI/BOOT"); !strings.Contains(dir, "BOOTX64") {
+		t.Errorf("ESP lacks /EFI/BOOT/BOOTX64.EFI:\n%s", dir)
+	}
+	off := root.Start * 512
+	oracle.E2fsck(t, raw, off)
+	return off
+}
+
 func partitions(t *testing.T, img string) []partition {
 	t.Helper()
 	var v struct {
