@@ -133,7 +133,12 @@ func upperDataBlocks(recs []inodeRec, ino map[*tree.Node]uint32, hs *[4]uint32) 
 			if i == LostFound {
 				minB = 4
 			}
-			d, _, err := dirBlocks(uint32(i), r.parent, dirents(n, ino, i == RootIno), minB, hs, 0)
+			es := dirents(n, ino, i == RootIno)
+			if linearSize(es) <= leafRoom {
+				blocks = uint64(minB) // what dirBlocks makes, unbuilt
+				break
+			}
+			d, _, err := dirBlocks(uint32(i), r.parent, es, minB, hs, 0)
 			if err != nil {
 				return 0, err
 			}
