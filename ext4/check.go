@@ -20,41 +20,18 @@ import (
 // that changes or vanishes between Check and Write: Write then fails with
 // the window already changed.
 func Check(root *tree.Node, opts Options) error {
-	if err := checkOptions(opts); err != nil {
-		return err
-	}
-	uuid := deriveUUIDAsync(root, opts)
-	recs, ino, err := walkTree(root)
-	if err != nil {
-		return err
-	}
-	l, err := layoutFor(opts, uint64(len(recs)-1))
-	if err != nil {
-		return withNeed(err, root, opts)
-	}
-	for i := range recs {
-		r := &recs[i]
-		if r.n == nil || len(r.n.Xattrs) == 0 {
-			continue
-		}
-		es, err := makeXentries(pathOf(recs, uint32(i)), r.n.Xattrs)
-		if err != nil {
-			return err
-		}
-		if _, _, ok := splitXattrs(es); !ok {
-			return fmt.Errorf("%w: %s: %d attributes do not fit in the inode and one block", ErrXattr, pathOf(recs, uint32(i)), len(es))
-		}
-	}
-	return checkSpace(root, opts, recs, ino, l, <-uuid)
+	_, err := prepare(root, opts, true, false)
+	return err
 }
 
-// checkSpace fails with ErrNoSpace (or a source's error) unless the tree
-// fits in the layout l.
-func checkSpace(root *tree.Node, opts Options, recs []inodeRec, ino map[*tree.Node]uint32, l *Layout, uuid [16]byte) error {
+// checkSpace tells whether the tree fits in the layout l when every file
+// block holds data; false means it may still fit, by holes and all-zero
+// blocks. It fails on a file it cannot count.
+func checkSpace(recs []inodeRec, ino map[*tree.Node]uint32, l *Layout, opts Options, uuid [16]byte) (bool, error) {
 	for i := FirstIno + 1; i < len(recs); i++ {
 		n := recs[i].n
 		if n != nil && n.Type == tree.Regular && n.Data == nil && n.Size > 0 && n.Source == "" {
-			return fmt.Errorf("%w: %s: regular file of %d bytes without a source", ErrTree, pathOf(recs, uint32(i)), n.Size)
+			return false, fmt.Errorf("%w: %s: regular file of %d bytes without a source", ErrTree, pathOf(recs, uint32(i)), n.Size)
 		}
 	}
 	hs := opts.HashSeed
@@ -62,17 +39,16 @@ func checkSpace(root *tree.Node, opts Options, recs []inodeRec, ino map[*tree.No
 		hs = uuid
 	}
 	seed := seedWords(hs)
+	// This counts every inode's attributes too, and fails on those that
+	// cannot be stored.
 	data, err := upperDataBlocks(recs, ino, &seed)
 	if err != nil {
-		return err
+		return false, err
 	}
 	// Runs split by the metadata of later groups may add extents, and
 	// each at most one extent tree block: allow one block per group.
 	need := l.Overhead + data + treeBlocks(ceilDiv(uint64(l.JournalBlocks), MaxExtentLen)) + uint64(l.Groups)
-	if need <= l.Blocks {
-		return nil
-	}
-	return Write(nowhere{}, root, opts)
+	return need <= l.Blocks, nil
 }
 
 // nowhere is a window that discards what is written to it.

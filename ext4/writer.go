@@ -52,23 +52,106 @@ type xblock struct {
 // something are written; the rest of the window must read as zeros (a
 // FileWindow makes sure of it).
 func Write(w io.WriterAt, root *tree.Node, opts Options) error {
-	if err := checkOptions(opts); err != nil {
+	wr, err := prepare(root, opts, false, true)
+	if err != nil {
 		return err
+	}
+	return wr.write(w)
+}
+
+// Prepared is a tree checked for one file system whose sources are being
+// read: Check and Write in two steps, with the reading of the sources
+// started by the first, so that it overlaps both the checks and what the
+// caller does before writing (making room for the window).
+type Prepared struct{ wr *writer }
+
+// Prepare makes Check's checks and starts reading the sources. Write the
+// result once, or Close it; the tree must not change in between.
+func Prepare(root *tree.Node, opts Options) (*Prepared, error) {
+	wr, err := prepare(root, opts, true, true)
+	if err != nil {
+		return nil, err
+	}
+	return &Prepared{wr}, nil
+}
+
+// Write writes the file system into w, as the package's Write does, and
+// releases what Prepare holds.
+func (p *Prepared) Write(w io.WriterAt) error {
+	if p.wr == nil {
+		return errors.New("ext4: Prepared written or closed already")
+	}
+	wr := p.wr
+	p.wr = nil
+	return wr.write(w)
+}
+
+// Close stops reading the sources and releases them; it does nothing
+// after Write.
+func (p *Prepared) Close() {
+	if p.wr != nil {
+		p.wr.pf.close()
+		p.wr = nil
+	}
+}
+
+// prepare numbers the inodes and computes the layout, and with check
+// makes Check's checks; with read it starts reading the sources.
+func prepare(root *tree.Node, opts Options, check, read bool) (*writer, error) {
+	if err := checkOptions(opts); err != nil {
+		return nil, err
 	}
 	uuid := deriveUUIDAsync(root, opts)
 	recs, ino, err := walkTree(root)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	wr := &writer{w: w, opts: opts, recs: recs, ino: ino, root: root, xblocks: map[string]*xblock{}}
+	wr := &writer{opts: opts, recs: recs, ino: ino, root: root, xblocks: map[string]*xblock{}}
+	start := func() {
+		if read {
+			wr.pf = startPrefetch(recs, readWhole(opts), opts.NoZeroScan, wr.retire)
+		}
+	}
+	stop := func() {
+		if wr.pf != nil {
+			wr.pf.close()
+			wr.pf = nil
+		}
+	}
 	// The sources are read from now on, while the rest is set up.
-	wr.pf = startPrefetch(recs, readWhole(opts), opts.NoZeroScan, wr.retire)
-	defer wr.pf.close()
+	start()
 	l, err := layoutFor(opts, uint64(len(recs)-1))
 	if err != nil {
-		return withNeed(err, root, opts)
+		stop()
+		return nil, withNeed(err, root, opts)
 	}
 	wr.l = l
+	u := <-uuid
+	if check {
+		fits, err := checkSpace(recs, ino, l, opts, u)
+		if err != nil {
+			stop()
+			return nil, err
+		}
+		if !fits {
+			// Finding out needs a pass over the sources of its own.
+			stop()
+			if err := Write(nowhere{}, root, opts); err != nil {
+				return nil, err
+			}
+			start()
+		}
+	}
+	wr.setup(u)
+	return wr, nil
+}
+
+// write writes the prepared file system into w.
+func (wr *writer) write(w io.WriterAt) error {
+	if wr.pf != nil {
+		defer wr.pf.close()
+	}
+	wr.w = w
 	switch fw := w.(type) {
 	case FileWindow:
 		wr.fw = &fw
@@ -76,11 +159,10 @@ func Write(w io.WriterAt, root *tree.Node, opts Options) error {
 		wr.fw = fw
 	}
 	if wr.fw != nil {
-		if err := wr.fw.prepare(int64(l.Blocks) * BlockSize); err != nil {
+		if err := wr.fw.prepare(int64(wr.l.Blocks) * BlockSize); err != nil {
 			return fmt.Errorf("ext4: preparing the window: %w", err)
 		}
 	}
-	wr.setup(<-uuid)
 	if err := wr.fixedMeta(); err != nil {
 		return err
 	}

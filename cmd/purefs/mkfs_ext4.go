@@ -85,15 +85,22 @@ func mkfsExt4Main(args []string) error {
 		return err
 	}
 	// Bad options, names, sizes, attributes, inode counts and a tree that
-	// does not fit fail in Check, before the image is touched. Only a
+	// does not fit fail in Prepare, before the image is touched. Only a
 	// source that changes or vanishes while Write runs can still fail it
 	// with the window changed.
+	var p *ext4.Prepared
+	defer func() {
+		if p != nil {
+			p.Close()
+		}
+	}()
 	return mkfsWindow(a.image, a.offset, a.size,
-		func(size int64) error {
+		func(size int64) (err error) {
 			a.opts.Size = size
-			return ext4.Check(root, a.opts)
+			p, err = ext4.Prepare(root, a.opts)
+			return err
 		},
 		func(f *os.File, _ int64) error {
-			return ext4.Write(ext4.FileWindow{F: f, Off: a.offset}, root, a.opts)
+			return p.Write(ext4.FileWindow{F: f, Off: a.offset})
 		})
 }
