@@ -36,8 +36,28 @@ func DataRanges(f *os.File, size int64) ([]Range, error) {
 // DataRangesFd is DataRanges of the file descriptor fd, for callers that
 // read with pread: it leaves the file offset where the scan put it.
 func DataRangesFd(fd int, size int64) ([]Range, error) {
+	if size <= 0 {
+		return nil, nil
+	}
+	// Most files are data from start to end: the first hole is at the
+	// end, and one call says so.
+	first, err := unix.Seek(fd, 0, unix.SEEK_HOLE)
+	switch {
+	case errors.Is(err, unix.EINVAL) || errors.Is(err, unix.EOPNOTSUPP):
+		return []Range{{0, size}}, nil
+	case errors.Is(err, unix.ENXIO):
+		return nil, nil // the file shrank to nothing
+	case err != nil:
+		return nil, err
+	case first >= size:
+		return []Range{{0, size}}, nil
+	}
 	var out []Range
-	for pos := int64(0); pos < size; {
+	pos := int64(0)
+	if first > 0 {
+		out, pos = append(out, Range{0, first}), first
+	}
+	for pos < size {
 		data, err := unix.Seek(fd, pos, unix.SEEK_DATA)
 		if err != nil {
 			if errors.Is(err, unix.ENXIO) {

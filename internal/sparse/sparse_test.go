@@ -1,11 +1,14 @@
 package sparse
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 func TestDataRanges(t *testing.T) {
@@ -88,4 +91,76 @@ func TestBlockDeviceSize(t *testing.T) {
 	if src.Size() != 3<<20 {
 		t.Errorf("block device size %d, want %d", src.Size(), 3<<20)
 	}
+}
+
+// TestDataRangesLayouts: files all data, with holes at the start, the end
+// or both, and empty, give the ranges a plain SEEK_DATA/SEEK_HOLE walk
+// gives, and the whole-data file one range.
+func TestDataRangesLayouts(t *testing.T) {
+	const blk = 64 << 10 // over any file system's hole granularity
+	for _, tc := range []struct {
+		name string
+		size int64
+		data []int64 // offsets of blk-long data runs
+	}{
+		{"empty", 0, nil},
+		{"all data", 5 * blk, []int64{0, blk, 2 * blk, 3 * blk, 4 * blk}},
+		{"all data, partial end", 3*blk + 100, []int64{0, blk, 2 * blk, 3 * blk}},
+		{"hole first", 4 * blk, []int64{2 * blk, 3 * blk}},
+		{"hole last", 4 * blk, []int64{0}},
+		{"holes around", 6 * blk, []int64{2 * blk}},
+		{"all hole", 4 * blk, nil},
+	} {
+		p := filepath.Join(t.TempDir(), "f")
+		f, err := os.Create(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, off := range tc.data {
+			n := min(blk, tc.size-off)
+			if _, err := f.WriteAt([]byte(strings.Repeat("d", int(n))), off); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := f.Truncate(tc.size); err != nil {
+			t.Fatal(err)
+		}
+		got, err := DataRangesFd(int(f.Fd()), tc.size)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := seekRanges(t, int(f.Fd()), tc.size)
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%s: ranges %v, a SEEK_DATA walk gives %v", tc.name, got, want)
+		}
+		if tc.name == "all data" || tc.name == "all data, partial end" {
+			if len(got) != 1 || got[0] != (Range{0, tc.size}) {
+				t.Errorf("%s: ranges %v, want one of the whole file", tc.name, got)
+			}
+		}
+		f.Close()
+	}
+}
+
+// seekRanges is the reference: data ranges by alternating SEEK_DATA and
+// SEEK_HOLE from the start.
+func seekRanges(t *testing.T, fd int, size int64) []Range {
+	var out []Range
+	for pos := int64(0); pos < size; {
+		d, err := unix.Seek(fd, pos, unix.SEEK_DATA)
+		if err == unix.ENXIO {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, err := unix.Seek(fd, d, unix.SEEK_HOLE)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h = min(h, size)
+		out = append(out, Range{d, h - d})
+		pos = h
+	}
+	return out
 }
