@@ -51,12 +51,13 @@ func linearSize(es []dirent) int {
 
 // dirBlocks builds the blocks of a directory: one linear block (padded
 // with empty blocks up to minBlocks) when everything fits, an htree
-// otherwise. It returns the blocks and whether the directory is indexed.
-func dirBlocks(self, parent uint32, es []dirent, minBlocks int, hseed *[4]uint32, fsSeed uint32) ([]byte, bool, error) {
+// otherwise. It returns the blocks, in memory from alloc (n zero bytes),
+// and whether the directory is indexed.
+func dirBlocks(self, parent uint32, es []dirent, minBlocks int, hseed *[4]uint32, fsSeed uint32, alloc func(n int) []byte) ([]byte, bool, error) {
 	iseed := inodeSeed(fsSeed, self)
 	if linearSize(es) <= leafRoom {
 		n := max(1, minBlocks)
-		out := make([]byte, n*BlockSize)
+		out := alloc(n * BlockSize)
 		b := out[:BlockSize]
 		putDirent(b[0:], self, 12, ".", FtDir)
 		off := 12
@@ -84,7 +85,7 @@ func dirBlocks(self, parent uint32, es []dirent, minBlocks int, hseed *[4]uint32
 		}
 		return out, false, nil
 	}
-	return htree(self, parent, es, hseed, iseed)
+	return htree(self, parent, es, hseed, iseed, alloc)
 }
 
 // dxEntry is one index entry: the lowest hash of a block and the block.
@@ -98,7 +99,7 @@ type hashed struct {
 
 // htree builds a hashed directory: block 0 the dx_root, then index nodes,
 // then the leaves, filled in hash order.
-func htree(self, parent uint32, es []dirent, hseed *[4]uint32, iseed uint32) ([]byte, bool, error) {
+func htree(self, parent uint32, es []dirent, hseed *[4]uint32, iseed uint32, alloc func(n int) []byte) ([]byte, bool, error) {
 	hs := make([]hashed, len(es))
 	for i, e := range es {
 		h, m := dirHash(e.name, hseed)
@@ -141,7 +142,7 @@ func htree(self, parent uint32, es []dirent, hseed *[4]uint32, iseed uint32) ([]
 		return nil, false, fmt.Errorf("%w: directory %d has too many entries (%d)", ErrTree, self, len(es))
 	}
 	total := 1 + nodes + leaves
-	out := make([]byte, total*BlockSize)
+	out := alloc(total * BlockSize)
 	firstLeaf := 1 + nodes
 	// Leaves.
 	for li, s := range starts {

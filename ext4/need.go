@@ -138,7 +138,7 @@ func upperDataBlocks(recs []inodeRec, ino map[*tree.Node]uint32, hs *[4]uint32) 
 				blocks = uint64(minB) // what dirBlocks makes, unbuilt
 				break
 			}
-			d, _, err := dirBlocks(uint32(i), r.parent, es, minB, hs, 0)
+			d, _, err := dirBlocks(uint32(i), r.parent, es, minB, hs, 0, func(n int) []byte { return make([]byte, n) })
 			if err != nil {
 				return 0, err
 			}

@@ -14,9 +14,17 @@ func (wr *writer) placeDir(ino uint32, alloc func(uint64) ([]span, error)) error
 		minBlocks = 4 // mke2fs makes lost+found 16 KiB
 	}
 	es := dirents(r.n, wr.ino, ino == RootIno)
-	data, indexed, err := dirBlocks(ino, r.parent, es, minBlocks, &wr.hseed, wr.seed)
+	var aerr error
+	data, indexed, err := dirBlocks(ino, r.parent, es, minBlocks, &wr.hseed, wr.seed, func(n int) []byte {
+		var b []byte
+		b, aerr = wr.metaBlocks(n)
+		return b
+	})
 	if err != nil {
 		return fmt.Errorf("%s: %w", pathOf(wr.recs, ino), err)
+	}
+	if aerr != nil {
+		return aerr
 	}
 	if indexed {
 		r.flags |= IndexFl
@@ -100,7 +108,10 @@ func (wr *writer) placeSymlink(ino uint32, r *inodeRec) error {
 	if !ok {
 		return wr.noSpace()
 	}
-	b := make([]byte, BlockSize)
+	b, err := wr.metaBlocks(BlockSize)
+	if err != nil {
+		return err
+	}
 	copy(b, t)
 	if err := wr.bufWrite(b, runs[0].Start); err != nil {
 		return err

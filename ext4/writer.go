@@ -36,8 +36,10 @@ type writer struct {
 	root     *tree.Node
 	treeGoal uint64 // where fixed metadata's extent tree blocks go
 	pf       *prefetcher
-	pend     [2]pending // buffered writes, by the region written to
-	chunks   sync.Pool  // *[]byte copyChunk buffers for reading sources
+	pend     [2]pending  // buffered writes, by the region written to
+	meta     []byte      // metaBlocks' buffer, its used part
+	metaBufs chan []byte // metaBlocks' buffers, written and free
+	chunks   sync.Pool   // *[]byte copyChunk buffers for reading sources
 }
 
 // xblock is one shared xattr block.
@@ -106,7 +108,7 @@ func prepare(root *tree.Node, opts Options, check, read bool) (*writer, error) {
 	if err != nil {
 		return nil, err
 	}
-	wr := &writer{opts: opts, recs: recs, ino: ino, root: root, xblocks: map[string]*xblock{}}
+	wr := &writer{opts: opts, recs: recs, ino: ino, root: root, xblocks: map[string]*xblock{}, metaBufs: make(chan []byte, 8)}
 	start := func() {
 		if read {
 			wr.pf = startPrefetch(recs, readWhole(opts), opts.NoZeroScan, wr.retire)
@@ -167,10 +169,28 @@ func (wr *writer) write(w io.WriterAt) error {
 		return err
 	}
 	wr.alloc = newBump(wr.used, wr.cloneReserve())
+	// Content goes out through the mover, which is still writing the
+	// last of it while finish builds and writes the tables.
+	if err := wr.flush(); err != nil {
+		return err
+	}
+	wr.mv = startMover(wr.w, wr.fw)
+	defer func() {
+		if wr.mv != nil {
+			wr.mv.wait()
+			wr.mv = nil
+		}
+	}()
 	if err := wr.content(); err != nil {
 		return err
 	}
-	return wr.finish()
+	ferr := wr.finish()
+	err := wr.mv.wait()
+	wr.mv = nil
+	if err != nil {
+		return wr.moveErr(err)
+	}
+	return ferr
 }
 
 // deriveUUIDAsync returns opts.UUID, or DeriveUUID's, which it computes on
@@ -354,6 +374,49 @@ func (wr *writer) retire(release func()) error {
 	return nil
 }
 
+// metaBlocks returns n zero bytes for blocks built in memory and written
+// with bufWrite (directories, long symlinks), carved from a metaChunk
+// buffer that is reused once written, so that they do not each take new
+// memory.
+func (wr *writer) metaBlocks(n int) ([]byte, error) {
+	if n > metaChunk {
+		return make([]byte, n), nil
+	}
+	if len(wr.meta)+n > cap(wr.meta) {
+		if err := wr.retireMeta(); err != nil {
+			return nil, err
+		}
+		select {
+		case wr.meta = <-wr.metaBufs:
+		default:
+			wr.meta = make([]byte, 0, metaChunk)
+		}
+	}
+	k := len(wr.meta)
+	wr.meta = wr.meta[:k+n]
+	b := wr.meta[k : k+n : k+n]
+	clear(b)
+	return b, nil
+}
+
+// metaChunk is the size of metaBlocks' buffers.
+const metaChunk = 128 << 10
+
+// retireMeta retires metaBlocks' current buffer.
+func (wr *writer) retireMeta() error {
+	if wr.meta == nil {
+		return nil
+	}
+	b := wr.meta[:0]
+	wr.meta = nil
+	return wr.retire(func() {
+		select {
+		case wr.metaBufs <- b:
+		default:
+		}
+	})
+}
+
 // chunk returns a copyChunk buffer for reading a source; retireChunk
 // gives it back.
 func (wr *writer) chunk() []byte {
@@ -401,7 +464,8 @@ func (wr *writer) fixedMeta() error {
 	return wr.placeJournal()
 }
 
-// content allocates and writes every other inode's blocks in inode order.
+// content allocates and writes every other inode's blocks in inode order,
+// through the mover.
 func (wr *writer) content() error {
 	allocRuns := func(n uint64) ([]span, error) {
 		r, ok := wr.alloc.alloc(n)
@@ -410,16 +474,6 @@ func (wr *writer) content() error {
 		}
 		return r, nil
 	}
-	if err := wr.flush(); err != nil {
-		return err
-	}
-	wr.mv = startMover(wr.w, wr.fw)
-	defer func() {
-		if wr.mv != nil {
-			wr.mv.wait()
-			wr.mv = nil
-		}
-	}()
 	for i := FirstIno + 1; i < len(wr.recs); i++ {
 		r := &wr.recs[i]
 		if r.n == nil {
@@ -452,12 +506,7 @@ func (wr *writer) content() error {
 		}
 		x.data = nil
 	}
-	if err := wr.flush(); err != nil {
-		return err
-	}
-	err := wr.mv.wait()
-	wr.mv = nil
-	return wr.moveErr(err)
+	return wr.flush()
 }
 
 // cloneReserve is the size of the bump allocator's clone region: with
