@@ -42,7 +42,10 @@
 // everything written from memory forms one run of large writes.
 //
 // Geometry returns the layout for a size, Need the size and inode count a
-// tree needs, Check validates a tree and options without writing.
+// tree needs, Check validates a tree and options without writing. Prepare
+// makes Check's checks and starts reading the sources, for a Write that
+// follows once the caller has made room for the window; the tables are
+// built and written while the mover finishes the content.
 //
 // Limits: at most 65000 links to a file (the kernel's), device numbers of
 // at most 12-bit major and 20-bit minor, 16 TiB file systems and files,
