@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/purefs/purefs/internal/manifest"
@@ -151,6 +153,43 @@ func TestWindowWriteErrors(t *testing.T) {
 		os.Remove(f.Name())
 		if !errors.Is(err, unix.ENOSPC) || errors.Is(err, ErrSource) {
 			t.Errorf("NoZeroScan=%v, full file system: %v, want ENOSPC and not ErrSource", nz, err)
+		}
+	}
+}
+
+// countingWriter fails every write after the first ok ones.
+type countingWriter struct {
+	n  *atomic.Int64
+	ok int64
+}
+
+func (w countingWriter) WriteAt(p []byte, off int64) (int, error) {
+	if w.n.Add(1) > w.ok {
+		return 0, errWindowFull
+	}
+	return len(p), nil
+}
+
+// TestWindowFailsMidTree: whichever write to the window fails first, with
+// directories, long symlinks and files still to place, Write returns that
+// error (no panic, no other error in its place).
+func TestWindowFailsMidTree(t *testing.T) {
+	long := strings.Repeat("target/", 20)
+	var es []tree.Entry
+	for i := range 3000 {
+		sub := dir()
+		if i%10 == 0 {
+			sub = dir(tree.Entry{Name: "f", Node: file([]byte(fmt.Sprint(i)))},
+				tree.Entry{Name: "l", Node: &tree.Node{Type: tree.Symlink, Perm: 0o777, Target: long}})
+		}
+		es = append(es, tree.Entry{Name: fmt.Sprintf("d%04d", i), Node: sub})
+	}
+	root := dir(es...)
+	for ok := range int64(60) {
+		var n atomic.Int64
+		err := Write(countingWriter{&n, ok}, root, Options{Size: 64 << 20})
+		if !errors.Is(err, errWindowFull) {
+			t.Errorf("writes failing after %d: %v, want the window's error", ok, err)
 		}
 	}
 }

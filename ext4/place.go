@@ -14,10 +14,13 @@ func (wr *writer) placeDir(ino uint32, alloc func(uint64) ([]span, error)) error
 		minBlocks = 4 // mke2fs makes lost+found 16 KiB
 	}
 	es := dirents(r.n, wr.ino, ino == RootIno)
-	var aerr error
+	var aerr error // a failed write that retiring a buffer found
 	data, indexed, err := dirBlocks(ino, r.parent, es, minBlocks, &wr.hseed, wr.seed, func(n int) []byte {
-		var b []byte
-		b, aerr = wr.metaBlocks(n)
+		b, err := wr.metaBlocks(n)
+		if err != nil {
+			aerr = err
+			return make([]byte, n)
+		}
 		return b
 	})
 	if err != nil {
