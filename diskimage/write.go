@@ -280,13 +280,6 @@ func removeNew(outDir, support string, before map[string]bool) {
 // into f, a sparse file of the disk's size.
 func writeRaw(f *os.File, plan *BuildPlan) error {
 	l := plan.Layout
-	// The root's sources are read from here on, while the rest is written
-	// (fitRoot has checked it already).
-	root, err := ext4.Prepare(plan.Root, plan.rootOptions())
-	if err != nil {
-		return fmt.Errorf("root file system: %w", err)
-	}
-	defer root.Close()
 	// (1) a sparse file of the disk's size
 	if err := f.Truncate(l.DiskSize); err != nil {
 		return fmt.Errorf("%w: %v", ErrOutput, err)
@@ -317,7 +310,9 @@ func writeRaw(f *os.File, plan *BuildPlan) error {
 		}
 	}
 	// (4) the root file system
-	if err := root.Write(ext4.FileWindow{F: f, Off: l.RootOffset}); err != nil {
+	// fitRoot has checked that the tree fits: Check again (Prepare) would
+	// read every source once more where it fits only by its holes.
+	if err := ext4.Write(ext4.FileWindow{F: f, Off: l.RootOffset}, plan.Root, plan.rootOptions()); err != nil {
 		return fmt.Errorf("root file system: %w", err)
 	}
 	return nil
