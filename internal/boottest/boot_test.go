@@ -189,6 +189,20 @@ func bootAndCheck(t *testing.T, o vm.Options, markers ...string) {
 	}
 }
 
+// bootEFIAndCheck boots img through OVMF, with a fresh copy of its
+// variable store, and asserts that the ESP, the boot and the checks ran.
+func bootEFIAndCheck(t *testing.T, a *Assets, img string) {
+	t.Helper()
+	vars := filepath.Join(t.TempDir(), "efi-vars.fd")
+	if err := os.WriteFile(vars, mustRead(t, a.OVMFVars), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bootAndCheck(t, vm.Options{
+		UEFI:  &vm.UEFI{Code: a.OVMFCode, Vars: vars},
+		Disks: []vm.Disk{{Path: img}},
+	}, markerESP, markerBoot, markerChecks)
+}
+
 // TestBootEFI boots the seed's efi layout, made with the standard tools,
 // through OVMF and systemd-boot: the control for TestBootPurefsBuild
 // (which also covers hybrid). Add "hybrid" here to check that layout too.
@@ -199,14 +213,7 @@ func TestBootEFI(t *testing.T) {
 			dir := t.TempDir()
 			img := filepath.Join(dir, "nixos.img")
 			makeEFIBootImage(t, a, img, layout == "hybrid")
-			vars := filepath.Join(dir, "efi-vars.fd")
-			if err := os.WriteFile(vars, mustRead(t, a.OVMFVars), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			bootAndCheck(t, vm.Options{
-				UEFI:  &vm.UEFI{Code: a.OVMFCode, Vars: vars},
-				Disks: []vm.Disk{{Path: img}},
-			}, markerESP, markerBoot, markerChecks)
+			bootEFIAndCheck(t, a, img)
 		})
 	}
 }

@@ -84,14 +84,7 @@ func TestBootPurefsBuild(t *testing.T) {
 						"options": "root=" + layout.root + " purefs.esp=/dev/vda1 console=ttyS0 panic=-1 loglevel=4"}},
 				},
 			}, out)
-			vars := filepath.Join(t.TempDir(), "efi-vars.fd")
-			if err := os.WriteFile(vars, mustRead(t, a.OVMFVars), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			bootAndCheck(t, vm.Options{
-				UEFI:  &vm.UEFI{Code: a.OVMFCode, Vars: vars},
-				Disks: []vm.Disk{{Path: img}},
-			}, markerESP, markerBoot, markerChecks)
+			bootEFIAndCheck(t, a, img)
 		})
 	}
 }
