@@ -19,13 +19,20 @@ var (
 // it with e2fsck -fn.
 func build(t testing.TB, root *tree.Node, opts Options) string {
 	t.Helper()
+	return buildWith(t, func(w FileWindow) error { return Write(w, root, opts) })
+}
+
+// buildWith is build with the file system written by write, into a
+// window over a new, empty image file.
+func buildWith(t testing.TB, write func(FileWindow) error) string {
+	t.Helper()
 	img := filepath.Join(t.TempDir(), "fs.img")
 	f, err := os.Create(img)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	if err := Write(FileWindow{F: f}, root, opts); err != nil {
+	if err := write(FileWindow{F: f}); err != nil {
 		t.Fatalf("Write: %v", err)
 	}
 	oracle.E2fsckStrict(t, img, 0)

@@ -7,27 +7,15 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/purefs/purefs/internal/oracle"
 	"github.com/purefs/purefs/internal/testtree"
 	"github.com/purefs/purefs/tree"
 )
 
-// writeImage writes a file system of opts.Size bytes into a new file by
-// write and returns its bytes, checked by e2fsck.
-func writeImage(t *testing.T, opts Options, write func(FileWindow) error) []byte {
+// writeImage writes a file system into a new image file by write and
+// returns its bytes, checked by e2fsck.
+func writeImage(t *testing.T, write func(FileWindow) error) []byte {
 	t.Helper()
-	img := filepath.Join(t.TempDir(), "fs.img")
-	f, err := os.Create(img)
-	if err != nil {
-		t.Fatal(err)
-	}
-	werr := write(FileWindow{F: f})
-	f.Close()
-	if werr != nil {
-		t.Fatal(werr)
-	}
-	oracle.E2fsckStrict(t, img, 0)
-	b, err := os.ReadFile(img)
+	b, err := os.ReadFile(buildWith(t, write))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,12 +40,12 @@ func TestPrepare(t *testing.T) {
 	_, root, _ := genTree(t, testtree.Options{Seed: 8, Class: testtree.Small})
 	for _, nz := range []bool{false, true} {
 		opts := Options{Size: 256 << 20, NoZeroScan: nz}
-		want := writeImage(t, opts, func(w FileWindow) error { return Write(w, root, opts) })
+		want := writeImage(t, func(w FileWindow) error { return Write(w, root, opts) })
 		p, err := Prepare(root, opts)
 		if err != nil {
 			t.Fatal(err)
 		}
-		got := writeImage(t, opts, func(w FileWindow) error { return p.Write(w) })
+		got := writeImage(t, func(w FileWindow) error { return p.Write(w) })
 		if !bytes.Equal(got, want) {
 			t.Errorf("NoZeroScan=%v: Prepare+Write differs from Write, first at byte %d", nz, firstDiff(got, want))
 		}
@@ -75,8 +63,8 @@ func TestPrepare(t *testing.T) {
 	tight := dir(tree.Entry{Name: "f", Node: &tree.Node{Type: tree.Regular, Perm: 0o644, Size: 12 << 20, Source: zeros}},
 		tree.Entry{Name: "g", Node: file(bytes.Repeat([]byte{7}, 3<<20))})
 	opts := Options{Size: 8 << 20}
-	want := writeImage(t, opts, func(w FileWindow) error { return Write(w, tight, opts) })
-	got := writeImage(t, opts, func(w FileWindow) error {
+	want := writeImage(t, func(w FileWindow) error { return Write(w, tight, opts) })
+	got := writeImage(t, func(w FileWindow) error {
 		p, err := Prepare(tight, opts)
 		if err != nil {
 			return err
