@@ -2,7 +2,7 @@
 # Benchmark of `purefs build` (efi layout, qcow2) against the equivalent
 # rootless pipeline of standard tools on the same tree, as a ratio:
 #
-#   truncate; parted + sgdisk (the seed's efi script); mkfs.vfat + mcopy
+#   truncate; parted + sgdisk (make-disk-image.nix's efi script); mkfs.vfat + mcopy
 #   into a separate ESP file, then dd into place; mke2fs -d with
 #   -E offset=; qemu-img convert -O qcow2
 #

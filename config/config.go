@@ -21,7 +21,7 @@ var (
 	ErrLabel        = errors.New("config: invalid label")
 	ErrEpoch        = errors.New("config: invalid SOURCE_DATE_EPOCH")
 
-	// The seed's assertions, in its order.
+	// make-disk-image.nix's assertions, in its order.
 	ErrPartitionTableType = errors.New("config: partitionTableType must be one of legacy, legacy+gpt, efi, hybrid, none")
 	ErrRootFSUID          = errors.New("config: in deterministic mode with an ext4 file system, rootFSUID must be non-null")
 	ErrTableFSType        = errors.New("config: a partition table needs fsType ext4")
@@ -87,13 +87,13 @@ type Config struct {
 	Name               string
 	Format             string
 	Deterministic      bool
-	RootGPUID          string // upper case, as given in the seed
+	RootGPUID          string // upper case, as given in make-disk-image.nix
 	RootFSUID          string // "" when null
 	CopyChannel        bool
 	AdditionalPaths    []string
 	NixpkgsCompat      bool
 	// KeepOwners keeps the owners of root's files instead of making
-	// everything root's, as the seed's images are (for trees that are not
+	// everything root's, as make-disk-image.nix's images are (for trees that are not
 	// NixOS systems, whose /etc/shadow and the like have other owners).
 	KeepOwners bool
 	// NoZeroScan writes the root file system with ext4.Options.NoZeroScan:
@@ -108,7 +108,7 @@ type Config struct {
 	VM         *VM         // the installBootLoader step's machine; nil: none
 }
 
-// Content is one entry of the seed's contents list.
+// Content is one entry of make-disk-image.nix's contents list.
 type Content struct {
 	// Source is a host path; when it contains '*' it is a glob pattern
 	// whose matches are each copied into Target.
@@ -138,7 +138,7 @@ func (c *Config) ContainerFormat() string {
 // Compressed reports whether the qcow2 output is compressed.
 func (c *Config) Compressed() bool { return c.Format == "qcow2-compressed" }
 
-// Filename is the image's name in the output directory, as the seed names
+// Filename is the image's name in the output directory, as make-disk-image.nix names
 // it: nixos.img, nixos.qcow2, nixos.vdi or nixos.vhd.
 func (c *Config) Filename() string {
 	switch f := c.ContainerFormat(); f {
@@ -152,7 +152,7 @@ func (c *Config) Filename() string {
 }
 
 // HydraFormat is the format word of the hydra-build-products line
-// ("file FORMAT-image PATH"): the seed's format after qcow2-compressed
+// ("file FORMAT-image PATH"): make-disk-image.nix's format after qcow2-compressed
 // became qcow2.
 func (c *Config) HydraFormat() string { return c.ContainerFormat() }
 
@@ -176,7 +176,7 @@ func (c *Config) HasESP() bool {
 }
 
 // ReservedSpace is the disk space outside the root file system that "auto"
-// sizing adds, per the seed: efi and hybrid 512*34 + bootSize, legacy+gpt
+// sizing adds, per make-disk-image.nix: efi and hybrid 512*34 + bootSize, legacy+gpt
 // 512*34 + 2 MiB, legacy 1 MiB, none 0.
 func (c *Config) ReservedSpace() int64 {
 	return ReservedSpace(c.PartitionTableType, c.BootSize)

@@ -163,7 +163,7 @@ func TestErrors(t *testing.T) {
 		{"bootSize huge", `{"bootSize": "9E"}`, ErrSize},
 		{"memSize zero", `{"memSize": 0}`, ErrSize},
 		{"disk too small for legacy", `{"diskSize": 1}`, ErrSize},
-		{"seed disk GUID as rootGPUID", `{"rootGPUID": "97FD5997-D90B-4AA3-8D16-C1723AEA73C"}`, ErrGUID},
+		{"make-disk-image.nix disk GUID as rootGPUID", `{"rootGPUID": "97FD5997-D90B-4AA3-8D16-C1723AEA73C"}`, ErrGUID},
 		{"GUID bad hex", `{"rootGPUID": "G222513B-DED1-49FA-B591-20CE86A2FE7F"}`, ErrGUID},
 		{"GUID bad dash", `{"rootFSUID": "F222513B_DED1-49FA-B591-20CE86A2FE7F"}`, ErrGUID},
 		{"GUID braces", `{"rootFSUID": "{F222513B-DED1-49FA-B591-20CE86A2FE7}"}`, ErrGUID},
@@ -178,7 +178,7 @@ func TestErrors(t *testing.T) {
 		{"additionalPath unclean", `{"additionalPaths": ["/nix/store/a/../b"]}`, ErrPath},
 		{"label", `{"label": "a-label-longer-than-16"}`, ErrLabel},
 
-		// the seed's assertions
+		// make-disk-image.nix's assertions
 		{"partitionTableType", `{"partitionTableType": "gpt"}`, ErrPartitionTableType},
 		{"rootFSUID null", `{"rootFSUID": null}`, ErrRootFSUID},
 		{"table with xfs", `{"fsType": "xfs", "rootFSUID": null}`, ErrTableFSType},

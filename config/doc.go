@@ -7,8 +7,7 @@
 // wrong JSON type is an error that names the key (and, for a type, what was
 // expected). Defaults are those of make-disk-image.nix except
 // installBootLoader, which defaults to false (no virtual machine unless one is
-// asked for). Every assertion of make-disk-image.nix is checked with the
-// seed's meaning, each with its own sentinel error for errors.Is.
+// asked for). Every assertion of make-disk-image.nix is checked with make-disk-image.nix's meaning, each with its own sentinel error for errors.Is.
 //
 // # Keys
 //
@@ -24,16 +23,16 @@
 //	                           is bytes, a number (fraction allowed) with one of
 //	                           K M G T P E (upper case) is a power of 1024,
 //	                           rounded up to a whole byte. A JSON number is bytes.
-//	                           As in the seed, the partitioner reads bootSize
+//	                           As in make-disk-image.nix, the partitioner reads bootSize
 //	                           with parted's units ("256M" is 256·10^6 bytes):
 //	                           Config.BootSizeSpec keeps the text for it.
 //	contents           list of {source, target, mode, user, group}; see Content.
 //	partitionTableType "legacy" (default), "legacy+gpt", "efi", "hybrid", "none".
 //	installBootLoader  bool    run the system's bootloader installer in a VM
-//	                           (default false; the seed's default is true).
+//	                           (default false; make-disk-image.nix's default is true).
 //	touchEFIVars       bool    write efi-vars.fd (needs efi, hybrid or legacy+gpt).
 //	efiVariables       string or null: host file copied to efi-vars.fd;
-//	                           required with touchEFIVars (the seed's default
+//	                           required with touchEFIVars (make-disk-image.nix's default
 //	                           is OVMF.variables).
 //	fsType             "ext4" (the only file system purefs writes).
 //	label              string  file-system label, at most 16 bytes (default
@@ -55,18 +54,18 @@
 //	additionalPaths    list of absolute store paths; each is read from the
 //	                           host path of the same name and placed at that
 //	                           path in the image (already present: skipped, as
-//	                           `nix copy` skips valid paths). Unlike the seed's
+//	                           `nix copy` skips valid paths). Unlike make-disk-image.nix's
 //	                           `nix copy`, purefs copies each path only, not its
 //	                           closure, and registers nothing in the image's
 //	                           Nix database: list the whole closure (or stage
 //	                           it into root) when the image needs it.
-//	nixpkgsCompat      bool    reproduce the seed's partition-table quirks byte
+//	nixpkgsCompat      bool    reproduce make-disk-image.nix's partition-table quirks byte
 //	                           for byte (see the partition packages).
 //	bootloader         object or null: a native systemd-boot install; see
 //	                           Bootloader.
 //
 //	keepOwners         bool    keep the owners of root's files (default false:
-//	                           everything is root's, as in the seed's images;
+//	                           everything is root's, as in make-disk-image.nix's images;
 //	                           contents' user and group apply either way).
 //	noZeroScan         bool    share the data of larger files with the sources
 //	                           where the file system can (XFS, btrfs; output
@@ -77,7 +76,7 @@
 //	                           qemu, firmware, accel, timeout); required with
 //	                           installBootLoader. See VM.
 //
-// GUIDs are 36 characters, 8-4-4-4-12 hexadecimal digits; the seed's own
+// GUIDs are 36 characters, 8-4-4-4-12 hexadecimal digits; make-disk-image.nix's own
 // malformed disk GUID (35 characters) is rejected when given as a value.
 //
 // Relative paths (root, contents sources, configFile, efiVariables and the

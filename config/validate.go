@@ -6,11 +6,11 @@ import (
 	"strings"
 )
 
-// Validate checks c: first the seed's assertions, in the seed's order, then
+// Validate checks c: first make-disk-image.nix's assertions, in make-disk-image.nix's order, then
 // purefs's own rules. Parse and Load call it; callers that build a Config by
 // hand call it too.
 func (c *Config) Validate() error {
-	// (1) the seed's assertions
+	// (1) make-disk-image.nix's assertions
 	switch c.PartitionTableType {
 	case Legacy, LegacyGPT, EFI, Hybrid, None:
 	default:
@@ -131,7 +131,7 @@ func (c *Config) Validate() error {
 
 // CleanTarget returns target as a clean path relative to the image's root
 // ("" for the root itself), or an ErrPath error when it leaves the root
-// through "..". An absolute target is taken from the root, as the seed's
+// through "..". An absolute target is taken from the root, as make-disk-image.nix's
 // $root/$target does.
 func CleanTarget(target string) (string, error) {
 	if strings.ContainsRune(target, 0) {

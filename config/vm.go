@@ -9,7 +9,7 @@ import (
 // ErrVM is wrapped by errors about the "vm" key.
 var ErrVM = errors.New("config: invalid vm")
 
-// DefaultInstallCommand is the seed's boot-loader step, run in the guest
+// DefaultInstallCommand is make-disk-image.nix's boot-loader step, run in the guest
 // with the image's root mounted at /mnt (and its ESP at /mnt/boot).
 const DefaultInstallCommand = "nixos-enter --root /mnt -- /nix/var/nix/profiles/system/bin/switch-to-configuration boot"
 

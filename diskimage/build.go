@@ -183,7 +183,7 @@ func (p *BuildPlan) rootOptions() ext4.Options {
 }
 
 // fitRoot makes sure, before anything is written, that the root tree fits
-// its partition, as the ext4 writer itself decides it. The seed's "auto"
+// its partition, as the ext4 writer itself decides it. make-disk-image.nix's "auto"
 // formula can fall short (small trees, large files); then the disk grows
 // to what the writer needs, in whole MiB, and says so. A fixed diskSize
 // too small is an ErrTooSmall error naming the size that would do.

@@ -297,16 +297,16 @@ func TestBuildKeepOwners(t *testing.T) {
 }
 
 // TestBuildSizing: the root file system's fit is decided by the ext4
-// writer, not by the seed's estimate: a fixed diskSize below the estimate
+// writer, not by make-disk-image.nix's estimate: a fixed diskSize below the estimate
 // that holds the tree builds; one too small fails naming a size that
-// works; "auto" grows where the seed's formula falls short.
+// works; "auto" grows where make-disk-image.nix's formula falls short.
 func TestBuildSizing(t *testing.T) {
 	many := filepath.Join(t.TempDir(), "many")
 	os.MkdirAll(many, 0o755)
 	for i := range 5000 {
 		os.WriteFile(filepath.Join(many, fmt.Sprintf("f%05d", i)), nil, 0o644)
 	}
-	// The seed estimates (2 × 5000 entries) × 4 KiB × 1.052 ≈ 41 MiB.
+	// make-disk-image.nix estimates (2 × 5000 entries) × 4 KiB × 1.052 ≈ 41 MiB.
 	if _, err := build(t, map[string]any{"root": many, "diskSize": 30}, filepath.Join(t.TempDir(), "out")); err != nil {
 		t.Errorf("5000 empty files in a 30 MiB disk: %v", err)
 	}
@@ -337,7 +337,7 @@ func TestBuildSizing(t *testing.T) {
 	}
 	oracle.E2fsck(t, filepath.Join(out2, "nixos.img"), plan.Layout.RootOffset)
 
-	// "auto" with no additional space: the seed's formula is short of
+	// "auto" with no additional space: make-disk-image.nix's formula is short of
 	// ext4's overhead for a small tree, so the disk grows.
 	out3 := filepath.Join(t.TempDir(), "out")
 	plan, err = build(t, map[string]any{"root": big, "additionalSpace": "0", "partitionTableType": "efi", "bootSize": "40M"}, out3)

@@ -4,8 +4,8 @@
 // file systems and containers that fill them. It is the only package that
 // knows every format.
 //
-// Plan is a pure function from the seed's arguments to a Layout: every
-// partition's place, type, name and GUID, exactly where the seed's
+// Plan is a pure function from make-disk-image.nix's arguments to a Layout: every
+// partition's place, type, name and GUID, exactly where make-disk-image.nix's
 // `parted --script … mkpart …` commands put them. parted's placement rules
 // are reproduced, not approximated: a location such as "256M" is read in
 // parted's units (M is 10^6 bytes) with parted's tolerance of half a unit
@@ -13,11 +13,11 @@
 // within those ranges parted snaps to neighbouring free-space boundaries and
 // then to 1 MiB alignment (start on a MiB, end one sector before one),
 // falling back to the nearest unaligned placement when no aligned one
-// exists. WriteTables then writes the MBR and GPT bytes the seed's parted +
+// exists. WriteTables then writes the MBR and GPT bytes make-disk-image.nix's parted +
 // sgdisk commands produce, byte for byte, with these deliberate
 // differences:
 //
-//   - the root partition carries rootGPUID in every GPT layout (the seed's
+//   - the root partition carries rootGPUID in every GPT layout (make-disk-image.nix's
 //     legacy+gpt sgdisk call names partition 3, which does not exist, so
 //     its root keeps 970C694F-…); Config.NixpkgsCompat restores the quirk;
 //   - the legacy MBR's disk signature is rootGPUID's first four bytes, not
@@ -28,7 +28,7 @@
 // What parted's flags become: on a GPT, `set 1 boot on` turns the ESP's
 // type into EFI System (attributes stay zero) and `bios_grub` makes a BIOS
 // boot partition; the names are the mkpart names ("ESP", "no-fs",
-// "primary"). The hybrid layout gets, like the seed's, a plain protective
+// "primary"). The hybrid layout gets, like make-disk-image.nix's, a plain protective
 // MBR: parted writes no legacy entries next to the 0xEE one.
 //
 // parted 3.5 ends a partition given as "…KiB" one sector later than 3.6

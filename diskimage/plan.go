@@ -14,10 +14,10 @@ import (
 	"github.com/purefs/purefs/mbr"
 )
 
-// TableType is the seed's partitionTableType.
+// TableType is make-disk-image.nix's partitionTableType.
 type TableType string
 
-// The seed's five partition table types.
+// make-disk-image.nix's five partition table types.
 const (
 	Legacy    TableType = "legacy"
 	LegacyGPT TableType = "legacy+gpt"
@@ -36,21 +36,21 @@ const (
 	RoleBIOSBoot Role = "bios-boot"
 )
 
-// Defaults of the seed's arguments.
+// Defaults of make-disk-image.nix's arguments.
 const (
 	DefaultBootSize  = "256M"
 	DefaultRootGPUID = "F222513B-DED1-49FA-B591-20CE86A2FE7F"
 
-	// SeedDiskGUID is the disk GUID the seed passes to sgdisk; it is
+	// NixpkgsDiskGUID is the disk GUID make-disk-image.nix passes to sgdisk; it is
 	// malformed (11 digits in its last group), and sgdisk stores
 	// 97FD5997-F390-0B4A-A3F8-D106C1723AEA for it.
-	SeedDiskGUID = "97FD5997-D90B-4AA3-8D16-C1723AEA73C"
+	NixpkgsDiskGUID = "97FD5997-D90B-4AA3-8D16-C1723AEA73C"
 )
 
-// The partition GUIDs the seed passes to sgdisk.
+// The partition GUIDs make-disk-image.nix passes to sgdisk.
 var (
-	SeedESPGUID        = gpt.MustParseGUID("1C06F03B-704E-4657-B9CD-681A087A2FDC") // partition 1
-	SeedPartition2GUID = gpt.MustParseGUID("970C694F-AFD0-4B99-B750-CDB7A329AB6F") // partition 2
+	NixpkgsESPGUID        = gpt.MustParseGUID("1C06F03B-704E-4657-B9CD-681A087A2FDC") // partition 1
+	NixpkgsPartition2GUID = gpt.MustParseGUID("970C694F-AFD0-4B99-B750-CDB7A329AB6F") // partition 2
 )
 
 // Errors returned by Plan wrap one of these (or gpt.ErrGUID for a
@@ -62,8 +62,8 @@ var (
 	ErrLayout    = errors.New("diskimage: invalid layout")
 )
 
-// Config holds the seed's arguments that decide the partition layout. Its
-// zero value is the seed's default: a deterministic legacy layout, which
+// Config holds make-disk-image.nix's arguments that decide the partition layout. Its
+// zero value is make-disk-image.nix's default: a deterministic legacy layout, which
 // still needs a DiskSize.
 type Config struct {
 	// PartitionTableType is legacy (the default), legacy+gpt, efi, hybrid
@@ -72,20 +72,20 @@ type Config struct {
 	// DiskSize is the image size in bytes. parted ignores a trailing
 	// partial sector, and so does Plan.
 	DiskSize int64
-	// BootSize is the end of the ESP as the seed hands it to parted
+	// BootSize is the end of the ESP as make-disk-image.nix hands it to parted
 	// (default "256M"). It is read the way parted reads it: "256M" and
 	// "256MB" mean 256·10^6 bytes give or take half a megabyte, "256MiB"
 	// means exactly 256·2^20 bytes; no unit means MB.
 	BootSize string
-	// RootGPUID is the root partition's GUID (default the seed's
+	// RootGPUID is the root partition's GUID (default make-disk-image.nix's
 	// F222513B-DED1-49FA-B591-20CE86A2FE7F). It must be well formed.
 	RootGPUID string
-	// Random is the seed's deterministic = false: the disk GUID, the
+	// Random is make-disk-image.nix's deterministic = false: the disk GUID, the
 	// other partitions' GUIDs and the MBR disk signature come from
 	// crypto/rand. The root partition keeps RootGPUID unless
 	// NixpkgsCompat is set too.
 	Random bool
-	// NixpkgsCompat reproduces the seed's GUID quirks exactly: in
+	// NixpkgsCompat reproduces make-disk-image.nix's GUID quirks exactly: in
 	// legacy+gpt the root partition gets 970C694F-AFD0-4B99-B750-CDB7A329AB6F
 	// instead of RootGPUID, and in Random mode every GUID is random.
 	NixpkgsCompat bool
@@ -123,7 +123,7 @@ type Layout struct {
 	MBRSignature uint32      // legacy layout
 	Partitions   []Partition // by number
 
-	RootPartition int   // the seed's rootPartition: 1, 2, 2, 3, or 0 for none
+	RootPartition int   // make-disk-image.nix's rootPartition: 1, 2, 2, 3, or 0 for none
 	RootOffset    int64 // where the root file system starts, in bytes
 	RootSize      int64 // its size in bytes
 	ESPOffset     int64 // the ESP's offset in bytes (efi, hybrid)
@@ -156,7 +156,7 @@ func ParseTableType(s string) (TableType, error) {
 	return "", fmt.Errorf("%w %q: want legacy, legacy+gpt, efi, hybrid or none", ErrTableType, s)
 }
 
-// Plan lays out the disk described by c exactly where the seed's parted
+// Plan lays out the disk described by c exactly where make-disk-image.nix's parted
 // commands put the partitions. Unless c.Random is set it reads no clock and
 // no random source: the same Config always gives the same Layout.
 func Plan(c Config) (*Layout, error) {
@@ -212,8 +212,8 @@ func Plan(c Config) (*Layout, error) {
 	if err := planGPT(l, n, tt, bootSize, c.Parted35); err != nil {
 		return nil, err
 	}
-	// GUIDs: what the seed's sgdisk call sets, then rootGPUID.
-	diskGUID, err := gpt.SgdiskGUID(SeedDiskGUID)
+	// GUIDs: what make-disk-image.nix's sgdisk call sets, then rootGPUID.
+	diskGUID, err := gpt.SgdiskGUID(NixpkgsDiskGUID)
 	if err != nil {
 		return nil, err
 	}
@@ -222,9 +222,9 @@ func Plan(c Config) (*Layout, error) {
 		p := &l.Partitions[i]
 		switch p.Number {
 		case 1:
-			p.GUID = SeedESPGUID
+			p.GUID = NixpkgsESPGUID
 		case 2:
-			p.GUID = SeedPartition2GUID
+			p.GUID = NixpkgsPartition2GUID
 		case 3:
 			p.GUID = rootGUID
 		}

@@ -12,7 +12,7 @@ import (
 	"github.com/purefs/purefs/mbr"
 )
 
-func TestPlanSeedLayouts(t *testing.T) {
+func TestPlanNixpkgsLayouts(t *testing.T) {
 	for _, c := range []struct {
 		tt    TableType
 		root  int
@@ -68,7 +68,7 @@ func TestPlanSeedLayouts(t *testing.T) {
 		t.Errorf("none: %+v, %v", l, err)
 	}
 	l, _ = Plan(Config{PartitionTableType: "legacy+gpt", DiskSize: 1100 << 20, NixpkgsCompat: true})
-	if g := l.Partition(2).GUID; g != SeedPartition2GUID {
+	if g := l.Partition(2).GUID; g != NixpkgsPartition2GUID {
 		t.Errorf("legacy+gpt compat root GUID %s", g)
 	}
 }
@@ -209,7 +209,7 @@ func TestPartedSweep(t *testing.T) {
 		t.Run(fmt.Sprintf("%s/%d/%s", j.tt, j.size, j.boot), func(t *testing.T) {
 			t.Parallel()
 			img := sparseFile(t, t.TempDir(), "parted.img", j.size)
-			r, ok := oracle.SeedPartitionErr(t, img, string(j.tt), j.boot, DefaultRootGPUID, false)
+			r, ok := oracle.NixpkgsPartitionErr(t, img, string(j.tt), j.boot, DefaultRootGPUID, false)
 			l, err := Plan(Config{PartitionTableType: string(j.tt), DiskSize: j.size, BootSize: j.boot, Parted35: v35})
 			if !ok {
 				if err == nil {

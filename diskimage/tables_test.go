@@ -19,7 +19,7 @@ import (
 
 const (
 	mib = int64(1) << 20
-	// otherRoot is a root GUID other than the seed's default, so that a
+	// otherRoot is a root GUID other than make-disk-image.nix's default, so that a
 	// test notices where rootGPUID does not reach.
 	otherRoot = "0A4D8F6E-1B2C-4D3E-8F90-A1B2C3D4E5F6"
 )
@@ -83,16 +83,16 @@ func diffBytes(want, got []byte, base int64) string {
 	return sb.String()
 }
 
-// compareTables compares the table areas of the seed's image and ours:
+// compareTables compares the table areas of make-disk-image.nix's image and ours:
 // LBA 0–33 and the last 33 sectors. For legacy, the disk signature and the
 // boot code area are left out (see the package comment) and ours must have
 // no boot code.
-func compareTables(t *testing.T, seed, ours string, size int64, tt TableType) {
+func compareTables(t *testing.T, ref, ours string, size int64, tt TableType) {
 	t.Helper()
 	head := int64(34 * 512)
 	n := size / 512 * 512
 	tail := int64(33 * 512)
-	sw, ow := oracle.ReadAt(t, seed, 0, head), oracle.ReadAt(t, ours, 0, head)
+	sw, ow := oracle.ReadAt(t, ref, 0, head), oracle.ReadAt(t, ours, 0, head)
 	if tt == Legacy {
 		if !bytes.Equal(ow[:mbr.BootCodeSize], make([]byte, mbr.BootCodeSize)) {
 			t.Errorf("our legacy MBR has boot code")
@@ -100,11 +100,11 @@ func compareTables(t *testing.T, seed, ours string, size int64, tt TableType) {
 		copy(sw[:mbr.BootCodeSize+4], ow[:mbr.BootCodeSize+4])
 	}
 	if d := diffBytes(sw, ow, 0); d != "" {
-		t.Errorf("LBA 0–33 differ from the seed's:\n%s", d)
+		t.Errorf("LBA 0–33 differ from make-disk-image.nix's:\n%s", d)
 	}
-	sb, ob := oracle.ReadAt(t, seed, n-tail, tail), oracle.ReadAt(t, ours, n-tail, tail)
+	sb, ob := oracle.ReadAt(t, ref, n-tail, tail), oracle.ReadAt(t, ours, n-tail, tail)
 	if d := diffBytes(sb, ob, n-tail); d != "" {
-		t.Errorf("the backup area differs from the seed's:\n%s", d)
+		t.Errorf("the backup area differs from make-disk-image.nix's:\n%s", d)
 	}
 }
 
@@ -114,9 +114,9 @@ func partedIs35(t testing.TB) bool {
 	return v == "3.5" || strings.HasPrefix(v, "3.5.") && v < "3.5.28" || v < "3.5"
 }
 
-// TestSeedExact runs the seed's exact parted + sgdisk commands on blank
+// TestNixpkgsExact runs make-disk-image.nix's exact parted + sgdisk commands on blank
 // sparse files and compares the table bytes with ours, in both GUID modes.
-func TestSeedExact(t *testing.T) {
+func TestNixpkgsExact(t *testing.T) {
 	oracle.Need(t, "parted", "sgdisk", "sfdisk")
 	v35 := partedIs35(t)
 	types := []TableType{Legacy, LegacyGPT, EFI, Hybrid}
@@ -136,7 +136,7 @@ func TestSeedExact(t *testing.T) {
 					name := fmt.Sprintf("%s/%d/%s/%s", tt, size, boot, root[:8])
 					t.Run(name, func(t *testing.T) {
 						t.Parallel()
-						seedExactCase(t, tt, size, boot, root, v35)
+						nixpkgsExactCase(t, tt, size, boot, root, v35)
 					})
 				}
 			}
@@ -144,10 +144,10 @@ func TestSeedExact(t *testing.T) {
 	}
 }
 
-func seedExactCase(t *testing.T, tt TableType, size int64, boot, root string, v35 bool) {
+func nixpkgsExactCase(t *testing.T, tt TableType, size int64, boot, root string, v35 bool) {
 	dir := t.TempDir()
-	seed := sparseFile(t, dir, "seed.img", size)
-	r, ok := oracle.SeedPartitionErr(t, seed, string(tt), boot, root, true)
+	ref := sparseFile(t, dir, "ref.img", size)
+	r, ok := oracle.NixpkgsPartitionErr(t, ref, string(tt), boot, root, true)
 	for _, compat := range []bool{true, false} {
 		c := Config{PartitionTableType: string(tt), DiskSize: size, BootSize: boot, RootGPUID: root, NixpkgsCompat: compat, Parted35: v35}
 		sub := filepath.Join(dir, fmt.Sprint(compat))
@@ -157,7 +157,7 @@ func seedExactCase(t *testing.T, tt TableType, size int64, boot, root string, v3
 		ours, l, err := ourImage(t, sub, c)
 		if !ok {
 			if err == nil {
-				t.Fatalf("the seed's commands fail but Plan(%+v) succeeds:\n%s", c, r)
+				t.Fatalf("make-disk-image.nix's commands fail but Plan(%+v) succeeds:\n%s", c, r)
 			}
 			if !errors.Is(err, ErrBootSize) && !errors.Is(err, ErrDiskSize) {
 				t.Errorf("Plan fails with %v, want ErrBootSize or ErrDiskSize", err)
@@ -167,12 +167,12 @@ func seedExactCase(t *testing.T, tt TableType, size int64, boot, root string, v3
 		if err != nil {
 			t.Fatalf("Plan(%+v): %v", c, err)
 		}
-		want := seed
+		want := ref
 		if !compat && tt == LegacyGPT {
-			// The seed's sgdisk call misses the root partition; set it
+			// make-disk-image.nix's sgdisk call misses the root partition; set it
 			// the way it meant to.
 			want = filepath.Join(sub, "want.img")
-			copyFile(t, seed, want)
+			copyFile(t, ref, want)
 			if r := oracle.Run("sgdisk", "--partition-guid=2:"+root, want); r.Code != 0 {
 				t.Fatal(r)
 			}
@@ -308,7 +308,7 @@ func TestRandomTablesVerify(t *testing.T) {
 	}
 }
 
-// TestGolden compares our tables with the seed's as testdata/make.sh
+// TestGolden compares our tables with make-disk-image.nix's as testdata/make.sh
 // recorded them (parted 3.5, sgdisk 1.0.9, 1100 MiB), without running any
 // tool.
 func TestGolden(t *testing.T) {

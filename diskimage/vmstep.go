@@ -15,7 +15,7 @@ import (
 var ErrBootLoader = errors.New("diskimage: installBootLoader")
 
 // installBootLoader runs the target system's own bootloader installer in a
-// VM on the raw image, as the seed does: the root partition mounted at
+// VM on the raw image, as make-disk-image.nix does: the root partition mounted at
 // /mnt, the ESP at /mnt/boot, efivarfs when touchEFIVars (the VM then boots
 // OVMF with efiVars, the efi-vars.fd being written, as its variable store),
 // the configured command with NIXOS_INSTALL_BOOTLOADER=1, then

@@ -16,7 +16,7 @@ import (
 	"github.com/purefs/purefs/ext4"
 	"github.com/purefs/purefs/fat"
 	"github.com/purefs/purefs/internal/container"
-	"github.com/purefs/purefs/internal/sparse"
+	"github.com/purefs/purefs/sparse"
 )
 
 // Temps is what a build in progress has to undo if it fails or is
@@ -111,7 +111,7 @@ func (p *Progress) Sample() (done, planned int64, phase string) {
 }
 
 // Build writes the images of plan into opts.OutDir: the disk image under
-// the seed's name, efi-vars.fd when asked, nix-support/hydra-build-products,
+// make-disk-image.nix's name, efi-vars.fd when asked, nix-support/hydra-build-products,
 // then runs postVM. Every output is written under a temporary name and
 // renamed when complete; on error nothing new is left in OutDir.
 func Build(plan *BuildPlan, opts BuildOptions) (err error) {
@@ -126,7 +126,7 @@ func Build(plan *BuildPlan, opts BuildOptions) (err error) {
 		}
 	}()
 	// hydra-build-products and postVM's $out name the output absolutely,
-	// as the seed's $out is.
+	// as make-disk-image.nix's $out is.
 	if opts.OutDir, err = filepath.Abs(opts.OutDir); err != nil {
 		return fmt.Errorf("%w: %v", ErrOutput, err)
 	}
@@ -150,7 +150,7 @@ func Build(plan *BuildPlan, opts BuildOptions) (err error) {
 	var images []string // temp → final renames, done last
 	var efiVars string
 	if cfg.TouchEFIVars {
-		// The VM step boots with it as its variable store, as the seed's
+		// The VM step boots with it as its variable store, as make-disk-image.nix's
 		// does with $out/efi-vars.fd.
 		if efiVars, err = copyTemp(cfg.EFIVariables, opts.OutDir, temps); err != nil {
 			return fmt.Errorf("efiVariables: %w", err)
@@ -385,8 +385,8 @@ func mkdirTracked(dir string, temps *Temps) error {
 	return nil
 }
 
-// runPostVM runs the seed's postVM shell code with bash, with $out and
-// $diskImage set as in the seed, in a process group of its own that an
+// runPostVM runs make-disk-image.nix's postVM shell code with bash, with $out and
+// $diskImage set as in make-disk-image.nix, in a process group of its own that an
 // interrupted build kills. Its error output always reaches standard
 // error; its standard output goes to log.
 func runPostVM(script, out, diskImage string, log io.Writer, temps *Temps) error {

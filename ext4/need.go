@@ -75,7 +75,7 @@ func Need(root *tree.Node, opts Options) (size int64, inodes uint64, err error) 
 		return 0, 0, err
 	}
 	inodes = uint64(len(recs) - 1)
-	hs := [4]uint32{} // block counts do not depend much on the seed
+	hs := [4]uint32{} // block counts do not depend much on make-disk-image.nix
 	data, err := upperDataBlocks(recs, ino, &hs)
 	if err != nil {
 		return 0, 0, err

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/purefs/purefs/internal/oracle"
-	"github.com/purefs/purefs/internal/sparse"
+	"github.com/purefs/purefs/sparse"
 	"github.com/purefs/purefs/tree"
 )
 
@@ -98,7 +98,7 @@ func compareWithMkfs(t *testing.T, ours, theirs string, fatType int) {
 	sameBootSector(t, "boot sector", oracle.ReadAt(t, ours, 0, 512), oracle.ReadAt(t, theirs, 0, 512))
 }
 
-// The sizes of the issue: 1 MiB, 32 MiB, 236 MiB (the seed's ESP), 1 GiB
+// The sizes of the issue: 1 MiB, 32 MiB, 236 MiB (make-disk-image.nix's ESP), 1 GiB
 // and 8 GiB, in mkfs.fat's default type and forced FAT32, with and without
 // a label.
 func TestEmptyMatchesMkfs(t *testing.T) {

@@ -19,7 +19,7 @@ func ExampleWrite() {
 		panic(err)
 	}
 	defer f.Close()
-	const size = 256 << 20 // the seed's default boot size: FAT16, as mkfs.fat picks
+	const size = 256 << 20 // make-disk-image.nix's default boot size: FAT16, as mkfs.fat picks
 	f.Truncate(size)
 
 	root := tree.NewDir(0o755)

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/purefs/purefs/internal/sparse"
+	"github.com/purefs/purefs/sparse"
 	"github.com/purefs/purefs/tree"
 )
 

@@ -35,7 +35,7 @@ func TestGUIDDiskForm(t *testing.T) {
 
 func TestParseGUIDRejects(t *testing.T) {
 	for _, s := range []string{
-		"97FD5997-D90B-4AA3-8D16-C1723AEA73C", // the seed's, 11 digits in the last group
+		"97FD5997-D90B-4AA3-8D16-C1723AEA73C", // make-disk-image.nix's, 11 digits in the last group
 		"",
 		"{F222513B-DED1-49FA-B591-20CE86A2FE7F}",
 		"F222513BDED149FAB59120CE86A2FE7F",

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/purefs/purefs/internal/sparse"
+	"github.com/purefs/purefs/sparse"
 )
 
 // Difference is one thing that differs between two images, at the level a

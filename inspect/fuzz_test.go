@@ -7,8 +7,8 @@ import (
 
 	"github.com/purefs/purefs/fat"
 	"github.com/purefs/purefs/gpt"
-	"github.com/purefs/purefs/internal/sparse"
 	"github.com/purefs/purefs/mbr"
+	"github.com/purefs/purefs/sparse"
 	"github.com/purefs/purefs/tree"
 )
 

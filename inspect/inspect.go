@@ -15,8 +15,8 @@ import (
 
 	"github.com/purefs/purefs/ext4"
 	"github.com/purefs/purefs/gpt"
-	"github.com/purefs/purefs/internal/sparse"
 	"github.com/purefs/purefs/mbr"
+	"github.com/purefs/purefs/sparse"
 )
 
 // Report is what Inspect finds in one image. Its JSON form (the field tags)

@@ -6,7 +6,7 @@
 //
 // Protective returns the protective MBR GNU parted writes (CHS end
 // 0xFFFFFF, which sgdisk keeps); Hybrid lays out a hybrid MBR the way
-// `sgdisk -h` does. The seed's "hybrid" layout gets a plain protective MBR
+// `sgdisk -h` does. make-disk-image.nix's "hybrid" layout gets a plain protective MBR
 // from parted: it has no legacy entries.
 //
 // The 440-byte boot code area is written as given and zero by default;

@@ -7,12 +7,12 @@
 #
 #   root       the staged root directory. A relative path is taken relative
 #              to the directory of the JSON file.
-#   contents   the seed's list of {source, target, mode, user, group}; each
+#   contents   make-disk-image.nix's list of {source, target, mode, user, group}; each
 #              source is interpolated (a path is added to the store, a
 #              derivation gives its output path, a string stays as it is,
 #              globs included), and absent or null mode, user and group are
 #              left out.
-#   efiVariables  read only when touchEFIVars, as the seed does.
+#   efiVariables  read only when touchEFIVars, as make-disk-image.nix does.
 #   vm         the machine of the installBootLoader step, or null.
 { root
 , diskSize

@@ -5,11 +5,11 @@
    $out/nix-support/hydra-build-products), plus arguments of its own:
 
      purefs         the purefs package (default: ./package.nix)
-     nixpkgsCompat  reproduce the seed's partition-table quirks byte for byte
+     nixpkgsCompat  reproduce make-disk-image.nix's partition-table quirks byte for byte
      noZeroScan     share the larger files' blocks with the store instead
                     of copying them, where the store is on XFS or btrfs
 
-   The root is staged as the seed stages it: the closure of the system (and
+   The root is staged as make-disk-image.nix stages it: the closure of the system (and
    the channel, and additionalPaths) is registered from pkgs.closureInfo,
    nixos-install --no-bootloader installs the system into a folder, and
    `nix copy` adds additionalPaths with their closure. Then one
@@ -18,8 +18,7 @@
    VM), configFile as /etc/nixos/configuration.nix, the container and the
    outputs, and runs postVM. No LKL, no root, no loop device, and no VM
    unless installBootLoader asks for one: then purefs boots the image in
-   QEMU and runs the system's own `switch-to-configuration boot`, as the
-   seed does.
+   QEMU and runs the system's own `switch-to-configuration boot`, as make-disk-image.nix does.
 
    The generated configuration is the passthru attribute purefsConfig.
 */
@@ -74,7 +73,7 @@
   additionalPaths ? []
 , # The purefs package.
   purefs ? pkgs.callPackage ./package.nix {}
-, # Reproduce the seed's partition-table quirks (see the README).
+, # Reproduce make-disk-image.nix's partition-table quirks (see the README).
   nixpkgsCompat ? false
 , # Share the data of larger files with the store (XFS, btrfs) instead of
   # copying it; all-zero blocks inside files are then stored (see the README).
@@ -92,7 +91,7 @@ assert (lib.assertMsg (lib.all
 let
   nixpkgs = lib.cleanSource pkgs.path;
 
-  # As the seed makes it. FIXME there: merge with channel.nix / make-channel.nix.
+  # As make-disk-image.nix makes it. FIXME there: merge with channel.nix / make-channel.nix.
   channelSources = pkgs.runCommand "nixos-${config.system.nixos.version}" {} ''
     mkdir -p $out
     cp -prd ${nixpkgs.outPath} $out/nixos
@@ -125,7 +124,7 @@ let
   # a QEMU guest whose /init keeps the protocol of purefs's vm package
   # (mount the 9p shares, run /xchg/cmd, write its status to
   # /xchg/status); the host store is shared and mounted at /nix/store, as
-  # in the seed's VM, so that nixos-enter and its tools run in the guest.
+  # in make-disk-image.nix's VM, so that nixos-enter and its tools run in the guest.
   # That mount hides the initramfs's own store, so the init's tools
   # (guestTools) must be in the host store too: the command names them,
   # which makes them inputs of the build.
@@ -224,7 +223,7 @@ pkgs.runCommand name {
   passAsFile = [ "purefsConfigJSON" ];
   passthru = { inherit purefsConfig; };
 } ''
-  # The seed's tools first, as the seed sets them; purefs stays reachable.
+  # make-disk-image.nix's tools first, as make-disk-image.nix sets them; purefs stays reachable.
   export PATH=${binPath}:$PATH
   root="$PWD/root"
   mkdir -p $root

@@ -6,7 +6,7 @@
 //   - make-disk-image.nix, evaluated against stubs of nixpkgs and of a NixOS
 //     configuration (testdata/stub.nix), generates the expected purefs
 //     configurations, which purefs's own config parser accepts, and keeps
-//     the seed's assertions (testdata/eval.nix);
+//     make-disk-image.nix's assertions (testdata/eval.nix);
 //   - a plain derivation whose builder is a static purefs (testdata/image.nix)
 //     and make-disk-image.nix itself over stand-ins for nixpkgs and the
 //     system (testdata/shim.nix) build images that the oracles find clean,
@@ -216,7 +216,7 @@ func TestEval(t *testing.T) {
 		}
 	}
 
-	// Every assertion of the seed rejects its bad argument set, and the
+	// Every assertion of make-disk-image.nix rejects its bad argument set, and the
 	// good ones pass.
 	for k, v := range got["rejected"].(map[string]any) {
 		if v != true {

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/purefs/purefs/internal/oracle"
-	"github.com/purefs/purefs/internal/sparse"
+	"github.com/purefs/purefs/sparse"
 )
 
 // benchSource returns the raw image named by $PUREFS_BENCH_IMAGE (for

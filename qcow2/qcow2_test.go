@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/purefs/purefs/internal/oracle"
-	"github.com/purefs/purefs/internal/sparse"
+	"github.com/purefs/purefs/sparse"
 )
 
 // fill returns n deterministic bytes: runs of text-like, random and

@@ -7,7 +7,7 @@ import (
 	"io"
 	"sync"
 
-	"github.com/purefs/purefs/internal/sparse"
+	"github.com/purefs/purefs/sparse"
 )
 
 // Reader reads the virtual disk inside a qcow2 image. It is a

@@ -12,7 +12,7 @@ import (
 	"sync"
 
 	"github.com/purefs/purefs/internal/hostfs"
-	"github.com/purefs/purefs/internal/sparse"
+	"github.com/purefs/purefs/sparse"
 	"golang.org/x/sys/unix"
 )
 

@@ -26,21 +26,21 @@ type Input struct {
 	// Root is the staged root directory (what nixos-install made); empty
 	// means an empty root.
 	Root string
-	// Contents are grafted onto the root as the seed's contents list is.
+	// Contents are grafted onto the root as make-disk-image.nix's contents list is.
 	Contents []config.Content
 	// ConfigFile, when set, becomes /etc/nixos/configuration.nix, with the
-	// mode the seed's `cp` gives it: the source's, less umask 022 (0444
+	// mode make-disk-image.nix's `cp` gives it: the source's, less umask 022 (0444
 	// for a file in the Nix store).
 	ConfigFile string
 	// AdditionalPaths are store paths, each read from the host path of the
 	// same name and placed at that path unless the root already has it.
 	AdditionalPaths []string
 	// OnlyNixStore makes the root's Nix store (nix/store) the top of the
-	// file system, as the seed's `cptofs $root/nix/store/* /` does.
+	// file system, as make-disk-image.nix's `cptofs $root/nix/store/* /` does.
 	OnlyNixStore bool
 
 	// KeepOwners keeps the sources' owners. By default every entry is
-	// owned by root (0:0), as in the seed's images, before contents'
+	// owned by root (0:0), as in make-disk-image.nix's images, before contents'
 	// user and group are applied.
 	KeepOwners bool
 	// Epoch (Unix seconds) is the time stamp of the entries Build creates
@@ -73,11 +73,11 @@ func FromConfig(cfg *config.Config, sourceDateEpoch string) (Input, error) {
 	}, nil
 }
 
-// Result is a staged tree and the seed's measure of it.
+// Result is a staged tree and make-disk-image.nix's measure of it.
 type Result struct {
 	// Tree is the root directory of the file system to write.
 	Tree *tree.Node
-	// Usage is what the seed's "auto" sizing measures: its staging folder
+	// Usage is what make-disk-image.nix's "auto" sizing measures: its staging folder
 	// holds root, contents and additionalPaths (configuration.nix is
 	// copied later, inside the VM, and onlyNixStore copies only a part of
 	// the folder), so Blocks and Entries are counted at that point.
@@ -98,7 +98,7 @@ func Build(in Input) (*tree.Node, error) {
 // list, configFile and additionalPaths, without copying any file data: the
 // regular files' Source fields name the host files.
 //
-// Contents entries are treated as the seed treats them (rsync -a --no-o
+// Contents entries are treated as make-disk-image.nix treats them (rsync -a --no-o
 // --no-g --chmod=MODE into a folder that starts empty):
 //
 //   - a source containing '*' is a glob pattern (bash rules: '*', '?' and
@@ -121,10 +121,10 @@ func Build(in Input) (*tree.Node, error) {
 // the way), a non-directory replaces the root's non-directory, and a
 // directory meeting a non-directory is an ErrConflict.
 //
-// Then additionalPaths are added, /etc/nixos is created (the seed's VM
+// Then additionalPaths are added, /etc/nixos is created (make-disk-image.nix's VM
 // step always makes it) and configFile becomes configuration.nix. Every
 // entry is owned by 0:0 unless KeepOwners, then contents' user and group are
-// set recursively on their targets, in order (the seed's chown -R), resolved
+// set recursively on their targets, in order (make-disk-image.nix's chown -R), resolved
 // through the tree's own /etc/passwd and /etc/group. The root directory has
 // mode 0755, as mkfs makes it.
 //
@@ -148,7 +148,7 @@ func Stage(in Input) (*Result, error) {
 		root = n
 	}
 
-	// (1) contents, into a folder of their own, with the seed's checks
+	// (1) contents, into a folder of their own, with make-disk-image.nix's checks
 	overlay := s.newDir()
 	for i, ct := range in.Contents {
 		if err := s.content(overlay, ct); err != nil {
@@ -175,7 +175,7 @@ func Stage(in Input) (*Result, error) {
 		}
 		top := s.newDir()
 		for _, e := range store.Entries {
-			if !strings.HasPrefix(e.Name, ".") { // the seed's glob: $root/nix/store/*
+			if !strings.HasPrefix(e.Name, ".") { // make-disk-image.nix's glob: $root/nix/store/*
 				top.Entries = append(top.Entries, e)
 			}
 		}
@@ -269,7 +269,7 @@ func (s *stager) mkdirAll(d *tree.Node, rel string) (*tree.Node, error) {
 	return d, nil
 }
 
-// content applies one contents entry to overlay, the seed's staging folder.
+// content applies one contents entry to overlay, make-disk-image.nix's staging folder.
 func (s *stager) content(overlay *tree.Node, ct config.Content) error {
 	rel, err := config.CleanTarget(ct.Target)
 	if err != nil {

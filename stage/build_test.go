@@ -121,7 +121,7 @@ func TestStage(t *testing.T) {
 		"store/bbb-y/bin":   "y",
 		"config.nix":        "{ }",
 	})
-	// A configuration.nix from the Nix store is read-only; the seed's cp
+	// A configuration.nix from the Nix store is read-only; make-disk-image.nix's cp
 	// keeps that mode.
 	if err := os.Chmod(filepath.Join(src, "config.nix"), 0o444); err != nil {
 		t.Fatal(err)
@@ -237,7 +237,7 @@ func TestStageOnlyNixStore(t *testing.T) {
 	if got := listing(r.Tree); got != want {
 		t.Errorf("tree\n%s\nwant\n%s", got, want)
 	}
-	// The seed measures its whole staging folder.
+	// make-disk-image.nix measures its whole staging folder.
 	if r.Usage.Entries != int64(len(strings.Split(strings.TrimSpace(listing(mustDir(t, root))), "\n"))) {
 		t.Errorf("usage %+v", r.Usage)
 	}

@@ -1,30 +1,29 @@
-// Package stage turns a staged root directory plus the seed's contents
+// Package stage turns a staged root directory plus make-disk-image.nix's contents
 // list, configFile and additionalPaths into one in-memory tree.Node tree,
 // without copying any file: regular files name their host source
 // (tree.Node.Source) and the writers read the data while the image is
-// written. It also computes the seed's "auto" disk size.
+// written. It also computes make-disk-image.nix's "auto" disk size.
 //
 // # Staging
 //
 // Stage (or Build) follows make-disk-image.nix step by step; its doc comment
-// lists the rules. In short: contents are applied as the seed's rsync loop
+// lists the rules. In short: contents are applied as make-disk-image.nix's rsync loop
 // applies them (globs, directory sources copied as their contents, --chmod
 // modes, duplicates and escaping targets refused), laid over the root,
 // additionalPaths added at their store paths, /etc/nixos created and
 // configFile placed there. With OnlyNixStore the root's nix/store becomes
-// the top of the file system, its dot entries (Nix's .links) left out as the
-// seed's `$root/nix/store/*` glob leaves them out. The seed's glob of the
+// the top of the file system, its dot entries (Nix's .links) left out as make-disk-image.nix's `$root/nix/store/*` glob leaves them out. make-disk-image.nix's glob of the
 // root itself (`$root/*`) would also drop dot entries at the top of a full
 // image; purefs keeps them. For the efi and hybrid layouts, SplitBoot
 // moves /boot's content into the ESP's own tree.
 //
-// Ownership: every entry is owned by 0:0, as in the seed's images (unless
+// Ownership: every entry is owned by 0:0, as in make-disk-image.nix's images (unless
 // Input.KeepOwners), then each contents entry's user and group are set on
-// its target recursively, as the seed's `chown -R` in the VM does. Names are
+// its target recursively, as make-disk-image.nix's `chown -R` in the VM does. Names are
 // resolved through the staged tree's own /etc/passwd and /etc/group
 // (symlinks inside the tree followed); numeric ids are taken as they are.
 //
-// Times: Stage decides them. With Input.FixTimes (the seed's deterministic
+// Times: Stage decides them. With Input.FixTimes (make-disk-image.nix's deterministic
 // mode) every atime, mtime, ctime and btime is set to Input.Epoch
 // ($SOURCE_DATE_EPOCH, else 1: see config.Config.Epoch). Without it,
 // sources keep their times and only the entries Stage creates get Epoch. The
@@ -34,13 +33,13 @@
 //
 // # Sizing
 //
-// Measure counts a tree as the seed's shell pipeline counts its staging
-// folder; Stage measures at the point where the seed does (root, contents
+// Measure counts a tree as make-disk-image.nix's shell pipeline counts its staging
+// folder; Stage measures at the point where make-disk-image.nix does (root, contents
 // and additionalPaths, before configuration.nix and the onlyNixStore cut).
-// AutoSize turns a Usage into the seed's figures and Report prints them as
-// the seed prints them. On top of the seed, Size.Inodes is an inode count
+// AutoSize turns a Usage into make-disk-image.nix's figures and Report prints them as
+// make-disk-image.nix prints them. On top of make-disk-image.nix, Size.Inodes is an inode count
 // with headroom for the root file system, and FixedSize refuses a fixed
-// diskSize smaller than the seed's own estimate of what the tree needs.
+// diskSize smaller than make-disk-image.nix's own estimate of what the tree needs.
 //
 // Limits: the tree is held in memory (about 200 bytes per entry plus
 // names); host files must stay unchanged until the image is written.

@@ -10,7 +10,7 @@ import (
 )
 
 // TestConfigToSize runs the path the build command takes (config.Load,
-// FromConfig, Stage, AutoSize) and compares the report with the seed's
+// FromConfig, Stage, AutoSize) and compares the report with make-disk-image.nix's
 // pipeline run in a real staging folder: the root copied, then the
 // contents copied without hard links (rsync -a without -H), then the
 // additional path.
@@ -50,27 +50,27 @@ func TestConfigToSize(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	seedRoot := filepath.Join(top, "seed")
-	storeCopy := filepath.Join(seedRoot, store)
+	nixpkgsRoot := filepath.Join(top, "reference")
+	storeCopy := filepath.Join(nixpkgsRoot, store)
 	script := `set -e
-cp -a root seed
-mkdir -p seed/opt
-cp -R -P --preserve=mode,timestamps extra seed/opt/extra
+cp -a root reference
+mkdir -p reference/opt
+cp -R -P --preserve=mode,timestamps extra reference/opt/extra
 mkdir -p "$(dirname "$STORECOPY")"
 cp -a "$STORE" "$STORECOPY"
-cd seed
-` + seedSizing
+cd reference
+` + nixpkgsSizing
 	cmd := exec.Command("bash", "-c", script)
 	cmd.Dir = top
 	cmd.Env = append(os.Environ(), "LC_ALL=C", "TABLE=hybrid", "BOOTSIZE=300M", "ADDITIONAL=64M", "STORE="+store, "STORECOPY="+storeCopy)
 	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("seed pipeline: %v: %s", err, stderrOf(err))
+		t.Fatalf("make-disk-image.nix pipeline: %v: %s", err, stderrOf(err))
 	}
 	if got := size.Report(); got != string(out) {
-		t.Errorf("report differs\n got:\n%s\nseed:\n%s", got, out)
-		if n, err := Dir(seedRoot, WalkOptions{}); err == nil {
-			t.Logf("seed folder measures %+v, staged %+v", Measure(n), r.Usage)
+		t.Errorf("report differs\n got:\n%s\nmake-disk-image.nix:\n%s", got, out)
+		if n, err := Dir(nixpkgsRoot, WalkOptions{}); err == nil {
+			t.Logf("reference folder measures %+v, staged %+v", Measure(n), r.Usage)
 		}
 	}
 }

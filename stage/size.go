@@ -16,10 +16,10 @@ var (
 	ErrTooLarge = errors.New("stage: disk size too large")
 )
 
-// BlockSize is the seed's ext4 block size, the unit of its sizing.
+// BlockSize is make-disk-image.nix's ext4 block size, the unit of its sizing.
 const BlockSize = 4096
 
-// Usage is what the seed's "auto" sizing measures in its staging folder.
+// Usage is what make-disk-image.nix's "auto" sizing measures in its staging folder.
 type Usage struct {
 	// Blocks is `find . ! -type d -print0 | du --files0-from=-
 	// --apparent-size --block-size 4096 | cut -f1 | sum_lines`: the apparent
@@ -35,7 +35,7 @@ type Usage struct {
 	Nodes int64
 }
 
-// Measure returns the Usage of a tree, as the seed's pipeline would report
+// Measure returns the Usage of a tree, as make-disk-image.nix's pipeline would report
 // it for that tree in its staging folder.
 func Measure(root *tree.Node) Usage {
 	var u Usage
@@ -65,7 +65,7 @@ func Measure(root *tree.Node) Usage {
 	return u
 }
 
-// SizeParams are the config values the seed's sizing reads.
+// SizeParams are the config values make-disk-image.nix's sizing reads.
 type SizeParams struct {
 	PartitionTableType string // config.Legacy ... config.None
 	BootSize           int64  // bytes (efi, hybrid)
@@ -77,7 +77,7 @@ func ParamsFromConfig(cfg *config.Config) SizeParams {
 	return SizeParams{PartitionTableType: cfg.PartitionTableType, BootSize: cfg.BootSize, AdditionalSpace: cfg.AdditionalSpace}
 }
 
-// Size is the outcome of the seed's sizing, field names after its shell
+// Size is the outcome of make-disk-image.nix's sizing, field names after its shell
 // variables, all in bytes, plus purefs's inode count.
 type Size struct {
 	Auto                    bool  // computed by AutoSize ("auto"); Report applies
@@ -94,7 +94,7 @@ type Size struct {
 	// 16 KiB of FilesystemSpace (the image builder raises it further to
 	// mke2fs's default for the root partition's size class), raised to the tree's
 	// inodes plus half again plus 1024 when that is more, so a full closure
-	// still leaves room (the seed passes no count and its images can run
+	// still leaves room (make-disk-image.nix passes no count and its images can run
 	// out of inodes). It never exceeds FilesystemSpace/4096. Writers round
 	// it up to whole block groups.
 	Inodes int64
@@ -102,7 +102,7 @@ type Size struct {
 
 const limit = int64(1) << 62
 
-// AutoSize computes diskSize "auto" exactly as the seed does.
+// AutoSize computes diskSize "auto" exactly as make-disk-image.nix does.
 func AutoSize(u Usage, p SizeParams) (Size, error) {
 	s, err := required(u, p)
 	if err != nil {
@@ -137,7 +137,7 @@ func SizeFor(cfg *config.Config, u Usage) (Size, error) {
 // FixedSize returns the figures of a fixed diskSize (bytes). A disk that
 // cannot hold the partition layout's reserved space is an ErrTooSmall
 // error; whether the tree fits the root file system is the file-system
-// writer's to say (the seed's estimate is neither an upper nor a lower
+// writer's to say (make-disk-image.nix's estimate is neither an upper nor a lower
 // bound of what ext4 needs).
 func FixedSize(diskSize int64, u Usage, p SizeParams) (Size, error) {
 	s, err := required(u, p)
@@ -184,7 +184,7 @@ func RecommendedInodes(nodes, fsBytes int64) int64 {
 	return min(n, max(fsBytes/BlockSize, firstIno+nodes))
 }
 
-// Report is the seed's "Automatic disk size..." text, byte for byte.
+// Report is make-disk-image.nix's "Automatic disk size..." text, byte for byte.
 func (s Size) Report() string {
 	return fmt.Sprintf("Automatic disk size...\n"+
 		"  Closure space use: %d bytes\n"+

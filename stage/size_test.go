@@ -14,10 +14,10 @@ import (
 	"github.com/purefs/purefs/config"
 )
 
-// seedSizing is the seed's "auto" computation (make-disk-image.nix, the
+// nixpkgsSizing is make-disk-image.nix's "auto" computation (make-disk-image.nix, the
 // diskSize == "auto" branch), with bootSize and additionalSpace substituted
 // and run in the staged root instead of its parent.
-const seedSizing = `
+const nixpkgsSizing = `
 set -eo pipefail
 sum_lines() {
   local acc=0
@@ -95,7 +95,7 @@ func makeSizingTree(t *testing.T, dir string, n int) {
 	must(os.MkdirAll(filepath.Join(dir, "two\nlines\ndir", "child"), 0o755))
 }
 
-func TestAutoSizeMatchesSeed(t *testing.T) {
+func TestAutoSizeMatchesMakeDiskImage(t *testing.T) {
 	if _, err := exec.LookPath("numfmt"); err != nil {
 		t.Skip("numfmt not installed")
 	}
@@ -115,12 +115,12 @@ func TestAutoSizeMatchesSeed(t *testing.T) {
 		{"efi", "300000000", "3"},
 	} {
 		t.Run(tc.table+"-"+tc.boot, func(t *testing.T) {
-			cmd := exec.Command("bash", "-c", seedSizing)
+			cmd := exec.Command("bash", "-c", nixpkgsSizing)
 			cmd.Dir = dir
 			cmd.Env = append(os.Environ(), "LC_ALL=C", "TABLE="+tc.table, "BOOTSIZE="+tc.boot, "ADDITIONAL="+tc.additional)
 			out, err := cmd.Output()
 			if err != nil {
-				t.Fatalf("seed pipeline: %v: %s", err, stderrOf(err))
+				t.Fatalf("make-disk-image.nix pipeline: %v: %s", err, stderrOf(err))
 			}
 			boot, err := config.ParseIEC(tc.boot)
 			if err != nil {
@@ -135,7 +135,7 @@ func TestAutoSizeMatchesSeed(t *testing.T) {
 				t.Fatal(err)
 			}
 			if got := s.Report(); got != string(out) {
-				t.Errorf("report differs\n got:\n%s\nseed:\n%s", got, out)
+				t.Errorf("report differs\n got:\n%s\nmake-disk-image.nix:\n%s", got, out)
 			}
 			if s.DiskSize%config.MiB != 0 || s.Inodes < u.Nodes+11 || s.Inodes < s.FilesystemSpace/16384 {
 				t.Errorf("size %+v for usage %+v", s, u)
@@ -151,7 +151,7 @@ func TestFixedSize(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Below the seed's estimate is not an error here: the file-system
+	// Below make-disk-image.nix's estimate is not an error here: the file-system
 	// writer decides what fits.
 	need := auto.RequiredFilesystemSpace + auto.ReservedSpace
 	if f, err := FixedSize(need-1, u, p); err != nil || f.DiskSize != need-1 || f.FilesystemSpace != need-1-auto.ReservedSpace {

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/purefs/purefs/internal/imagetest"
-	"github.com/purefs/purefs/internal/sparse"
+	"github.com/purefs/purefs/sparse"
 )
 
 // writer is Write with opts, for the shared harnesses.

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/purefs/purefs/internal/sparse"
+	"github.com/purefs/purefs/sparse"
 )
 
 // Reader reads the virtual disk of a VDI image. It is a sparse.Source.

@@ -12,7 +12,7 @@ import (
 	"testing"
 
 	"github.com/purefs/purefs/internal/oracle"
-	"github.com/purefs/purefs/internal/sparse"
+	"github.com/purefs/purefs/sparse"
 )
 
 const mib = 1 << 20

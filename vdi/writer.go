@@ -7,7 +7,7 @@ import (
 	"math"
 	"os"
 
-	"github.com/purefs/purefs/internal/sparse"
+	"github.com/purefs/purefs/sparse"
 )
 
 // Options control Write. The zero value makes a dynamic image with UUIDs

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/purefs/purefs/internal/imagetest"
-	"github.com/purefs/purefs/internal/sparse"
+	"github.com/purefs/purefs/sparse"
 )
 
 // memSource is an in-memory sparse.Source.

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/purefs/purefs/internal/sparse"
+	"github.com/purefs/purefs/sparse"
 )
 
 // Options control Write. The zero value makes a dynamic disk sized as

@@ -128,7 +128,7 @@ func makeEFIDisk(t *testing.T) (img string, rootOff, espOff int64) {
 	return img, 33 << 20, 1 << 20
 }
 
-// TestBootInstall runs the seed's boot-loader step (Install) under OVMF
+// TestBootInstall runs make-disk-image.nix's boot-loader step (Install) under OVMF
 // with efivarfs, as purefs build does for installBootLoader.
 func TestBootInstall(t *testing.T) {
 	a := boottest.Need(t)

@@ -24,7 +24,7 @@
 // --busybox and --modules do it on the fly); any initrd whose init keeps
 // the same protocol works.
 //
-// Install builds the command for the seed's boot-loader step: mount the
+// Install builds the command for make-disk-image.nix's boot-loader step: mount the
 // image's root and ESP at /mnt and /mnt/boot (and efivarfs), run the
 // target system's installer with NIXOS_INSTALL_BOOTLOADER=1, remove
 // /etc/machine-id and unmount.

@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-// Install describes the seed's boot-loader step inside the guest: mount the
+// Install describes make-disk-image.nix's boot-loader step inside the guest: mount the
 // image's root (and ESP), run the target system's installer, remove
 // /etc/machine-id, unmount.
 type Install struct {

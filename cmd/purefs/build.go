@@ -19,7 +19,7 @@ func init() { register("build", "build a disk image from a make-disk-image confi
 
 func buildMain(args []string) error {
 	fl := flag.NewFlagSet("purefs build", flag.ContinueOnError)
-	cfgPath := fl.String("config", "", "JSON file with the seed's argument names")
+	cfgPath := fl.String("config", "", "JSON file with make-disk-image.nix's argument names")
 	out := fl.String("out", os.Getenv("out"), "output directory (default: $out)")
 	quiet := fl.Bool("quiet", false, "no progress bar and no summary")
 	fl.Usage = func() {

@@ -203,7 +203,7 @@ func bootEFIAndCheck(t *testing.T, a *Assets, img string) {
 	}, markerESP, markerBoot, markerChecks)
 }
 
-// TestBootEFI boots the seed's efi layout, made with the standard tools,
+// TestBootEFI boots make-disk-image.nix's efi layout, made with the standard tools,
 // through OVMF and systemd-boot: the control for TestBootPurefsBuild
 // (which also covers hybrid). Add "hybrid" here to check that layout too.
 func TestBootEFI(t *testing.T) {
@@ -232,7 +232,7 @@ LABEL purefs
 // extlinuxInstall is the boot-loader step for a legacy image: extlinux
 // (run through the share's dynamic loader) into /boot/extlinux, and
 // syslinux's MBR code onto the disk, which boots the active partition:
-// mark partition 1 active (the seed's parted leaves it inactive).
+// mark partition 1 active (make-disk-image.nix's parted leaves it inactive).
 const extlinuxInstall = `set -e
 /share/ld.so --library-path /share /share/extlinux --install /mnt/boot/extlinux
 dd if=/share/mbr.bin of=/dev/vda bs=440 count=1 conv=notrunc

@@ -40,7 +40,7 @@ func purefsBuild(t *testing.T, cfg map[string]any, out string) string {
 }
 
 // buildRoot is rootTree for purefs build: /etc/owned gets its owner and
-// mode from a contents entry, as in the seed.
+// mode from a contents entry, as in make-disk-image.nix.
 func buildRoot(t *testing.T, a *Assets) (string, []any) {
 	t.Helper()
 	if os.Geteuid() != 0 {

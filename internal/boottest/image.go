@@ -23,8 +23,7 @@ type Owner struct {
 }
 
 // EFIImage describes a GPT disk with an ESP (partition 1, FAT) and an ext4
-// root (partition 2), like the seed's "efi" layout; with Hybrid, like the
-// seed's "hybrid" layout: the ESP from 8 MiB, a BIOS boot partition 2 in
+// root (partition 2), like make-disk-image.nix's "efi" layout; with Hybrid, like make-disk-image.nix's "hybrid" layout: the ESP from 8 MiB, a BIOS boot partition 2 in
 // the first MiB and the root as partition 3.
 type EFIImage struct {
 	Hybrid  bool
@@ -155,7 +154,7 @@ func setOwners(ctx context.Context, dev string, owners []Owner) error {
 }
 
 // LegacyImage describes an MBR disk with one bootable ext4 partition,
-// like the seed's "legacy" layout.
+// like make-disk-image.nix's "legacy" layout.
 type LegacyImage struct {
 	RootDir string
 	Owners  []Owner

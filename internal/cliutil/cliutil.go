@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/purefs/purefs/internal/sparse"
+	"github.com/purefs/purefs/sparse"
 )
 
 // ErrSize is wrapped by errors about a malformed size.

@@ -14,8 +14,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/purefs/purefs/internal/sparse"
 	"github.com/purefs/purefs/qcow2"
+	"github.com/purefs/purefs/sparse"
 	"github.com/purefs/purefs/vdi"
 	"github.com/purefs/purefs/vhd"
 	"golang.org/x/sys/unix"

@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/purefs/purefs/internal/oracle"
-	"github.com/purefs/purefs/internal/sparse"
+	"github.com/purefs/purefs/sparse"
 )
 
 // rawImage writes a sparse raw image with data at its start, middle and

@@ -5,9 +5,9 @@ import (
 	"testing"
 )
 
-// SeedDiskGUID is the (malformed) disk GUID make-disk-image.nix passes to
+// NixpkgsDiskGUID is the (malformed) disk GUID make-disk-image.nix passes to
 // sgdisk.
-const SeedDiskGUID = "97FD5997-D90B-4AA3-8D16-C1723AEA73C"
+const NixpkgsDiskGUID = "97FD5997-D90B-4AA3-8D16-C1723AEA73C"
 
 // PartedVersion returns the installed GNU parted's version ("3.5").
 func PartedVersion(t testing.TB) string {
@@ -20,12 +20,12 @@ func PartedVersion(t testing.TB) string {
 	return m[1]
 }
 
-// SeedPartitionErr runs make-disk-image.nix's partitionDiskScript for
+// NixpkgsPartitionErr runs make-disk-image.nix's partitionDiskScript for
 // tableType (legacy, legacy+gpt, efi or hybrid) on img, word for word:
-// `parted --script` and, when deterministic, `sgdisk` with the seed's
+// `parted --script` and, when deterministic, `sgdisk` with make-disk-image.nix's
 // GUIDs. It returns ok=true when every command succeeded, and otherwise
 // the failing tool's result.
-func SeedPartitionErr(t testing.TB, img, tableType, bootSize, rootGPUID string, deterministic bool) (Result, bool) {
+func NixpkgsPartitionErr(t testing.TB, img, tableType, bootSize, rootGPUID string, deterministic bool) (Result, bool) {
 	t.Helper()
 	Need(t, "parted", "sgdisk")
 	var parted []string
@@ -36,25 +36,25 @@ func SeedPartitionErr(t testing.TB, img, tableType, bootSize, rootGPUID string, 
 	case "legacy+gpt":
 		parted = []string{"mklabel", "gpt", "mkpart", "no-fs", "1MB", "2MB", "set", "1", "bios_grub", "on",
 			"align-check", "optimal", "1", "mkpart", "primary", "ext4", "2MB", "-1", "align-check", "optimal", "2", "print"}
-		sgdisk = []string{"--disk-guid=" + SeedDiskGUID,
+		sgdisk = []string{"--disk-guid=" + NixpkgsDiskGUID,
 			"--partition-guid=1:1C06F03B-704E-4657-B9CD-681A087A2FDC",
 			"--partition-guid=2:970C694F-AFD0-4B99-B750-CDB7A329AB6F",
 			"--partition-guid=3:" + rootGPUID}
 	case "efi":
 		parted = []string{"mklabel", "gpt", "mkpart", "ESP", "fat32", "8MiB", bootSize, "set", "1", "boot", "on",
 			"mkpart", "primary", "ext4", bootSize, "-1"}
-		sgdisk = []string{"--disk-guid=" + SeedDiskGUID,
+		sgdisk = []string{"--disk-guid=" + NixpkgsDiskGUID,
 			"--partition-guid=1:1C06F03B-704E-4657-B9CD-681A087A2FDC",
 			"--partition-guid=2:" + rootGPUID}
 	case "hybrid":
 		parted = []string{"mklabel", "gpt", "mkpart", "ESP", "fat32", "8MiB", bootSize, "set", "1", "boot", "on",
 			"mkpart", "no-fs", "0", "1024KiB", "set", "2", "bios_grub", "on", "mkpart", "primary", "ext4", bootSize, "-1"}
-		sgdisk = []string{"--disk-guid=" + SeedDiskGUID,
+		sgdisk = []string{"--disk-guid=" + NixpkgsDiskGUID,
 			"--partition-guid=1:1C06F03B-704E-4657-B9CD-681A087A2FDC",
 			"--partition-guid=2:970C694F-AFD0-4B99-B750-CDB7A329AB6F",
 			"--partition-guid=3:" + rootGPUID}
 	default:
-		t.Fatalf("SeedPartition: unknown table type %q", tableType)
+		t.Fatalf("NixpkgsPartition: unknown table type %q", tableType)
 	}
 	r := Run("parted", append([]string{"--script", img, "--"}, parted...)...)
 	if r.Code != 0 {

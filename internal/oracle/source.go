@@ -5,7 +5,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/purefs/purefs/internal/sparse"
+	"github.com/purefs/purefs/sparse"
 )
 
 // RawSource opens the raw image at path as a sparse.Source for the rest

@@ -373,7 +373,7 @@ func (g *gen) writeFile(p string, s *spec) (string, error) {
 }
 
 // contentStream returns the data source of the file at path: a ChaCha8
-// stream keyed by the seed and the path, so that a file's bytes do not
+// stream keyed by make-disk-image.nix and the path, so that a file's bytes do not
 // depend on what else is generated.
 func contentStream(seed int64, path string) *rand.ChaCha8 {
 	var b [8]byte

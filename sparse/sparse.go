@@ -1,5 +1,8 @@
-// Package sparse finds the data regions of a sparse file with
-// SEEK_DATA/SEEK_HOLE, so that readers never touch its holes.
+// Package sparse is the data-range notion shared by the image writers and
+// readers: a Source is a virtual disk that can say where its data lies
+// (Ranges of bytes that may be non-zero) and read it, so that a conversion
+// never reads or writes holes. For files, the data ranges come from
+// SEEK_DATA/SEEK_HOLE where the host has them.
 package sparse
 
 import (
