@@ -223,7 +223,7 @@ pkgs.runCommand name {
   passAsFile = [ "purefsConfigJSON" ];
   passthru = { inherit purefsConfig; };
 } ''
-  # make-disk-image.nix's tools first, as make-disk-image.nix sets them; purefs stays reachable.
+  # The tools make-disk-image.nix puts on PATH first, in its order; purefs stays reachable.
   export PATH=${binPath}:$PATH
   root="$PWD/root"
   mkdir -p $root

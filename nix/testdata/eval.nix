@@ -1,6 +1,6 @@
 # Evaluated by nix_test.go with nix-instantiate --eval --strict --json:
 # the purefs configurations make-disk-image.nix generates for a few
-# argument sets, and whether the seed's assertions reject bad ones.
+# argument sets, and whether make-disk-image.nix's assertions reject bad ones.
 let
   stub = import ./stub.nix;
   image = stub.makeDiskImage;
