@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+
+	"github.com/purefs/purefs/nixpkgs"
 )
 
 // Errors. Every error that Parse, Load and Validate return wraps exactly one
@@ -36,26 +38,8 @@ var (
 	ErrBootloader = errors.New("config: invalid bootloader")
 )
 
-// Partition table types.
-const (
-	Legacy    = "legacy"
-	LegacyGPT = "legacy+gpt"
-	EFI       = "efi"
-	Hybrid    = "hybrid"
-	None      = "none"
-)
-
 // MiB is a mebibyte.
-const MiB = 1 << 20
-
-// Defaults of make-disk-image.nix.
-const (
-	DefaultAdditionalSpace = "512M"
-	DefaultBootSize        = "256M"
-	DefaultRootGPUID       = "F222513B-DED1-49FA-B591-20CE86A2FE7F"
-	DefaultName            = "nixos-disk-image"
-	DefaultMemSize         = 1024
-)
+const MiB = nixpkgs.MiB
 
 // Config is a parsed, defaulted and validated `purefs build` configuration.
 // Sizes are in bytes; the *Spec fields keep the text given (parted reads
@@ -74,7 +58,7 @@ type Config struct {
 
 	Contents []Content
 
-	PartitionTableType string
+	PartitionTableType nixpkgs.TableType
 	InstallBootLoader  bool
 	TouchEFIVars       bool
 	EFIVariables       string
@@ -156,44 +140,13 @@ func (c *Config) Filename() string {
 // became qcow2.
 func (c *Config) HydraFormat() string { return c.ContainerFormat() }
 
-// RootPartition is the 1-based number of the root partition (legacy 1,
-// legacy+gpt 2, efi 2, hybrid 3), or 0 for "none".
-func (c *Config) RootPartition() int {
-	switch c.PartitionTableType {
-	case Legacy:
-		return 1
-	case LegacyGPT, EFI:
-		return 2
-	case Hybrid:
-		return 3
-	}
-	return 0
-}
-
 // HasESP reports whether the layout has an EFI system partition.
-func (c *Config) HasESP() bool {
-	return c.PartitionTableType == EFI || c.PartitionTableType == Hybrid
-}
+func (c *Config) HasESP() bool { return c.PartitionTableType.HasESP() }
 
 // ReservedSpace is the disk space outside the root file system that "auto"
-// sizing adds, per make-disk-image.nix: efi and hybrid 512*34 + bootSize, legacy+gpt
-// 512*34 + 2 MiB, legacy 1 MiB, none 0.
+// sizing adds for the partition layout (nixpkgs.ReservedSpace).
 func (c *Config) ReservedSpace() int64 {
-	return ReservedSpace(c.PartitionTableType, c.BootSize)
-}
-
-// ReservedSpace is Config.ReservedSpace for a table type and boot size.
-func ReservedSpace(tableType string, bootSize int64) int64 {
-	const gptSpace = 512 * 34
-	switch tableType {
-	case EFI, Hybrid:
-		return gptSpace + bootSize
-	case LegacyGPT:
-		return gptSpace + 2*MiB
-	case Legacy:
-		return MiB
-	}
-	return 0
+	return nixpkgs.ReservedSpace(c.PartitionTableType, c.BootSize)
 }
 
 // Epoch returns the time stamp of a deterministic build: sourceDateEpoch

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/purefs/purefs/nixpkgs"
 )
 
 func TestDefaults(t *testing.T) {
@@ -24,7 +26,7 @@ func TestDefaults(t *testing.T) {
 		{"auto", c.AutoSize(), true},
 		{"additionalSpace", c.AdditionalSpace, int64(512 * MiB)},
 		{"bootSize", c.BootSize, int64(256 * MiB)},
-		{"partitionTableType", c.PartitionTableType, Legacy},
+		{"partitionTableType", c.PartitionTableType, nixpkgs.Legacy},
 		{"installBootLoader", c.InstallBootLoader, false},
 		{"touchEFIVars", c.TouchEFIVars, false},
 		{"fsType", c.FSType, "ext4"},
@@ -34,11 +36,11 @@ func TestDefaults(t *testing.T) {
 		{"name", c.Name, "nixos-disk-image"},
 		{"format", c.Format, "raw"},
 		{"deterministic", c.Deterministic, true},
-		{"rootGPUID", c.RootGPUID, DefaultRootGPUID},
-		{"rootFSUID", c.RootFSUID, DefaultRootGPUID},
+		{"rootGPUID", c.RootGPUID, nixpkgs.DefaultRootGPUID},
+		{"rootFSUID", c.RootFSUID, nixpkgs.DefaultRootGPUID},
 		{"copyChannel", c.CopyChannel, true},
 		{"filename", c.Filename(), "nixos.img"},
-		{"rootPartition", c.RootPartition(), 1},
+		{"rootPartition", c.PartitionTableType.RootPartition(), 1},
 		{"reserved", c.ReservedSpace(), int64(MiB)},
 		{"bootloader", c.Bootloader == nil, true},
 	}
@@ -78,11 +80,11 @@ func TestFull(t *testing.T) {
 	if c.DiskSize != 2048*MiB || c.AdditionalSpace != 3*512*MiB || c.BootSize != 512*MiB {
 		t.Errorf("sizes %d %d %d", c.DiskSize, c.AdditionalSpace, c.BootSize)
 	}
-	if c.RootGPUID != DefaultRootGPUID || c.RootFSUID != "" {
+	if c.RootGPUID != nixpkgs.DefaultRootGPUID || c.RootFSUID != "" {
 		t.Errorf("guids %q %q", c.RootGPUID, c.RootFSUID)
 	}
-	if c.Filename() != "nixos.qcow2" || c.ContainerFormat() != "qcow2" || !c.Compressed() || c.RootPartition() != 2 {
-		t.Errorf("format %q %q %v %d", c.Filename(), c.ContainerFormat(), c.Compressed(), c.RootPartition())
+	if c.Filename() != "nixos.qcow2" || c.ContainerFormat() != "qcow2" || !c.Compressed() || c.PartitionTableType.RootPartition() != 2 {
+		t.Errorf("format %q %q %v %d", c.Filename(), c.ContainerFormat(), c.Compressed(), c.PartitionTableType.RootPartition())
 	}
 	if got := c.ReservedSpace(); got != 512*34+512*MiB {
 		t.Errorf("reserved %d", got)
@@ -110,16 +112,6 @@ func TestFilenameAndPartition(t *testing.T) {
 		c := &Config{Format: tc.format}
 		if got := c.Filename(); got != tc.file {
 			t.Errorf("%s: %s, want %s", tc.format, got, tc.file)
-		}
-	}
-	for tt, n := range map[string]int{Legacy: 1, LegacyGPT: 2, EFI: 2, Hybrid: 3, None: 0} {
-		if got := (&Config{PartitionTableType: tt}).RootPartition(); got != n {
-			t.Errorf("%s: partition %d, want %d", tt, got, n)
-		}
-	}
-	for tt, r := range map[string]int64{Legacy: MiB, LegacyGPT: 17408 + 2*MiB, EFI: 17408 + 256*MiB, Hybrid: 17408 + 256*MiB, None: 0} {
-		if got := ReservedSpace(tt, 256*MiB); got != r {
-			t.Errorf("%s: reserved %d, want %d", tt, got, r)
 		}
 	}
 }
@@ -356,7 +348,7 @@ func FuzzParse(f *testing.F) {
 }
 
 func TestDefault(t *testing.T) {
-	if c := Default(); c.PartitionTableType != Legacy || c.Validate() != nil {
+	if c := Default(); c.PartitionTableType != nixpkgs.Legacy || c.Validate() != nil {
 		t.Errorf("Default() = %+v", c)
 	}
 }
@@ -424,6 +416,6 @@ func ExampleParse() {
 		fmt.Println(err)
 		return
 	}
-	fmt.Println(c.Filename(), c.RootPartition(), c.Label, c.RootFSUID)
+	fmt.Println(c.Filename(), c.PartitionTableType.RootPartition(), c.Label, c.RootFSUID)
 	// Output: nixos.qcow2 2 nixos F222513B-DED1-49FA-B591-20CE86A2FE7F
 }

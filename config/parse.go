@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/purefs/purefs/nixpkgs"
 )
 
 var topKeys = []string{
@@ -63,13 +65,15 @@ func (c *Config) decode(o *object) error {
 			*dst, err = o.boolean(k, def)
 		}
 	}
-	str(&c.PartitionTableType, "partitionTableType", Legacy)
+	var tableType string
+	str(&tableType, "partitionTableType", string(nixpkgs.Legacy))
+	c.PartitionTableType = nixpkgs.TableType(tableType)
 	boolean(&c.InstallBootLoader, "installBootLoader", false)
 	boolean(&c.TouchEFIVars, "touchEFIVars", false)
 	str(&c.FSType, "fsType", "ext4")
 	str(&c.PostVM, "postVM", "")
 	boolean(&c.OnlyNixStore, "onlyNixStore", false)
-	str(&c.Name, "name", DefaultName)
+	str(&c.Name, "name", nixpkgs.DefaultName)
 	str(&c.Format, "format", "raw")
 	boolean(&c.Deterministic, "deterministic", true)
 	boolean(&c.CopyChannel, "copyChannel", true)
@@ -94,19 +98,19 @@ func (c *Config) decode(o *object) error {
 			return err
 		}
 	}
-	if c.MemSize, err = o.integer("memSize", DefaultMemSize); err != nil {
+	if c.MemSize, err = o.integer("memSize", nixpkgs.DefaultMemSize); err != nil {
 		return err
 	}
 	if c.DiskSize, err = diskSize(o); err != nil {
 		return err
 	}
-	if c.AdditionalSpace, c.AdditionalSpaceSpec, err = o.sizeValue("additionalSpace", DefaultAdditionalSpace); err != nil {
+	if c.AdditionalSpace, c.AdditionalSpaceSpec, err = o.sizeValue("additionalSpace", nixpkgs.DefaultAdditionalSpace); err != nil {
 		return err
 	}
-	if c.BootSize, c.BootSizeSpec, err = o.sizeValue("bootSize", DefaultBootSize); err != nil {
+	if c.BootSize, c.BootSizeSpec, err = o.sizeValue("bootSize", nixpkgs.DefaultBootSize); err != nil {
 		return err
 	}
-	gpuid, err := o.str("rootGPUID", DefaultRootGPUID)
+	gpuid, err := o.str("rootGPUID", nixpkgs.DefaultRootGPUID)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"path"
 	"strings"
+
+	"github.com/purefs/purefs/nixpkgs"
 )
 
 // Validate checks c: first make-disk-image.nix's assertions, in make-disk-image.nix's order, then
@@ -11,18 +13,16 @@ import (
 // hand call it too.
 func (c *Config) Validate() error {
 	// (1) make-disk-image.nix's assertions
-	switch c.PartitionTableType {
-	case Legacy, LegacyGPT, EFI, Hybrid, None:
-	default:
+	if _, err := nixpkgs.ParseTableType(string(c.PartitionTableType)); err != nil || c.PartitionTableType == "" {
 		return fmt.Errorf("%w: got %q", ErrPartitionTableType, c.PartitionTableType)
 	}
 	if c.FSType == "ext4" && c.Deterministic && c.RootFSUID == "" {
 		return fmt.Errorf("%w (by default it is rootGPUID)", ErrRootFSUID)
 	}
-	if c.PartitionTableType != None && c.FSType != "ext4" {
+	if c.PartitionTableType != nixpkgs.None && c.FSType != "ext4" {
 		return fmt.Errorf("%w: partitionTableType %q with fsType %q", ErrTableFSType, c.PartitionTableType, c.FSType)
 	}
-	if c.TouchEFIVars && c.PartitionTableType != Hybrid && c.PartitionTableType != EFI && c.PartitionTableType != LegacyGPT {
+	if c.TouchEFIVars && c.PartitionTableType != nixpkgs.Hybrid && c.PartitionTableType != nixpkgs.EFI && c.PartitionTableType != nixpkgs.LegacyGPT {
 		return fmt.Errorf("%w: touchEFIVars with partitionTableType %q", ErrEFIVars, c.PartitionTableType)
 	}
 	if c.OnlyNixStore {

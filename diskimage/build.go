@@ -9,6 +9,7 @@ import (
 	"github.com/purefs/purefs/config"
 	"github.com/purefs/purefs/ext4"
 	"github.com/purefs/purefs/gpt"
+	"github.com/purefs/purefs/nixpkgs"
 	"github.com/purefs/purefs/stage"
 	"github.com/purefs/purefs/tree"
 )
@@ -89,7 +90,7 @@ func MakePlan(cfg *config.Config, opts BuildOptions) (*BuildPlan, error) {
 	}
 	bootSize := cfg.BootSizeSpec
 	if bootSize == "" {
-		bootSize = DefaultBootSize
+		bootSize = nixpkgs.DefaultBootSize
 	}
 	layout := func(diskSize int64) error {
 		l, err := Plan(Config{
@@ -103,7 +104,7 @@ func MakePlan(cfg *config.Config, opts BuildOptions) (*BuildPlan, error) {
 		if err != nil {
 			return err
 		}
-		if l.TableType == None {
+		if l.TableType == nixpkgs.None {
 			l.RootOffset, l.RootSize = 0, l.DiskSize
 		}
 		p.Layout = l

@@ -15,6 +15,7 @@ import (
 	"github.com/purefs/purefs/internal/manifest"
 	"github.com/purefs/purefs/internal/oracle"
 	"github.com/purefs/purefs/internal/testtree"
+	"github.com/purefs/purefs/nixpkgs"
 	"github.com/purefs/purefs/stage"
 )
 
@@ -130,10 +131,10 @@ func checkRaw(t *testing.T, img string, plan *BuildPlan) {
 	t.Helper()
 	l := plan.Layout
 	switch l.TableType {
-	case LegacyGPT, EFI, Hybrid:
+	case nixpkgs.LegacyGPT, nixpkgs.EFI, nixpkgs.Hybrid:
 		oracle.SgdiskVerify(t, img)
 		oracle.SfdiskDump(t, img)
-	case Legacy:
+	case nixpkgs.Legacy:
 		if d := oracle.SfdiskDump(t, img); !strings.Contains(d, "type=83") {
 			t.Errorf("sfdisk --dump shows no Linux partition:\n%s", d)
 		}

@@ -1,13 +1,13 @@
 // Package diskimage lays out and writes whole disk images: the partition
-// layout of make-disk-image.nix's partitionTableType (legacy, legacy+gpt,
-// efi, hybrid, none), the partition tables, and — in later stages — the
+// layout of make-disk-image.nix's partitionTableType (nixpkgs.TableType:
+// legacy, legacy+gpt, efi, hybrid, none), the partition tables, and — in later stages — the
 // file systems and containers that fill them. It is the only package that
 // knows every format.
 //
 // Plan is a pure function from make-disk-image.nix's arguments to a Layout: every
 // partition's place, type, name and GUID, exactly where make-disk-image.nix's
 // `parted --script … mkpart …` commands put them. parted's placement rules
-// are reproduced, not approximated: a location such as "256M" is read in
+// (package internal/parted) are reproduced, not approximated: a location such as "256M" is read in
 // parted's units (M is 10^6 bytes) with parted's tolerance of half a unit
 // either way, "8MiB" is exact, negative locations count from the end, and
 // within those ranges parted snaps to neighbouring free-space boundaries and

@@ -10,27 +10,28 @@ import (
 	"github.com/purefs/purefs/gpt"
 	"github.com/purefs/purefs/internal/oracle"
 	"github.com/purefs/purefs/mbr"
+	"github.com/purefs/purefs/nixpkgs"
 )
 
 func TestPlanNixpkgsLayouts(t *testing.T) {
 	for _, c := range []struct {
-		tt    TableType
+		tt    nixpkgs.TableType
 		root  int
 		parts []Partition // Number, Name, Role, FirstLBA, Sectors only
 	}{
-		{Legacy, 1, []Partition{{Number: 1, Role: RoleRoot, FirstLBA: 2048, Sectors: 2250752 - 2048}}},
-		{LegacyGPT, 2, []Partition{
+		{nixpkgs.Legacy, 1, []Partition{{Number: 1, Role: RoleRoot, FirstLBA: 2048, Sectors: 2250752 - 2048}}},
+		{nixpkgs.LegacyGPT, 2, []Partition{
 			{Number: 1, Name: "no-fs", Role: RoleBIOSBoot, FirstLBA: 2048, Sectors: 2048},
 			{Number: 2, Name: "primary", Role: RoleRoot, FirstLBA: 4096, Sectors: 2250752 - 4096}}},
-		{EFI, 2, []Partition{
+		{nixpkgs.EFI, 2, []Partition{
 			{Number: 1, Name: "ESP", Role: RoleESP, FirstLBA: 16384, Sectors: 499712 - 16384},
 			{Number: 2, Name: "primary", Role: RoleRoot, FirstLBA: 499712, Sectors: 2250752 - 499712}}},
-		{Hybrid, 3, []Partition{
+		{nixpkgs.Hybrid, 3, []Partition{
 			{Number: 1, Name: "ESP", Role: RoleESP, FirstLBA: 16384, Sectors: 499712 - 16384},
 			{Number: 2, Name: "no-fs", Role: RoleBIOSBoot, FirstLBA: 34, Sectors: 2048 - 34}, // parted 3.6 and later
 			{Number: 3, Name: "primary", Role: RoleRoot, FirstLBA: 499712, Sectors: 2250752 - 499712}}},
 	} {
-		l, err := Plan(Config{PartitionTableType: string(c.tt), DiskSize: 1100 << 20})
+		l, err := Plan(Config{PartitionTableType: c.tt, DiskSize: 1100 << 20})
 		if err != nil {
 			t.Fatalf("%s: %v", c.tt, err)
 		}
@@ -53,13 +54,13 @@ func TestPlanNixpkgsLayouts(t *testing.T) {
 			}
 		}
 		root := l.Partition(c.root)
-		if c.tt != Legacy && root.GUID.String() != DefaultRootGPUID {
+		if c.tt != nixpkgs.Legacy && root.GUID.String() != nixpkgs.DefaultRootGPUID {
 			t.Errorf("%s: root GUID %s", c.tt, root.GUID)
 		}
-		if c.tt == Legacy && l.MBRSignature != 0xF222513B {
+		if c.tt == nixpkgs.Legacy && l.MBRSignature != 0xF222513B {
 			t.Errorf("legacy signature %#x", l.MBRSignature)
 		}
-		if c.tt != Legacy && l.DiskGUID.String() != "97FD5997-F390-0B4A-A3F8-D106C1723AEA" {
+		if c.tt != nixpkgs.Legacy && l.DiskGUID.String() != "97FD5997-F390-0B4A-A3F8-D106C1723AEA" {
 			t.Errorf("%s: disk GUID %s", c.tt, l.DiskGUID)
 		}
 	}
@@ -86,16 +87,16 @@ func TestPlanDeterministic(t *testing.T) {
 }
 
 func TestPlanRandom(t *testing.T) {
-	for _, tt := range []TableType{Legacy, LegacyGPT, EFI, Hybrid} {
+	for _, tt := range []nixpkgs.TableType{nixpkgs.Legacy, nixpkgs.LegacyGPT, nixpkgs.EFI, nixpkgs.Hybrid} {
 		for _, compat := range []bool{false, true} {
-			c := Config{PartitionTableType: string(tt), DiskSize: 1100 << 20, Random: true, NixpkgsCompat: compat}
+			c := Config{PartitionTableType: tt, DiskSize: 1100 << 20, Random: true, NixpkgsCompat: compat}
 			a, err := Plan(c)
 			if err != nil {
 				t.Fatal(err)
 			}
 			b, _ := Plan(c)
-			d, _ := Plan(Config{PartitionTableType: string(tt), DiskSize: 1100 << 20})
-			if tt == Legacy {
+			d, _ := Plan(Config{PartitionTableType: tt, DiskSize: 1100 << 20})
+			if tt == nixpkgs.Legacy {
 				if a.MBRSignature == b.MBRSignature {
 					t.Errorf("legacy: same random signature twice")
 				}
@@ -189,19 +190,19 @@ func TestPartedSweep(t *testing.T) {
 		}
 	}
 	type job struct {
-		tt   TableType
+		tt   nixpkgs.TableType
 		size int64
 		boot string
 	}
 	var jobs []job
 	heavy := os.Getenv("PUREFS_HEAVY") == "1"
 	for _, size := range sizes {
-		jobs = append(jobs, job{Legacy, size, ""}, job{LegacyGPT, size, ""})
+		jobs = append(jobs, job{nixpkgs.Legacy, size, ""}, job{nixpkgs.LegacyGPT, size, ""})
 		for i, boot := range boots {
 			// Every bootSize on a few sizes, a rotating pair on the rest;
 			// every pair with PUREFS_HEAVY=1.
 			if heavy || size == 300<<20 || size == 2<<30+999*512 || i%7 == int(size>>20)%7 {
-				jobs = append(jobs, job{EFI, size, boot}, job{Hybrid, size, boot})
+				jobs = append(jobs, job{nixpkgs.EFI, size, boot}, job{nixpkgs.Hybrid, size, boot})
 			}
 		}
 	}
@@ -209,8 +210,8 @@ func TestPartedSweep(t *testing.T) {
 		t.Run(fmt.Sprintf("%s/%d/%s", j.tt, j.size, j.boot), func(t *testing.T) {
 			t.Parallel()
 			img := sparseFile(t, t.TempDir(), "parted.img", j.size)
-			r, ok := oracle.NixpkgsPartitionErr(t, img, string(j.tt), j.boot, DefaultRootGPUID, false)
-			l, err := Plan(Config{PartitionTableType: string(j.tt), DiskSize: j.size, BootSize: j.boot, Parted35: v35})
+			r, ok := oracle.NixpkgsPartitionErr(t, img, string(j.tt), j.boot, nixpkgs.DefaultRootGPUID, false)
+			l, err := Plan(Config{PartitionTableType: j.tt, DiskSize: j.size, BootSize: j.boot, Parted35: v35})
 			if !ok {
 				if err == nil {
 					t.Fatalf("parted fails, Plan gives %+v:\n%s", l.Partitions, r)
@@ -233,14 +234,14 @@ func TestPartedSweep(t *testing.T) {
 }
 
 // partedGeometry reads what parted wrote with this module's readers.
-func partedGeometry(t *testing.T, img string, size int64, tt TableType) []string {
+func partedGeometry(t *testing.T, img string, size int64, tt nixpkgs.TableType) []string {
 	f, err := os.Open(img)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
 	var out []string
-	if tt == Legacy {
+	if tt == nixpkgs.Legacy {
 		m, err := mbr.Read(f, size)
 		if err != nil {
 			t.Fatal(err)
@@ -280,7 +281,7 @@ func FuzzPlan(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, tt string, size int64, boot string, v35 bool) {
 		size = size % (4 << 40) // bounded: the parted model is arithmetic, but keep sizes plausible
-		l, err := Plan(Config{PartitionTableType: tt, DiskSize: size, BootSize: boot, Parted35: v35})
+		l, err := Plan(Config{PartitionTableType: nixpkgs.TableType(tt), DiskSize: size, BootSize: boot, Parted35: v35})
 		if err != nil {
 			if !errors.Is(err, ErrTableType) && !errors.Is(err, ErrBootSize) && !errors.Is(err, ErrDiskSize) && !errors.Is(err, ErrLayout) {
 				t.Fatalf("unwrapped error %v", err)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/purefs/purefs/gpt"
 	"github.com/purefs/purefs/mbr"
+	"github.com/purefs/purefs/nixpkgs"
 )
 
 // WriteTables writes l's partition tables to w — for a GPT layout the
@@ -14,9 +15,9 @@ import (
 // it writes nothing.
 func WriteTables(w io.WriterAt, l Layout) error {
 	switch {
-	case l.TableType == None:
+	case l.TableType == nixpkgs.None:
 		return nil
-	case l.TableType == Legacy:
+	case l.TableType == nixpkgs.Legacy:
 		m, err := legacyMBR(&l)
 		if err != nil {
 			return err

@@ -12,9 +12,11 @@ import (
 
 	diskfsgpt "github.com/diskfs/go-diskfs/partition/gpt"
 	diskfsmbr "github.com/diskfs/go-diskfs/partition/mbr"
+
 	"github.com/purefs/purefs/gpt"
 	"github.com/purefs/purefs/internal/oracle"
 	"github.com/purefs/purefs/mbr"
+	"github.com/purefs/purefs/nixpkgs"
 )
 
 const (
@@ -87,13 +89,13 @@ func diffBytes(want, got []byte, base int64) string {
 // LBA 0–33 and the last 33 sectors. For legacy, the disk signature and the
 // boot code area are left out (see the package comment) and ours must have
 // no boot code.
-func compareTables(t *testing.T, ref, ours string, size int64, tt TableType) {
+func compareTables(t *testing.T, ref, ours string, size int64, tt nixpkgs.TableType) {
 	t.Helper()
 	head := int64(34 * 512)
 	n := size / 512 * 512
 	tail := int64(33 * 512)
 	sw, ow := oracle.ReadAt(t, ref, 0, head), oracle.ReadAt(t, ours, 0, head)
-	if tt == Legacy {
+	if tt == nixpkgs.Legacy {
 		if !bytes.Equal(ow[:mbr.BootCodeSize], make([]byte, mbr.BootCodeSize)) {
 			t.Errorf("our legacy MBR has boot code")
 		}
@@ -119,16 +121,16 @@ func partedIs35(t testing.TB) bool {
 func TestNixpkgsExact(t *testing.T) {
 	oracle.Need(t, "parted", "sgdisk", "sfdisk")
 	v35 := partedIs35(t)
-	types := []TableType{Legacy, LegacyGPT, EFI, Hybrid}
+	types := []nixpkgs.TableType{nixpkgs.Legacy, nixpkgs.LegacyGPT, nixpkgs.EFI, nixpkgs.Hybrid}
 	boots := []string{"256M", "512M", "1G"}
 	for _, tt := range types {
 		for _, size := range exactSizes {
 			bs := boots
-			if tt == Legacy || tt == LegacyGPT {
+			if tt == nixpkgs.Legacy || tt == nixpkgs.LegacyGPT {
 				bs = []string{"256M"}
 			}
 			for _, boot := range bs {
-				roots := []string{DefaultRootGPUID}
+				roots := []string{nixpkgs.DefaultRootGPUID}
 				if size == 1100*mib {
 					roots = append(roots, otherRoot)
 				}
@@ -144,12 +146,12 @@ func TestNixpkgsExact(t *testing.T) {
 	}
 }
 
-func nixpkgsExactCase(t *testing.T, tt TableType, size int64, boot, root string, v35 bool) {
+func nixpkgsExactCase(t *testing.T, tt nixpkgs.TableType, size int64, boot, root string, v35 bool) {
 	dir := t.TempDir()
 	ref := sparseFile(t, dir, "ref.img", size)
 	r, ok := oracle.NixpkgsPartitionErr(t, ref, string(tt), boot, root, true)
 	for _, compat := range []bool{true, false} {
-		c := Config{PartitionTableType: string(tt), DiskSize: size, BootSize: boot, RootGPUID: root, NixpkgsCompat: compat, Parted35: v35}
+		c := Config{PartitionTableType: tt, DiskSize: size, BootSize: boot, RootGPUID: root, NixpkgsCompat: compat, Parted35: v35}
 		sub := filepath.Join(dir, fmt.Sprint(compat))
 		if err := os.Mkdir(sub, 0o755); err != nil {
 			t.Fatal(err)
@@ -168,7 +170,7 @@ func nixpkgsExactCase(t *testing.T, tt TableType, size int64, boot, root string,
 			t.Fatalf("Plan(%+v): %v", c, err)
 		}
 		want := ref
-		if !compat && tt == LegacyGPT {
+		if !compat && tt == nixpkgs.LegacyGPT {
 			// make-disk-image.nix's sgdisk call misses the root partition; set it
 			// the way it meant to.
 			want = filepath.Join(sub, "want.img")
@@ -243,8 +245,8 @@ func checkSfdisk(t *testing.T, img string, l *Layout) {
 // TestIndependentReader reads our tables with go-diskfs, a reader written
 // without reference to ours.
 func TestIndependentReader(t *testing.T) {
-	for _, tt := range []TableType{Legacy, LegacyGPT, EFI, Hybrid} {
-		c := Config{PartitionTableType: string(tt), DiskSize: 1100*mib + 7*512, BootSize: "512M", RootGPUID: otherRoot}
+	for _, tt := range []nixpkgs.TableType{nixpkgs.Legacy, nixpkgs.LegacyGPT, nixpkgs.EFI, nixpkgs.Hybrid} {
+		c := Config{PartitionTableType: tt, DiskSize: 1100*mib + 7*512, BootSize: "512M", RootGPUID: otherRoot}
 		img, l, err := ourImage(t, t.TempDir(), c)
 		if err != nil {
 			t.Fatal(err)
@@ -296,8 +298,8 @@ func TestIndependentReader(t *testing.T) {
 // as the deterministic ones.
 func TestRandomTablesVerify(t *testing.T) {
 	oracle.Need(t, "sgdisk", "sfdisk")
-	for _, tt := range []TableType{Legacy, LegacyGPT, EFI, Hybrid} {
-		img, l, err := ourImage(t, t.TempDir(), Config{PartitionTableType: string(tt), DiskSize: 1100 * mib, Random: true})
+	for _, tt := range []nixpkgs.TableType{nixpkgs.Legacy, nixpkgs.LegacyGPT, nixpkgs.EFI, nixpkgs.Hybrid} {
+		img, l, err := ourImage(t, t.TempDir(), Config{PartitionTableType: tt, DiskSize: 1100 * mib, Random: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -312,8 +314,8 @@ func TestRandomTablesVerify(t *testing.T) {
 // recorded them (parted 3.5, sgdisk 1.0.9, 1100 MiB), without running any
 // tool.
 func TestGolden(t *testing.T) {
-	for _, tt := range []TableType{Legacy, LegacyGPT, EFI, Hybrid} {
-		c := Config{PartitionTableType: string(tt), DiskSize: 1100 * mib, NixpkgsCompat: true, Parted35: true}
+	for _, tt := range []nixpkgs.TableType{nixpkgs.Legacy, nixpkgs.LegacyGPT, nixpkgs.EFI, nixpkgs.Hybrid} {
+		c := Config{PartitionTableType: tt, DiskSize: 1100 * mib, NixpkgsCompat: true, Parted35: true}
 		img, _, err := ourImage(t, t.TempDir(), c)
 		if err != nil {
 			t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/purefs/purefs/config"
+	"github.com/purefs/purefs/nixpkgs"
 	"github.com/purefs/purefs/tree"
 )
 
@@ -67,9 +68,9 @@ func Measure(root *tree.Node) Usage {
 
 // SizeParams are the config values make-disk-image.nix's sizing reads.
 type SizeParams struct {
-	PartitionTableType string // config.Legacy ... config.None
-	BootSize           int64  // bytes (efi, hybrid)
-	AdditionalSpace    int64  // bytes, "auto" only
+	PartitionTableType nixpkgs.TableType
+	BootSize           int64 // bytes (efi, hybrid)
+	AdditionalSpace    int64 // bytes, "auto" only
 }
 
 // ParamsFromConfig returns the SizeParams of cfg.
@@ -161,7 +162,7 @@ func required(u Usage, p SizeParams) (Size, error) {
 		return Size{}, fmt.Errorf("%w: bootSize %d", ErrTooLarge, p.BootSize)
 	}
 	var s Size
-	s.ReservedSpace = config.ReservedSpace(p.PartitionTableType, p.BootSize)
+	s.ReservedSpace = nixpkgs.ReservedSpace(p.PartitionTableType, p.BootSize)
 	s.DiskUsage = (u.Blocks + 2*u.Entries) * BlockSize
 	s.Fudge = s.DiskUsage * 52 / 1000
 	s.RequiredFilesystemSpace = s.DiskUsage + s.Fudge

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/purefs/purefs/config"
+	"github.com/purefs/purefs/nixpkgs"
 )
 
 // nixpkgsSizing is make-disk-image.nix's "auto" computation (make-disk-image.nix, the
@@ -130,7 +131,7 @@ func TestAutoSizeMatchesMakeDiskImage(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			s, err := AutoSize(u, SizeParams{PartitionTableType: tc.table, BootSize: boot, AdditionalSpace: add})
+			s, err := AutoSize(u, SizeParams{PartitionTableType: nixpkgs.TableType(tc.table), BootSize: boot, AdditionalSpace: add})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -146,7 +147,7 @@ func TestAutoSizeMatchesMakeDiskImage(t *testing.T) {
 
 func TestFixedSize(t *testing.T) {
 	u := Usage{Blocks: 100000, Entries: 20000, Nodes: 19000}
-	p := SizeParams{PartitionTableType: config.EFI, BootSize: 256 * config.MiB}
+	p := SizeParams{PartitionTableType: nixpkgs.EFI, BootSize: 256 * config.MiB}
 	auto, err := AutoSize(u, p)
 	if err != nil {
 		t.Fatal(err)

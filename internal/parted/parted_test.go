@@ -1,0 +1,72 @@
+package parted
+
+import (
+	"errors"
+	"testing"
+)
+
+func TestParseLocation(t *testing.T) {
+	const n = 2 << 30 / SectorSize // a 2 GiB disk
+	for _, c := range []struct {
+		s          string
+		sector     int64
+		start, end int64
+	}{
+		{"1MiB", 2048, 2048, 2048},
+		{"256M", 500000, 500000 - 976, 500000 + 976}, // ±half a MB
+		{"256", 500000, 500000 - 976, 500000 + 976},  // MB is the default unit
+		{"8MiB", 16384, 16384, 16384},
+		{"-1", n - 1953, n - 1953 - 976, n - 1953 + 976}, // 1 MB before the end
+		{"100%", n - 1, n - 1 - 20971, n - 1},            // ±half of 1% (41944 sectors)
+		{"0", 0, 0, 976},
+		{"600000s", 600000, 600000, 600000},
+	} {
+		loc, err := ParseLocation(c.s, n)
+		if err != nil {
+			t.Errorf("%q: %v", c.s, err)
+			continue
+		}
+		if loc.Sector != c.sector || loc.Range != (Geom{c.start, c.end}) {
+			t.Errorf("%q: sector %d range %+v, want %d %d–%d", c.s, loc.Sector, loc.Range, c.sector, c.start, c.end)
+		}
+	}
+	for _, bad := range []string{"", "abc", "1,2,3", "1.2.3M", "0.5G", "256 M", "3GiB", "1e3"} {
+		if _, err := ParseLocation(bad, n); !errors.Is(err, ErrLocation) {
+			t.Errorf("%q: %v, want ErrLocation", bad, err)
+		}
+	}
+}
+
+// TestMkpart checks placements GNU parted 3.6 makes on a 1100 MiB image
+// (the diskimage tests compare many more against the real parted).
+func TestMkpart(t *testing.T) {
+	const n = 1100 << 20 / SectorSize
+	d := NewDisk(n, GPT, Options{})
+	for _, c := range []struct {
+		start, end string
+		want       Geom
+	}{
+		{"8MiB", "256M", Geom{16384, 499711}},
+		{"0", "1024KiB", Geom{34, 2047}},
+		{"256M", "-1", Geom{499712, 2250751}},
+	} {
+		g, err := d.Mkpart(c.start, c.end)
+		if err != nil {
+			t.Fatalf("%s %s: %v", c.start, c.end, err)
+		}
+		if g != c.want {
+			t.Errorf("%s %s: %+v, want %+v", c.start, c.end, g, c.want)
+		}
+	}
+	if len(d.Partitions()) != 3 || !d.AlignCheckOptimal(1) || d.AlignCheckOptimal(2) || !d.AlignCheckOptimal(3) || d.AlignCheckOptimal(4) {
+		t.Errorf("partitions %+v", d.Partitions())
+	}
+	// parted 3.5 ends "1024KiB" one sector later.
+	d35 := NewDisk(n, GPT, Options{Version35: true})
+	if g, err := d35.Mkpart("0", "1024KiB"); err != nil || g != (Geom{34, 2048}) {
+		t.Errorf("parted 3.5: %+v, %v", g, err)
+	}
+	if _, err := NewDisk(100, MSDOS, Options{}).Mkpart("1MiB", "-1"); !errors.Is(err, ErrNoRoom) && !errors.Is(err, ErrLocation) {
+		t.Errorf("tiny disk: %v", err)
+	}
+}
