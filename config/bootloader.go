@@ -23,8 +23,14 @@ import (
 // It needs a layout with an ESP (efi or hybrid) and excludes
 // installBootLoader and onlyNixStore. On the ESP the installer places:
 //
-//	EFI/systemd/systemd-bootx64.efi   a copy of efi
-//	EFI/BOOT/BOOTX64.EFI              a copy of efi (the removable-media path)
+//	EFI/systemd/systemd-bootx64.efi   a copy of efi (bootaa64, bootriscv64
+//	                                  for the other systems)
+//	EFI/BOOT/BOOTX64.EFI              a copy of efi (the removable-media path
+//	                                  of "system": BOOTAA64.EFI, BOOTRISCV64.EFI)
+//
+// The EFI binary must be a PE image for "system" (its Machine field is
+// checked when the image is planned).
+//
 //	loader/loader.conf                LoaderConf()
 //	loader/entries/ID.conf            Entry.Conf(), one per entry
 //	EFI/purefs/ID/linux               the entry's kernel

@@ -87,6 +87,11 @@ type Config struct {
 	// data clusters too). All-zero blocks inside data ranges are then
 	// stored, and the layout differs from the default one.
 	NoZeroScan bool
+	// System is the target's Nix system name (x86_64-linux,
+	// aarch64-linux, riscv64-linux; default the host's): it picks the
+	// removable-media path of the native systemd-boot install and the
+	// machine of the installBootLoader step. See Target.
+	System string
 
 	Bootloader *Bootloader // nil: none
 	VM         *VM         // the installBootLoader step's machine; nil: none

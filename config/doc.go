@@ -1,7 +1,7 @@
 // Package config reads the JSON configuration of `purefs build`: the
 // argument names and defaults of NixOS's make-disk-image.nix, plus the keys
 // purefs adds ("root", "nixpkgsCompat", "bootloader", "vm", "keepOwners",
-// "noZeroScan").
+// "noZeroScan", "system").
 //
 // Parsing is strict. An unknown key, a key given twice, or a value of the
 // wrong JSON type is an error that names the key (and, for a type, what was
@@ -71,6 +71,15 @@
 //	                           where the file system can (XFS, btrfs; output
 //	                           and sources on the same one) instead of reading
 //	                           it for all-zero blocks (default false).
+//	system             string  the target's Nix system name: "x86_64-linux",
+//	                           "aarch64-linux" or "riscv64-linux" (default: the
+//	                           host's, from runtime.GOARCH). It picks the
+//	                           removable-media path of the native systemd-boot
+//	                           install (EFI/BOOT/BOOTX64.EFI, BOOTAA64.EFI,
+//	                           BOOTRISCV64.EFI; the bootloader's EFI binary must
+//	                           be a PE image for it) and the machine of the
+//	                           installBootLoader step (qemu-system-aarch64 -M
+//	                           virt with AAVMF, qemu-system-riscv64 -M virt).
 //	vm                 object or null: the machine of the installBootLoader
 //	                           step (kernel, initrd, append, command, share,
 //	                           qemu, firmware, accel, timeout); required with

@@ -16,7 +16,7 @@ var topKeys = []string{
 	"fsType", "label", "configFile", "postVM", "memSize", "onlyNixStore",
 	"name", "format", "deterministic", "rootGPUID", "rootFSUID",
 	"copyChannel", "additionalPaths", "nixpkgsCompat", "bootloader", "vm",
-	"keepOwners", "noZeroScan",
+	"keepOwners", "noZeroScan", "system",
 }
 
 // Load reads, defaults and validates the config file at path. Relative paths
@@ -80,6 +80,7 @@ func (c *Config) decode(o *object) error {
 	boolean(&c.NixpkgsCompat, "nixpkgsCompat", false)
 	boolean(&c.KeepOwners, "keepOwners", false)
 	boolean(&c.NoZeroScan, "noZeroScan", false)
+	str(&c.System, "system", HostSystem())
 	if err != nil {
 		return err
 	}

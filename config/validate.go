@@ -52,6 +52,9 @@ func (c *Config) Validate() error {
 	default:
 		return fmt.Errorf("%w: got %q", ErrFormat, c.Format)
 	}
+	if err := c.validateSystem(); err != nil {
+		return err
+	}
 	if len(c.Label) > 16 {
 		return fmt.Errorf("%w %q: %d bytes, an ext4 label holds at most 16", ErrLabel, c.Label, len(c.Label))
 	}

@@ -11,11 +11,15 @@ import (
 )
 
 // addSystemdBoot installs systemd-boot natively onto the ESP tree: the EFI
-// binary as EFI/systemd/systemd-bootx64.efi and as the removable-media
-// fallback EFI/BOOT/BOOTX64.EFI, loader/loader.conf, one
+// binary (checked to be a PE image for sys) as
+// EFI/systemd/systemd-boot<arch>.efi and as the removable-media fallback
+// EFI/BOOT/BOOT<ARCH>.EFI of sys, loader/loader.conf, one
 // loader/entries/ID.conf per entry, and each entry's kernel and initrds
 // under EFI/purefs/ID/. Every file gets the epoch as its time stamps.
-func addSystemdBoot(esp *tree.Node, b *config.Bootloader, epoch int64) error {
+func addSystemdBoot(esp *tree.Node, b *config.Bootloader, sys config.System, epoch int64) error {
+	if err := checkEFIMachine(b.EFI, sys); err != nil {
+		return err
+	}
 	t := time.Unix(epoch, 0)
 	add := func(path string, n *tree.Node) error {
 		n.Perm = 0o644
@@ -35,10 +39,10 @@ func addSystemdBoot(esp *tree.Node, b *config.Bootloader, epoch int64) error {
 	data := func(path string, b []byte) error {
 		return add(path, &tree.Node{Type: tree.Regular, Data: b, Size: int64(len(b))})
 	}
-	if err := host("EFI/systemd/systemd-bootx64.efi", b.EFI); err != nil {
+	if err := host(sys.SystemdBootPath(), b.EFI); err != nil {
 		return err
 	}
-	if err := host("EFI/BOOT/BOOTX64.EFI", b.EFI); err != nil {
+	if err := host(sys.RemovablePath(), b.EFI); err != nil {
 		return err
 	}
 	if err := data("loader/loader.conf", b.LoaderConf()); err != nil {

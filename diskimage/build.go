@@ -71,7 +71,7 @@ func MakePlan(cfg *config.Config, opts BuildOptions) (*BuildPlan, error) {
 			return nil, err
 		}
 		if cfg.Bootloader != nil {
-			if err := addSystemdBoot(p.ESP, cfg.Bootloader, in.Epoch); err != nil {
+			if err := addSystemdBoot(p.ESP, cfg.Bootloader, cfg.Target(), in.Epoch); err != nil {
 				return nil, err
 			}
 		}

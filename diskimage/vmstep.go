@@ -45,6 +45,7 @@ func installBootLoader(img string, plan *BuildPlan, opts BuildOptions, efiVars s
 		log = io.Discard
 	}
 	o := vm.Options{
+		Arch:    cfg.Target().GOARCH,
 		QEMU:    v.QEMU,
 		Kernel:  v.Kernel,
 		Initrd:  v.Initrd,

@@ -27,6 +27,8 @@ func (r *resolved) qemuArgs(accel, xchg, vars string) []string {
 	switch {
 	case accel == "kvm":
 		a = append(a, "-cpu", "host")
+	case r.arch.cpu != "":
+		a = append(a, "-cpu", r.arch.cpu)
 	case !r.arch.x86:
 		a = append(a, "-cpu", "max")
 	}

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"time"
 )
 
@@ -36,11 +37,13 @@ type Share struct {
 	Tag string // default "share"; letters, digits, "_" and "-"
 }
 
-// UEFI boots OVMF instead of the BIOS.
+// UEFI boots UEFI firmware (OVMF, AAVMF) instead of the BIOS or the
+// machine's default firmware.
 type UEFI struct {
 	// Code is the firmware image, mapped read-only (default: the first
-	// of /usr/share/OVMF/OVMF_CODE.fd, /usr/share/OVMF/OVMF_CODE_4M.fd,
-	// /usr/share/qemu/OVMF.fd that exists).
+	// of the guest architecture's usual paths that exists: for amd64
+	// /usr/share/OVMF/OVMF_CODE.fd, /usr/share/OVMF/OVMF_CODE_4M.fd, ...;
+	// for arm64 /usr/share/AAVMF/AAVMF_CODE.fd, ...).
 	Code string
 	// Vars is the writable variable store (efi-vars.fd), kept after the
 	// run; if the file does not exist, Run creates it from the template
@@ -87,6 +90,12 @@ const (
 	defaultTimeout = 10 * time.Minute
 )
 
+// firmwarePackage names the Debian package of each architecture's UEFI
+// firmware, for messages.
+var firmwarePackage = map[string]string{
+	"amd64": "ovmf", "386": "ovmf", "arm64": "qemu-efi-aarch64", "arm": "qemu-efi-arm", "riscv64": "qemu-efi-riscv64",
+}
+
 var tagRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,31}$`)
 
 // archInfo is what differs between guest architectures.
@@ -95,22 +104,52 @@ type archInfo struct {
 	machine string // "" for QEMU's default
 	console string
 	x86     bool
+	// cpu is the -cpu model under TCG ("max" when empty): a Cortex-A57
+	// for arm64, whose emulation is much faster than max's (pointer
+	// authentication makes TCG slow) and which Debian's kernels run on.
+	cpu string
 }
 
 var arches = map[string]archInfo{
 	"amd64":   {qemu: "qemu-system-x86_64", console: "ttyS0", x86: true},
 	"386":     {qemu: "qemu-system-i386", console: "ttyS0", x86: true},
-	"arm64":   {qemu: "qemu-system-aarch64", machine: "virt", console: "ttyAMA0"},
+	"arm64":   {qemu: "qemu-system-aarch64", machine: "virt", console: "ttyAMA0", cpu: "cortex-a57"},
 	"arm":     {qemu: "qemu-system-arm", machine: "virt", console: "ttyAMA0"},
 	"riscv64": {qemu: "qemu-system-riscv64", machine: "virt", console: "ttyS0"},
 }
 
-// ovmfCandidates are tried in order when UEFI.Code is empty; each comes
-// with its variable-store template.
-var ovmfCandidates = [][2]string{
-	{"/usr/share/OVMF/OVMF_CODE.fd", "/usr/share/OVMF/OVMF_VARS.fd"},
-	{"/usr/share/OVMF/OVMF_CODE_4M.fd", "/usr/share/OVMF/OVMF_VARS_4M.fd"},
-	{"/usr/share/edk2/ovmf/OVMF_CODE.fd", "/usr/share/edk2/ovmf/OVMF_VARS.fd"},
+// firmwareCandidates are tried in order when UEFI.Code is empty, by
+// guest architecture; each comes with its variable-store template. arm64
+// boots AAVMF (Debian's qemu-efi-aarch64), riscv64 the EDK2 build of
+// Debian's qemu-efi-riscv64 where the distribution has one.
+var firmwareCandidates = map[string][][2]string{
+	"amd64": {
+		{"/usr/share/OVMF/OVMF_CODE.fd", "/usr/share/OVMF/OVMF_VARS.fd"},
+		{"/usr/share/OVMF/OVMF_CODE_4M.fd", "/usr/share/OVMF/OVMF_VARS_4M.fd"},
+		{"/usr/share/edk2/ovmf/OVMF_CODE.fd", "/usr/share/edk2/ovmf/OVMF_VARS.fd"},
+	},
+	"arm64": {
+		{"/usr/share/AAVMF/AAVMF_CODE.fd", "/usr/share/AAVMF/AAVMF_VARS.fd"},
+		{"/usr/share/edk2/aarch64/QEMU_EFI-pflash.raw", "/usr/share/edk2/aarch64/vars-template-pflash.raw"},
+	},
+	"riscv64": {
+		{"/usr/share/qemu-efi-riscv64/RISCV_VIRT_CODE.fd", "/usr/share/qemu-efi-riscv64/RISCV_VIRT_VARS.fd"},
+	},
+}
+
+// varsTemplate names the variable-store template that goes with a
+// firmware image: OVMF_CODE*.fd → OVMF_VARS*.fd, AAVMF_CODE.fd →
+// AAVMF_VARS.fd, RISCV_VIRT_CODE.fd → RISCV_VIRT_VARS.fd, next to it.
+func varsTemplate(code string) string {
+	for _, c := range firmwareCandidates {
+		for _, p := range c {
+			if p[0] == code {
+				return p[1]
+			}
+		}
+	}
+	dir, base := filepath.Split(code)
+	return filepath.Join(dir, strings.ReplaceAll(base, "CODE", "VARS"))
 }
 
 // resolved is Options after defaults and checks, ready to become a QEMU
@@ -224,19 +263,17 @@ func resolve(o Options) (*resolved, error) {
 	if r.UEFI != nil {
 		u := *r.UEFI
 		if u.Code == "" {
-			for _, c := range ovmfCandidates {
+			for _, c := range firmwareCandidates[r.Arch] {
 				if _, err := os.Stat(c[0]); err == nil {
 					u.Code, r.varsTmpl = c[0], c[1]
 					break
 				}
 			}
 			if u.Code == "" {
-				return nil, fmt.Errorf("%w: no OVMF firmware found (install ovmf or give its path)", ErrInput)
+				return nil, fmt.Errorf("%w: no UEFI firmware for %s found (install %s or give its path)", ErrInput, r.Arch, firmwarePackage[r.Arch])
 			}
 		} else {
-			// OVMF_CODE*.fd → OVMF_VARS*.fd next to it.
-			dir, base := filepath.Split(u.Code)
-			r.varsTmpl = filepath.Join(dir, regexp.MustCompile(`CODE`).ReplaceAllString(base, "VARS"))
+			r.varsTmpl = varsTemplate(u.Code)
 		}
 		if err := regularFile("OVMF code", u.Code); err != nil {
 			return nil, err
