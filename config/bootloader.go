@@ -27,10 +27,6 @@ import (
 //	                                  for the other systems)
 //	EFI/BOOT/BOOTX64.EFI              a copy of efi (the removable-media path
 //	                                  of "system": BOOTAA64.EFI, BOOTRISCV64.EFI)
-//
-// The EFI binary must be a PE image for "system" (its Machine field is
-// checked when the image is planned).
-//
 //	loader/loader.conf                LoaderConf()
 //	loader/entries/ID.conf            Entry.Conf(), one per entry
 //	EFI/purefs/ID/linux               the entry's kernel
@@ -40,7 +36,8 @@ import (
 // kernel command line; "title" defaults to the id. "timeout" is in seconds
 // (absent: no timeout line, systemd-boot's own default). "default" names an
 // entry id (absent: no default line, systemd-boot picks the first entry in
-// its sort order).
+// its sort order). The EFI binary must be a PE image for "system" (its
+// Machine field is checked when the image is planned).
 type Bootloader struct {
 	Type    string // "systemd-boot"
 	EFI     string // host path of systemd-bootx64.efi
