@@ -16,6 +16,7 @@ import (
 	"github.com/purefs/purefs/ext4"
 	"github.com/purefs/purefs/fat"
 	"github.com/purefs/purefs/internal/container"
+	"github.com/purefs/purefs/internal/hostio"
 	"github.com/purefs/purefs/sparse"
 )
 
@@ -299,7 +300,7 @@ func writeRaw(f *os.File, plan *BuildPlan) error {
 			FATType:       32,
 			HiddenSectors: uint32(l.ESPOffset / 512),
 		}
-		w := io.NewOffsetWriter(f, l.ESPOffset)
+		w := hostio.Window{F: f, Off: l.ESPOffset}
 		err := fat.Write(w, plan.ESP, fo)
 		if errors.Is(err, fat.ErrType) {
 			fo.FATType = 0

@@ -4,8 +4,7 @@ import (
 	"errors"
 	"fmt"
 
-	"golang.org/x/sys/unix"
-
+	"github.com/purefs/purefs/internal/hostio"
 	"github.com/purefs/purefs/sparse"
 )
 
@@ -40,29 +39,29 @@ func (wr *writer) placeFile(ino uint32, r *inodeRec) error {
 	case n.Source == "":
 		return fmt.Errorf("%w: %s: regular file of %d bytes without a source", ErrTree, pathOf(wr.recs, ino), n.Size)
 	default:
-		it, err := wr.pf.next()
+		it, err := wr.pf.Next()
 		if err != nil {
 			return wr.moveErr(err)
 		}
-		if it == nil || it.src != n.Source {
+		if it == nil || it.Src != n.Source {
 			return fmt.Errorf("%w: %s: prefetch out of step", ErrTree, pathOf(wr.recs, ino))
 		}
-		err = it.err
-		if err == nil && it.data != nil {
-			err = fc.fromBytes(it.data)
+		err = it.Err
+		if err == nil && it.Data != nil {
+			err = fc.fromBytes(it.Data)
 		} else if err == nil {
-			fc.src, fc.tail = it.fd, it.tail
+			fc.src, fc.tail = it.Fd, it.Tail
 			if wr.opts.NoZeroScan {
 				fc.region = cloneRegion // see cloneReserve
 			}
-			err = fc.fromRanges(it.ranges)
+			err = fc.fromRanges(it.Ranges)
 			if fc.queued {
 				// The mover closes the source after its last job.
-				wr.mv.send(moveJob{kind: jobClose, fd: it.fd})
-				it.fd = -1
+				wr.mv.Close(it.Fd)
+				it.Fd = -1
 			}
 		}
-		wr.pf.release(it)
+		wr.pf.Release(it)
 		if err != nil {
 			// Running out of space, a write to the window that failed
 			// and a source the mover could not read (which it names)
@@ -153,7 +152,7 @@ func (fc *fileCopy) blockRange(b0, b1 uint64) error {
 // scanChunk reads file blocks from b into chunk and writes those that
 // are not all zeros.
 func (fc *fileCopy) scanChunk(chunk []byte, b uint64) error {
-	if err := preadFull(fc.src, chunk, int64(b)*BlockSize); err != nil {
+	if err := hostio.PreadFull(fc.src, chunk, int64(b)*BlockSize); err != nil {
 		return err
 	}
 	k := uint64(len(chunk) / BlockSize)
@@ -214,8 +213,8 @@ func (fc *fileCopy) write(off int64, data []byte, n int64, blk uint64) error {
 		return nil
 	}
 	whole := n &^ (BlockSize - 1)
-	if fc.src >= 0 && wr.fw != nil && wr.mv != nil && whole > 0 && (data == nil || fc.canClone(off, whole, blk)) {
-		if err := wr.mv.send(moveJob{kind: jobCopy, fd: fc.src, off: off, n: whole, dst: int64(blk) * BlockSize, ino: fc.ino}); err != nil {
+	if fc.src >= 0 && wr.mv != nil && wr.mv.CanCopy() && whole > 0 && (data == nil || fc.canClone(off, whole, blk)) {
+		if err := wr.mv.Copy(fc.src, off, int64(blk)*BlockSize, whole, fc.ino); err != nil {
 			return wr.moveErr(err)
 		}
 		fc.queued = true
@@ -239,7 +238,7 @@ func (fc *fileCopy) write(off int64, data []byte, n int64, blk uint64) error {
 		c := wr.chunk()
 		k := min(n, int64(len(c)))
 		p := c[:k]
-		err := preadFull(fc.src, p, off)
+		err := hostio.PreadFull(fc.src, p, off)
 		if err == nil {
 			err = wr.bufWriteIn(fc.region, p, blk)
 		}
@@ -265,11 +264,7 @@ func (fc *fileCopy) canClone(off, n int64, blk uint64) bool {
 	if wr.clone != 0 {
 		return wr.clone > 0
 	}
-	err := unix.IoctlFileCloneRange(int(wr.fw.F.Fd()), &unix.FileCloneRange{
-		Src_fd: int64(fc.src), Src_offset: uint64(off), Src_length: uint64(n),
-		Dest_offset: uint64(wr.fw.Off + int64(blk)*BlockSize),
-	})
-	if err != nil {
+	if err := wr.win.Clone(fc.src, off, int64(blk)*BlockSize, n); err != nil {
 		wr.clone = -1
 		return false
 	}
@@ -279,14 +274,14 @@ func (fc *fileCopy) canClone(off, n int64, blk uint64) bool {
 
 // moveErr names the file of a mover's failure.
 func (wr *writer) moveErr(err error) error {
-	var me *moveError
+	var me *hostio.MoveError
 	if !errors.As(err, &me) {
 		return err
 	}
-	if !me.source {
-		return &windowError{me.err}
+	if !me.Source {
+		return &windowError{fmt.Errorf("ext4: %w", me.Err)}
 	}
-	return fmt.Errorf("%w: %s (from %s): %v", ErrSource, pathOf(wr.recs, me.ino), wr.recs[me.ino].n.Source, me.err)
+	return fmt.Errorf("%w: %s (from %s): %v", ErrSource, pathOf(wr.recs, me.Tag), wr.recs[me.Tag].n.Source, me.Err)
 }
 
 // windowError is a write to the window that failed.

@@ -7,15 +7,16 @@ import (
 	"sync"
 	"time"
 
+	"github.com/purefs/purefs/internal/hostio"
 	"github.com/purefs/purefs/tree"
 )
 
 // writer carries one Write call.
 type writer struct {
 	w        io.WriterAt
-	fw       *FileWindow // set when w is a FileWindow: copy_file_range
-	mv       *mover      // while content is written: the queue of writes
-	clone    int8        // 0 unknown, 1 the window's file system clones, -1 it does not
+	win      *hostio.Window // set when w is a FileWindow: pwritev, copy_file_range
+	mv       *hostio.Mover  // while content is written: the queue of writes
+	clone    int8           // 0 unknown, 1 the window's file system clones, -1 it does not
 	opts     Options
 	l        *Layout
 	sb       Superblock
@@ -35,7 +36,7 @@ type writer struct {
 	sizeNeed int64 // computed lazily for ErrNoSpace messages
 	root     *tree.Node
 	treeGoal uint64 // where fixed metadata's extent tree blocks go
-	pf       *prefetcher
+	pf       *hostio.Prefetcher
 	pend     [2]pending  // buffered writes, by the region written to
 	meta     []byte      // metaBlocks' buffer, its used part
 	metaBufs chan []byte // metaBlocks' buffers, written and free
@@ -92,7 +93,7 @@ func (p *Prepared) Write(w io.WriterAt) error {
 // after Write.
 func (p *Prepared) Close() {
 	if p.wr != nil {
-		p.wr.pf.close()
+		p.wr.pf.Close()
 		p.wr = nil
 	}
 }
@@ -111,12 +112,12 @@ func prepare(root *tree.Node, opts Options, check, read bool) (*writer, error) {
 	wr := &writer{opts: opts, recs: recs, ino: ino, root: root, xblocks: map[string]*xblock{}, metaBufs: make(chan []byte, 8)}
 	start := func() {
 		if read {
-			wr.pf = startPrefetch(recs, readWhole(opts), opts.NoZeroScan, wr.retire)
+			wr.pf = startPrefetch(recs, opts, wr.retire)
 		}
 	}
 	stop := func() {
 		if wr.pf != nil {
-			wr.pf.close()
+			wr.pf.Close()
 			wr.pf = nil
 		}
 	}
@@ -151,17 +152,12 @@ func prepare(root *tree.Node, opts Options, check, read bool) (*writer, error) {
 // write writes the prepared file system into w.
 func (wr *writer) write(w io.WriterAt) error {
 	if wr.pf != nil {
-		defer wr.pf.close()
+		defer wr.pf.Close()
 	}
 	wr.w = w
-	switch fw := w.(type) {
-	case FileWindow:
-		wr.fw = &fw
-	case *FileWindow:
-		wr.fw = fw
-	}
-	if wr.fw != nil {
-		if err := wr.fw.prepare(int64(wr.l.Blocks) * BlockSize); err != nil {
+	if win, ok := hostWindow(w); ok {
+		wr.win, wr.w = &win, win
+		if err := win.Prepare(int64(wr.l.Blocks) * BlockSize); err != nil {
 			return fmt.Errorf("ext4: preparing the window: %w", err)
 		}
 	}
@@ -174,10 +170,10 @@ func (wr *writer) write(w io.WriterAt) error {
 	if err := wr.flush(); err != nil {
 		return err
 	}
-	wr.mv = startMover(wr.w, wr.fw)
+	wr.mv = hostio.StartMover(wr.w)
 	defer func() {
 		if wr.mv != nil {
-			wr.mv.wait()
+			wr.mv.Wait()
 			wr.mv = nil
 		}
 	}()
@@ -185,7 +181,7 @@ func (wr *writer) write(w io.WriterAt) error {
 		return err
 	}
 	ferr := wr.finish()
-	err := wr.mv.wait()
+	err := wr.mv.Wait()
 	wr.mv = nil
 	if err != nil {
 		return wr.moveErr(err)
@@ -352,13 +348,12 @@ func (wr *writer) flushPending(p *pending) error {
 	iov, off := p.iov, int64(p.blk)*BlockSize
 	*p = pending{iov: make([][]byte, 0, 64)}
 	if wr.mv != nil {
-		return wr.moveErr(wr.mv.send(moveJob{kind: jobWrite, iov: iov, dst: off}))
+		return wr.moveErr(wr.mv.Write(iov, off))
 	}
-	fd, base := -1, int64(0)
-	if wr.fw != nil {
-		fd, base = int(wr.fw.F.Fd()), wr.fw.Off
+	if err := hostio.WriteIov(wr.w, iov, off); err != nil {
+		return fmt.Errorf("ext4: %w", err)
 	}
-	return writeIov(wr.w, fd, base, iov, off)
+	return nil
 }
 
 // retire calls release once everything written so far from a buffer that
@@ -368,7 +363,7 @@ func (wr *writer) retire(release func()) error {
 		return err
 	}
 	if wr.mv != nil {
-		return wr.mv.send(moveJob{kind: jobRelease, release: release})
+		return wr.mv.Release(release)
 	}
 	release()
 	return nil

@@ -1,7 +1,6 @@
 package fat
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
@@ -9,10 +8,11 @@ import (
 	"hash"
 	"hash/crc32"
 	"io"
-	"os"
+	"iter"
 	"strings"
 	"time"
 
+	"github.com/purefs/purefs/internal/hostio"
 	"github.com/purefs/purefs/sparse"
 	"github.com/purefs/purefs/tree"
 )
@@ -86,6 +86,9 @@ type writer struct {
 	dirs   []*dirPlan // in allocation order
 	meta   hash.Hash  // volume ID hash
 	buf    []byte
+	pf     *hostio.Prefetcher // reads the sources in writeFiles' order
+	win    hostio.Window      // w, when it is a window onto a file
+	clone  bool               // win's file system may clone sources' blocks
 }
 
 // Write writes a FAT file system holding the tree below root into w, whose
@@ -98,6 +101,15 @@ func Write(w io.WriterAt, root *tree.Node, opts Options) error {
 		return err
 	}
 	wr.w = w
+	switch win := w.(type) {
+	case hostio.Window:
+		wr.win, wr.clone = win, true
+	case *hostio.Window:
+		wr.win, wr.clone = *win, true
+	}
+	// The sources are read from now on, on other goroutines.
+	wr.pf = hostio.StartPrefetch(sources(rootPlan), hostio.PrefetchOptions{Small: smallFile, Exact: true})
+	defer wr.pf.Close()
 	// (3) Directories.
 	for _, d := range wr.dirs {
 		if err := wr.writeDir(d); err != nil {
@@ -447,48 +459,108 @@ func (wr *writer) writeFiles(d *dirPlan) error {
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
+// smallFile is the size up to which sources are read whole by the
+// prefetcher; larger ones are read a chunk at a time.
+const smallFile = 1 << 20
+
+// hasSource reports whether n's data is read from its source file.
+func hasSource(n *tree.Node) bool {
+	return n.Data == nil && n.Size > 0
+}
+
+// sources yields the source files in the order writeFiles copies them.
+func sources(d *dirPlan) iter.Seq2[string, int64] {
+	return func(yield func(string, int64) bool) {
+		var walk func(d *dirPlan) bool
+		walk = func(d *dirPlan) bool {
+			for i := range d.items {
+				it := &d.items[i]
+				if it.dir != nil {
+					if !walk(it.dir) {
+						return false
+					}
+				} else if hasSource(it.node) && !yield(it.node.Source, it.node.Size) {
+					return false
+				}
+			}
+			return true
+		}
+		walk(d)
+	}
+}
+
 // writeFile copies one file's data into its clusters, leaving holes for
-// all-zero chunks.
+// all-zero chunks. Whole blocks of larger sources are cloned where the
+// window's file system shares them with the source and the offsets are
+// block-aligned.
 func (wr *writer) writeFile(it *item) error {
 	n := it.node
 	if n.Size == 0 {
 		return nil
 	}
-	var r io.Reader
-	if n.Data != nil {
-		if int64(len(n.Data)) != n.Size {
-			return fmt.Errorf("%w: %s: %d bytes of data for size %d", ErrSource, it.path, len(n.Data), n.Size)
+	data, fd := n.Data, -1
+	if data != nil {
+		if int64(len(data)) != n.Size {
+			return fmt.Errorf("%w: %s: %d bytes of data for size %d", ErrSource, it.path, len(data), n.Size)
 		}
-		r = bytes.NewReader(n.Data)
 	} else {
-		f, err := os.Open(n.Source)
+		src, err := wr.pf.Next()
 		if err != nil {
-			return fmt.Errorf("%w: %s: %v", ErrSource, it.path, err)
+			return err
 		}
-		defer f.Close()
-		r = f
+		if src == nil || src.Src != n.Source {
+			return fmt.Errorf("%w: %s: sources read out of step", ErrSource, it.path)
+		}
+		defer wr.pf.Release(src)
+		if errors.Is(src.Err, hostio.ErrChanged) {
+			return fmt.Errorf("%w: %s: %v (changed while copying?)", ErrSource, it.path, src.Err)
+		}
+		if src.Err != nil {
+			return fmt.Errorf("%w: %s: %v", ErrSource, it.path, src.Err)
+		}
+		data, fd = src.Data, src.Fd
 	}
 	crc := uint32(0)
 	off := wr.g.ClusterOffset(it.first)
 	for pos := int64(0); pos < n.Size; {
-		b := wr.buf[:min(int64(len(wr.buf)), n.Size-pos)]
-		if _, err := io.ReadFull(r, b); err != nil {
-			return fmt.Errorf("%w: %s: read %d of %d bytes: %v", ErrSource, it.path, pos, n.Size, err)
+		k := min(int64(len(wr.buf)), n.Size-pos)
+		var b []byte
+		if data != nil {
+			b = data[pos : pos+k]
+		} else {
+			b = wr.buf[:k]
+			if err := hostio.PreadFull(fd, b, pos); err != nil {
+				return fmt.Errorf("%w: %s: read at %d of %d bytes: %v", ErrSource, it.path, pos, n.Size, err)
+			}
 		}
 		crc = crc32.Update(crc, castagnoli, b)
 		if !sparse.IsZero(b) {
-			if err := wr.writeAt(b, off+pos); err != nil {
+			if err := wr.writeData(b, fd, pos, off+pos); err != nil {
 				return err
 			}
 		}
-		pos += int64(len(b))
-	}
-	var one [1]byte
-	if k, _ := r.Read(one[:]); k != 0 {
-		return fmt.Errorf("%w: %s: longer than its size %d (changed while copying?)", ErrSource, it.path, n.Size)
+		pos += k
 	}
 	fmt.Fprintf(wr.meta, "%q %08x\n", it.path, crc)
 	return nil
+}
+
+// writeData writes b, read at src of the source fd (-1: none), at off of
+// the window: its whole blocks by a clone where the window's file system
+// shares blocks and the offsets are block-aligned, the rest by a write.
+func (wr *writer) writeData(b []byte, fd int, src, off int64) error {
+	if whole := int64(len(b)) &^ (hostio.CloneAlign - 1); fd >= 0 && wr.clone && whole > 0 {
+		err := wr.win.Clone(fd, src, off, whole)
+		if err == nil {
+			b, off = b[whole:], off+whole
+		} else if errors.Is(err, hostio.ErrNoClone) {
+			wr.clone = false
+		}
+	}
+	if len(b) == 0 {
+		return nil
+	}
+	return wr.writeAt(b, off)
 }
 
 // fatEntries produces FAT entry values for clusters in increasing order.

@@ -11,9 +11,8 @@ import (
 	"slices"
 	"sync"
 
-	"github.com/purefs/purefs/internal/hostfs"
+	"github.com/purefs/purefs/internal/hostio"
 	"github.com/purefs/purefs/sparse"
-	"golang.org/x/sys/unix"
 )
 
 // Options control Write. The zero value writes an uncompressed image with
@@ -197,9 +196,9 @@ func newRangeCopier(src sparse.Source, dst *os.File) *rangeCopier {
 // copy copies source bytes [from, to) to byte at of dst.
 func (c *rangeCopier) copy(from, to, at int64) error {
 	if c.srcFd >= 0 && from < to {
-		n, err := hostfs.CopyRange(c.srcFd, from, int(c.dst.Fd()), at, to-from)
+		n, err := hostio.CopyRange(c.srcFd, from, int(c.dst.Fd()), at, to-from)
 		switch {
-		case errors.Is(err, hostfs.ErrNoCopyRange):
+		case errors.Is(err, hostio.ErrNoCopyRange):
 			c.srcFd = -1 // buffered copies from now on
 		case err != nil:
 			return fmt.Errorf("qcow2: copying source bytes at %d: %w", from+n, err)
@@ -461,7 +460,7 @@ func (c *coalescer) flush() error {
 // markedly cheaper for the file system than allocating them page by page.
 func (c *coalescer) write(p []byte, off int64) error {
 	if f, ok := c.w.(*os.File); ok {
-		_ = unix.Fallocate(int(f.Fd()), 0, off, int64(len(p))) // only a hint: errors are harmless
+		hostio.Allocate(f, off, int64(len(p))) // only a hint
 	}
 	_, err := c.w.WriteAt(p, off)
 	return wrapWrite(err)

@@ -11,7 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/purefs/purefs/internal/hostfs"
+	"github.com/purefs/purefs/internal/hostio"
 	"github.com/purefs/purefs/tree"
 )
 
@@ -192,7 +192,7 @@ func joinName(dir, name string) string {
 // for the *at system calls, without following a symlink put in its place.
 // Reading it does not move its access time where the caller may ask so.
 func openDir(dirfd int, name string) (int, error) {
-	return hostfs.OpenNoatime(dirfd, name, unix.O_RDONLY|unix.O_DIRECTORY)
+	return hostio.OpenDir(dirfd, name)
 }
 
 // direntBufs holds getdents buffers for reuse.

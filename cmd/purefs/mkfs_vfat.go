@@ -7,10 +7,8 @@ import (
 	"strconv"
 	"strings"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/purefs/purefs/fat"
-	"github.com/purefs/purefs/sparse"
+	"github.com/purefs/purefs/internal/hostio"
 	"github.com/purefs/purefs/stage"
 )
 
@@ -75,48 +73,10 @@ func mkfsVfatMain(args []string) error {
 		func(f *os.File, size int64) error {
 			// Write leaves unused sectors untouched: the window must
 			// read as zeros first.
-			cur, err := sparse.FileSize(f)
-			if err != nil {
+			w := hostio.Window{F: f, Off: a.offset}
+			if err := w.Prepare(size); err != nil {
 				return err
 			}
-			if err := zeroWindow(f, a.offset, min(size, max(cur-a.offset, 0))); err != nil {
-				return err
-			}
-			return fat.Write(io.NewOffsetWriter(f, a.offset), root, a.opts)
+			return fat.Write(w, root, a.opts)
 		})
-}
-
-// zeroWindow makes [off, off+n) of f read as zeros, by punching a hole
-// where the file system allows it and by overwriting non-zero data
-// otherwise. Write relies on it: it leaves unused sectors untouched.
-func zeroWindow(f *os.File, off, n int64) error {
-	if n <= 0 {
-		return nil
-	}
-	err := unix.Fallocate(int(f.Fd()), unix.FALLOC_FL_PUNCH_HOLE|unix.FALLOC_FL_KEEP_SIZE, off, n)
-	if err == nil {
-		return nil
-	}
-	ranges, err := sparse.DataRanges(f, off+n)
-	if err != nil {
-		return err
-	}
-	buf := make([]byte, 1<<20)
-	zero := make([]byte, len(buf))
-	for _, r := range ranges {
-		lo, hi := max(r.Off, off), min(r.End(), off+n)
-		for p := lo; p < hi; p += int64(len(buf)) {
-			b := buf[:min(int64(len(buf)), hi-p)]
-			if _, err := f.ReadAt(b, p); err != nil && err != io.EOF {
-				return err
-			}
-			if sparse.IsZero(b) {
-				continue
-			}
-			if _, err := f.WriteAt(zero[:len(b)], p); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
 }

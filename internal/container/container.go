@@ -14,11 +14,11 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/purefs/purefs/internal/hostio"
 	"github.com/purefs/purefs/qcow2"
 	"github.com/purefs/purefs/sparse"
 	"github.com/purefs/purefs/vdi"
 	"github.com/purefs/purefs/vhd"
-	"golang.org/x/sys/unix"
 )
 
 // Format names, as qemu-img spells them.
@@ -362,7 +362,7 @@ func WriteRaw(dst *os.File, src sparse.Source) error {
 					}
 					// Allocating first is cheaper for the file system
 					// than allocating page by page; errors are harmless.
-					_ = unix.Fallocate(int(dst.Fd()), 0, off+i, k-i)
+					hostio.Allocate(dst, off+i, k-i)
 					if _, err := dst.WriteAt(p[i:k], off+i); err != nil {
 						return fmt.Errorf("container: writing the raw image: %w", err)
 					}

@@ -16,7 +16,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/purefs/purefs/internal/hostfs"
+	"github.com/purefs/purefs/internal/hostio"
 	"github.com/purefs/purefs/tree"
 )
 
@@ -139,7 +139,7 @@ func (r *dirReader) walk(host, path string) error {
 // openNoatime opens path for reading (not following a symlink) with
 // O_NOATIME where the caller may use it.
 func openNoatime(path string, flags int) (*os.File, error) {
-	fd, err := hostfs.OpenNoatime(unix.AT_FDCWD, path, flags|unix.O_RDONLY)
+	fd, err := hostio.OpenNoatime(hostio.CWD, path, flags|unix.O_RDONLY)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrRead, path, err)
 	}

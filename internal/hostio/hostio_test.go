@@ -1,0 +1,256 @@
+package hostio
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// withPortable runs f with the fast paths (false) and the portable
+// fallbacks (true).
+func withPortable(t *testing.T, f func(t *testing.T, portable bool)) {
+	for _, p := range []bool{false, true} {
+		name := "fast"
+		if p {
+			name = "portable"
+		}
+		t.Run(name, func(t *testing.T) {
+			prev := SetPortable(p)
+			defer SetPortable(prev)
+			f(t, p)
+		})
+	}
+}
+
+func pattern(n int, seed byte) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(i*7) ^ seed | 1
+	}
+	return b
+}
+
+// TestPrepareSameBytes: a window over old data, part of a file and
+// beyond its end, reads as zeros after Prepare, the bytes around it are
+// kept, and fast path and fallback give the same file.
+func TestPrepareSameBytes(t *testing.T) {
+	var files [][]byte
+	withPortable(t, func(t *testing.T, _ bool) {
+		p := filepath.Join(t.TempDir(), "img")
+		old := pattern(3<<20+123, 5)
+		if err := os.WriteFile(p, old, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		f, err := os.OpenFile(p, os.O_RDWR, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		w := Window{F: f, Off: 1<<20 + 512}
+		if err := w.Prepare(4 << 20); err != nil {
+			t.Fatal(err)
+		}
+		got, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if int64(len(got)) != w.Off+4<<20 {
+			t.Fatalf("size %d, want %d", len(got), w.Off+4<<20)
+		}
+		if !bytes.Equal(got[:w.Off], old[:w.Off]) {
+			t.Error("bytes before the window changed")
+		}
+		if !bytes.Equal(got[w.Off:], make([]byte, 4<<20)) {
+			t.Error("the window does not read as zeros")
+		}
+		files = append(files, got)
+	})
+	if len(files) == 2 && !bytes.Equal(files[0], files[1]) {
+		t.Error("fast path and fallback differ")
+	}
+}
+
+// TestMoverSameBytes: writes and copies through the mover give the same
+// window with pwritev and copy_file_range as with pwrite and buffered
+// copies.
+func TestMoverSameBytes(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "src")
+	data := pattern(5<<20+77, 9)
+	if err := os.WriteFile(src, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var files [][]byte
+	withPortable(t, func(t *testing.T, _ bool) {
+		p := filepath.Join(t.TempDir(), "img")
+		f, err := os.Create(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		fd, err := OpenSource(CWD, src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := StartMover(Window{F: f, Off: 4096})
+		if !m.CanCopy() {
+			t.Fatal("a mover onto a Window cannot copy")
+		}
+		a, b := pattern(10000, 1), pattern(3000, 2)
+		if err := m.Write([][]byte{a, b}, 123); err != nil {
+			t.Fatal(err)
+		}
+		if err := m.Copy(fd, 4096, 1<<20, 4<<20, 7); err != nil {
+			t.Fatal(err)
+		}
+		m.Close(fd)
+		done := false
+		if err := m.Release(func() { done = true }); err != nil {
+			t.Fatal(err)
+		}
+		if err := m.Wait(); err != nil {
+			t.Fatal(err)
+		}
+		if !done {
+			t.Error("release not called")
+		}
+		got, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := make([]byte, 4096+1<<20+4<<20)
+		copy(want[4096+123:], a)
+		copy(want[4096+123+len(a):], b)
+		copy(want[4096+1<<20:], data[4096:4096+4<<20])
+		if !bytes.Equal(got, want) {
+			t.Error("window bytes differ from what was written")
+		}
+		files = append(files, got)
+	})
+	if len(files) == 2 && !bytes.Equal(files[0], files[1]) {
+		t.Error("fast path and fallback differ")
+	}
+}
+
+// TestMoverSourceError: a copy from a descriptor that cannot be read
+// fails with a MoveError naming its tag as a source error.
+func TestMoverSourceError(t *testing.T) {
+	withPortable(t, func(t *testing.T, _ bool) {
+		f, err := os.Create(filepath.Join(t.TempDir(), "img"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		dir, err := OpenDir(CWD, t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer Close(dir)
+		m := StartMover(Window{F: f})
+		m.Copy(dir, 0, 0, 8192, 42)
+		var me *MoveError
+		if err := m.Wait(); !errors.As(err, &me) || !me.Source || me.Tag != 42 {
+			t.Fatalf("error %v, want a source MoveError with tag 42", err)
+		}
+	})
+}
+
+// TestCloneAlignment: Clone refuses unaligned ranges without a system
+// call, and the fallback never clones.
+func TestCloneAlignment(t *testing.T) {
+	f, err := os.Create(filepath.Join(t.TempDir(), "img"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	w := Window{F: f, Off: 512}
+	if err := w.Clone(int(f.Fd()), 0, 0, 4096); !errors.Is(err, ErrUnaligned) {
+		t.Errorf("unaligned window: %v, want ErrUnaligned", err)
+	}
+	w.Off = 0
+	if err := w.Clone(int(f.Fd()), 0, 4096, 100); !errors.Is(err, ErrUnaligned) {
+		t.Errorf("unaligned length: %v, want ErrUnaligned", err)
+	}
+	prev := SetPortable(true)
+	defer SetPortable(prev)
+	if err := w.Clone(int(f.Fd()), 0, 4096, 4096); !errors.Is(err, ErrNoClone) {
+		t.Errorf("portable: %v, want ErrNoClone", err)
+	}
+	if _, err := CopyRange(int(f.Fd()), 0, int(f.Fd()), 4096, 4096); !errors.Is(err, ErrNoCopyRange) {
+		t.Errorf("portable CopyRange: %v, want ErrNoCopyRange", err)
+	}
+}
+
+// TestPrefetch reads small files whole and larger ones by data range with
+// their tails, in order, with a missing source and a changed size as
+// errors.
+func TestPrefetch(t *testing.T) {
+	dir := t.TempDir()
+	sub := filepath.Join(dir, "a", "b")
+	if err := os.MkdirAll(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	type file struct {
+		path string
+		data []byte
+		size int64
+	}
+	var files []file
+	for i, n := range []int{1, 4096, 70000, 200000, 9000} {
+		p := filepath.Join(sub, string(rune('a'+i)))
+		d := pattern(n, byte(i))
+		if err := os.WriteFile(p, d, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, file{p, d, int64(n)})
+	}
+	files = append(files, file{filepath.Join(dir, "missing"), nil, 10})
+	files = append(files, file{files[0].path, nil, 2}) // not its size
+	withPortable(t, func(t *testing.T, _ bool) {
+		seq := func(yield func(string, int64) bool) {
+			for _, f := range files {
+				if !yield(f.path, f.size) {
+					return
+				}
+			}
+		}
+		p := StartPrefetch(seq, PrefetchOptions{Small: 64 << 10, Tail: 4096, Exact: true})
+		defer p.Close()
+		for i, f := range files {
+			it, err := p.Next()
+			if err != nil || it == nil || it.Src != f.path {
+				t.Fatalf("item %d: %v, %v", i, it, err)
+			}
+			switch {
+			case f.data == nil && i == len(files)-1:
+				if !errors.Is(it.Err, ErrChanged) {
+					t.Errorf("%s: %v, want ErrChanged", f.path, it.Err)
+				}
+			case f.data == nil:
+				if !errors.Is(it.Err, os.ErrNotExist) {
+					t.Errorf("%s: %v, want not found", f.path, it.Err)
+				}
+			case it.Err != nil:
+				t.Errorf("%s: %v", f.path, it.Err)
+			case f.size <= 64<<10:
+				if !bytes.Equal(it.Data, f.data) {
+					t.Errorf("%s: data differs", f.path)
+				}
+			default:
+				if it.Fd < 0 || len(it.Ranges) != 1 || it.Ranges[0].Len != f.size {
+					t.Errorf("%s: fd %d ranges %v", f.path, it.Fd, it.Ranges)
+				}
+				tail := f.size % 4096
+				if !bytes.Equal(it.Tail, f.data[f.size-tail:]) {
+					t.Errorf("%s: tail differs", f.path)
+				}
+			}
+			p.Release(it)
+		}
+		if it, err := p.Next(); it != nil || err != nil {
+			t.Errorf("after the last: %v, %v", it, err)
+		}
+	})
+}
