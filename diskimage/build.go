@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 
 	"github.com/purefs/purefs/config"
 	"github.com/purefs/purefs/ext4"
@@ -34,9 +35,13 @@ type BuildOptions struct {
 	// Progress, when set, is called now and then with the bytes written so
 	// far and the bytes planned.
 	Progress *Progress
-	// Temps records temporary files so that a signal handler can remove
-	// them (nil: Build keeps its own).
-	Temps *Temps
+	// Interrupt lets a signal handler stop the build before its commit
+	// point (nil: Build keeps its own).
+	Interrupt *Interrupt
+	// Hook, when set, is called at named points of the output
+	// transaction ("staged", "before-commit", "between-renames",
+	// "after-commit"), for tests that interrupt a build there.
+	Hook func(point string)
 }
 
 // Plan is what Build decides before writing: the staged trees, the sizes
@@ -128,6 +133,89 @@ func MakePlan(cfg *config.Config, opts BuildOptions) (*BuildPlan, error) {
 		return nil, err
 	}
 	return p, nil
+}
+
+// Build writes the outputs of plan into opts.OutDir, as one transaction
+// (see output.go): (1) the raw disk image, (2) the bootloader step, (3) the
+// container under make-disk-image.nix's name, efi-vars.fd when asked and
+// nix-support/hydra-build-products, (4) postVM, (5) the commit. On error
+// or interruption before the commit, OutDir is left as it was.
+func Build(plan *BuildPlan, opts BuildOptions) (err error) {
+	cfg := plan.Config
+	if opts.Interrupt == nil {
+		opts.Interrupt = &Interrupt{}
+	}
+	hook := func(point string) {
+		if opts.Hook != nil {
+			opts.Hook(point)
+		}
+	}
+	in := opts.Interrupt
+	o, err := beginOutput(opts.OutDir, in)
+	if err != nil {
+		in.abort()
+		return err
+	}
+	defer func() {
+		if err != nil {
+			in.abort()
+			if in.Stopped() && !errors.Is(err, ErrInterrupted) {
+				err = fmt.Errorf("%w: %v", ErrInterrupted, err)
+			}
+		}
+	}()
+	if opts.Progress != nil {
+		opts.Progress.Planned.Store(plannedBytes(plan))
+	}
+	// (1) the raw image
+	raw, err := writeImage(plan, o, opts)
+	if err != nil {
+		return err
+	}
+	// (2) efi-vars.fd, which the VM step boots with as its variable
+	// store, as make-disk-image.nix's does with $out/efi-vars.fd
+	var efiVars string
+	if cfg.TouchEFIVars {
+		if efiVars, err = copyEFIVars(cfg.EFIVariables, o, in); err != nil {
+			raw.Close()
+			return err
+		}
+	}
+	if cfg.InstallBootLoader {
+		opts.Progress.set(raw, "installing the bootloader (VM)")
+		if err := installBootLoader(in.context(), raw.Name(), plan, opts, efiVars); err != nil {
+			raw.Close()
+			return err
+		}
+	}
+	// (3) the image output and hydra-build-products (last: the commit
+	// renames in this order)
+	if err := convert(plan, raw, o, opts); err != nil {
+		return err
+	}
+	if err := writeHydra(cfg, o, in); err != nil {
+		return err
+	}
+	hook("staged")
+	// (4) postVM, on the outputs under their final names
+	if cfg.PostVM != "" {
+		if err := o.expose(in); err != nil {
+			return err
+		}
+		env := postVMEnv{Out: o.dir, DiskImage: filepath.Join(o.dir, cfg.Filename())}
+		if cfg.TouchEFIVars {
+			env.EFIVars = filepath.Join(o.dir, "efi-vars.fd")
+		}
+		if err := runPostVM(cfg.PostVM, env, opts.Log, in); err != nil {
+			return err
+		}
+	}
+	// (5) the commit
+	warning, err := o.commit(in, hook)
+	if warning != nil && opts.Log != nil {
+		fmt.Fprintf(opts.Log, "warning: the outputs are complete, but %v\n", warning)
+	}
+	return err
 }
 
 // rootUUID is rootFSUID, or (non-deterministic builds without one) a UUID

@@ -21,7 +21,7 @@ var ErrBootLoader = errors.New("diskimage: installBootLoader")
 // the configured command with NIXOS_INSTALL_BOOTLOADER=1, then
 // /etc/machine-id removed. A failing installer fails the build with its
 // exit status.
-func installBootLoader(img string, plan *BuildPlan, opts BuildOptions, efiVars string) error {
+func installBootLoader(ctx context.Context, img string, plan *BuildPlan, opts BuildOptions, efiVars string) error {
 	cfg, l := plan.Config, plan.Layout
 	v := cfg.VM
 	if v == nil {
@@ -63,7 +63,7 @@ func installBootLoader(img string, plan *BuildPlan, opts BuildOptions, efiVars s
 	if cfg.TouchEFIVars {
 		o.UEFI = &vm.UEFI{Code: v.Firmware, Vars: efiVars}
 	}
-	status, err := vm.Run(context.Background(), o)
+	status, err := vm.Run(ctx, o)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrBootLoader, err)
 	}

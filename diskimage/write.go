@@ -5,81 +5,16 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"sort"
-	"strings"
-	"sync"
 	"sync/atomic"
-	"syscall"
 
+	"github.com/purefs/purefs/config"
 	"github.com/purefs/purefs/ext4"
 	"github.com/purefs/purefs/fat"
 	"github.com/purefs/purefs/internal/container"
 	"github.com/purefs/purefs/internal/hostio"
 	"github.com/purefs/purefs/sparse"
 )
-
-// Temps is what a build in progress has to undo if it fails or is
-// interrupted: temporary files and directories to remove, and steps to
-// roll back (outputs renamed into place, the files they replaced, a
-// running postVM). A signal handler calls RemoveAll before exiting.
-type Temps struct {
-	mu    sync.Mutex
-	paths map[string]bool
-	undo  []func()
-}
-
-// Add records a temporary path.
-func (t *Temps) Add(p string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.paths == nil {
-		t.paths = map[string]bool{}
-	}
-	t.paths[p] = true
-}
-
-// Forget drops a path that was renamed into place or removed.
-func (t *Temps) Forget(p string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	delete(t.paths, p)
-}
-
-// OnAbort records a rollback step; RemoveAll runs them newest first.
-func (t *Temps) OnAbort(fn func()) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.undo = append(t.undo, fn)
-}
-
-// done forgets everything: the build is complete.
-func (t *Temps) done() {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.paths, t.undo = nil, nil
-}
-
-// RemoveAll rolls back the recorded steps, newest first, then removes
-// every recorded path (directories last).
-func (t *Temps) RemoveAll() {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	for i := len(t.undo) - 1; i >= 0; i-- {
-		t.undo[i]()
-	}
-	t.undo = nil
-	ps := make([]string, 0, len(t.paths))
-	for p := range t.paths {
-		ps = append(ps, p)
-	}
-	sort.Sort(sort.Reverse(sort.StringSlice(ps)))
-	for _, p := range ps {
-		os.Remove(p)
-	}
-	t.paths = nil
-}
 
 // Progress reports how far the writing is: the bytes allocated in the image
 // being written against the bytes the plan expects.
@@ -109,172 +44,6 @@ func (p *Progress) Sample() (done, planned int64, phase string) {
 		phase = *s
 	}
 	return done, p.Planned.Load(), phase
-}
-
-// Build writes the images of plan into opts.OutDir: the disk image under
-// make-disk-image.nix's name, efi-vars.fd when asked, nix-support/hydra-build-products,
-// then runs postVM. Every output is written under a temporary name and
-// renamed when complete; on error nothing new is left in OutDir.
-func Build(plan *BuildPlan, opts BuildOptions) (err error) {
-	cfg := plan.Config
-	temps := opts.Temps
-	if temps == nil {
-		temps = &Temps{}
-	}
-	defer func() {
-		if err != nil {
-			temps.RemoveAll()
-		}
-	}()
-	// hydra-build-products and postVM's $out name the output absolutely,
-	// as make-disk-image.nix's $out is.
-	if opts.OutDir, err = filepath.Abs(opts.OutDir); err != nil {
-		return fmt.Errorf("%w: %v", ErrOutput, err)
-	}
-	if err := mkdirTracked(opts.OutDir, temps); err != nil {
-		return err
-	}
-	if opts.Progress != nil {
-		opts.Progress.Planned.Store(plannedBytes(plan))
-	}
-	final := filepath.Join(opts.OutDir, cfg.Filename())
-	raw, err := os.CreateTemp(opts.OutDir, ".nixos.raw.tmp-*")
-	if err != nil {
-		return fmt.Errorf("%w: %v", ErrOutput, err)
-	}
-	temps.Add(raw.Name())
-	defer raw.Close()
-	opts.Progress.set(raw, "writing "+cfg.Filename())
-	if err := writeRaw(raw, plan); err != nil {
-		return err
-	}
-	var images []string // temp → final renames, done last
-	var efiVars string
-	if cfg.TouchEFIVars {
-		// The VM step boots with it as its variable store, as make-disk-image.nix's
-		// does with $out/efi-vars.fd.
-		if efiVars, err = copyTemp(cfg.EFIVariables, opts.OutDir, temps); err != nil {
-			return fmt.Errorf("efiVariables: %w", err)
-		}
-	}
-	if cfg.InstallBootLoader {
-		opts.Progress.set(raw, "installing the bootloader (VM)")
-		if err := installBootLoader(raw.Name(), plan, opts, efiVars); err != nil {
-			return err
-		}
-	}
-	if cfg.ContainerFormat() == "raw" {
-		if err := raw.Chmod(0o644); err != nil {
-			return err
-		}
-		images = append(images, raw.Name(), final)
-	} else {
-		out, err := os.CreateTemp(opts.OutDir, "."+cfg.Filename()+".tmp-*")
-		if err != nil {
-			return fmt.Errorf("%w: %v", ErrOutput, err)
-		}
-		temps.Add(out.Name())
-		defer out.Close()
-		if err := out.Chmod(0o644); err != nil {
-			return err
-		}
-		opts.Progress.set(out, "converting to "+cfg.Format)
-		if err := writeContainer(out, raw, plan); err != nil {
-			return err
-		}
-		// The image reaches the disk before it gets its final name.
-		if err := out.Sync(); err != nil {
-			return err
-		}
-		if err := out.Close(); err != nil {
-			return err
-		}
-		images = append(images, out.Name(), final)
-	}
-	if efiVars != "" {
-		images = append(images, efiVars, filepath.Join(opts.OutDir, "efi-vars.fd"))
-	}
-	support := filepath.Join(opts.OutDir, "nix-support")
-	if err := mkdirTracked(support, temps); err != nil {
-		return err
-	}
-	hydra, err := os.CreateTemp(support, ".hydra-build-products.tmp-*")
-	if err != nil {
-		return fmt.Errorf("%w: %v", ErrOutput, err)
-	}
-	temps.Add(hydra.Name())
-	fmt.Fprintf(hydra, "file %s-image %s\n", cfg.HydraFormat(), final)
-	hydra.Chmod(0o644)
-	if err := hydra.Close(); err != nil {
-		return err
-	}
-	images = append(images, hydra.Name(), filepath.Join(support, "hydra-build-products"))
-	if cfg.ContainerFormat() == "raw" {
-		if err := raw.Sync(); err != nil {
-			return err
-		}
-	}
-	// Entries of the output directory that predate the build: anything
-	// else is removed if the build fails from here on (postVM may have
-	// made files).
-	before := dirEntries(opts.OutDir, support)
-	temps.OnAbort(func() { removeNew(opts.OutDir, support, before) })
-	// The outputs take their names; what they replace is kept aside until
-	// the build is complete, so that a failure puts it back.
-	var replaced []string
-	for i := 0; i < len(images); i += 2 {
-		tmp, dst := images[i], images[i+1]
-		if _, err := os.Lstat(dst); err == nil {
-			old := tmp + ".old"
-			if err := os.Rename(dst, old); err != nil {
-				return fmt.Errorf("%w: %v", ErrOutput, err)
-			}
-			replaced = append(replaced, old)
-			temps.OnAbort(func() { os.Rename(old, dst) })
-		}
-		if err := os.Rename(tmp, dst); err != nil {
-			return fmt.Errorf("%w: %v", ErrOutput, err)
-		}
-		temps.Forget(tmp)
-	}
-	if cfg.ContainerFormat() != "raw" {
-		os.Remove(raw.Name())
-		temps.Forget(raw.Name())
-	}
-	if cfg.PostVM != "" {
-		// A failing postVM fails the build, which leaves the directory as
-		// it was, as a failed derivation leaves no $out.
-		if err := runPostVM(cfg.PostVM, opts.OutDir, final, opts.Log, temps); err != nil {
-			return err
-		}
-	}
-	for _, old := range replaced {
-		os.RemoveAll(old)
-	}
-	temps.done()
-	return nil
-}
-
-// dirEntries lists the names in the given directories (full paths).
-func dirEntries(dirs ...string) map[string]bool {
-	m := map[string]bool{}
-	for _, d := range dirs {
-		names, _ := os.ReadDir(d)
-		for _, n := range names {
-			m[filepath.Join(d, n.Name())] = true
-		}
-	}
-	return m
-}
-
-// removeNew removes what the build added to the directories, except the
-// set-aside originals that a later rollback step renames back.
-func removeNew(outDir, support string, before map[string]bool) {
-	for p := range dirEntries(outDir, support) {
-		if !before[p] && !strings.HasSuffix(p, ".old") && p != support {
-			os.RemoveAll(p)
-		}
-	}
 }
 
 // writeRaw writes the partition table, the ESP and the root file system
@@ -344,68 +113,94 @@ func plannedBytes(plan *BuildPlan) int64 {
 	return n
 }
 
-// copyTemp copies src to a temporary file in dir (mode 0644) and returns
-// its name.
-func copyTemp(src, dir string, temps *Temps) (string, error) {
-	in, err := os.Open(src)
+
+// writeImage writes the raw disk image of plan into the staging
+// directory, under a temporary name (step 1 of Build).
+func writeImage(plan *BuildPlan, o *output, opts BuildOptions) (*os.File, error) {
+	raw, err := o.temp(opts.Interrupt, "nixos.raw")
+	if err != nil {
+		return nil, err
+	}
+	opts.Progress.set(raw, "writing "+plan.Config.Filename())
+	if err := writeRaw(raw, plan); err != nil {
+		raw.Close()
+		return nil, err
+	}
+	return raw, nil
+}
+
+// convert makes the image output from the raw image (step 2 of Build): the
+// raw image itself takes the output's name, or the container is written
+// and the raw image removed. The output is synced; raw is closed.
+func convert(plan *BuildPlan, raw *os.File, o *output, opts BuildOptions) error {
+	cfg := plan.Config
+	if cfg.ContainerFormat() == "raw" {
+		if err := raw.Sync(); err != nil {
+			raw.Close()
+			return fmt.Errorf("%w: %v", ErrOutput, err)
+		}
+		if err := raw.Close(); err != nil {
+			return fmt.Errorf("%w: %v", ErrOutput, err)
+		}
+		return o.rename(opts.Interrupt, ".nixos.raw", cfg.Filename())
+	}
+	defer raw.Close()
+	out, err := o.create(opts.Interrupt, cfg.Filename())
+	if err != nil {
+		return err
+	}
+	defer out.Close()
+	opts.Progress.set(out, "converting to "+cfg.Format)
+	if err := writeContainer(out, raw, plan); err != nil {
+		return err
+	}
+	if err := out.Sync(); err != nil {
+		return fmt.Errorf("%w: %v", ErrOutput, err)
+	}
+	if err := out.Close(); err != nil {
+		return fmt.Errorf("%w: %v", ErrOutput, err)
+	}
+	if err := raw.Close(); err != nil {
+		return fmt.Errorf("%w: %v", ErrOutput, err)
+	}
+	return o.remove(opts.Interrupt, ".nixos.raw")
+}
+
+// copyEFIVars copies efiVariables to the staged efi-vars.fd (mode 0644,
+// as make-disk-image.nix's chmod) and returns its path.
+func copyEFIVars(src string, o *output, in *Interrupt) (string, error) {
+	f, err := os.Open(src)
+	if err != nil {
+		return "", fmt.Errorf("efiVariables: %w", err)
+	}
+	defer f.Close()
+	out, err := o.create(in, "efi-vars.fd")
 	if err != nil {
 		return "", err
 	}
-	defer in.Close()
-	out, err := os.CreateTemp(dir, ".efi-vars.fd.tmp-*")
-	if err != nil {
-		return "", err
+	defer out.Close()
+	if _, err := io.Copy(out, f); err != nil {
+		return "", fmt.Errorf("efiVariables: %w", err)
 	}
-	temps.Add(out.Name())
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return "", err
-	}
-	if err := out.Chmod(0o644); err != nil {
-		out.Close()
-		return "", err
+	if err := out.Sync(); err != nil {
+		return "", fmt.Errorf("%w: %v", ErrOutput, err)
 	}
 	return out.Name(), out.Close()
 }
 
-// mkdirTracked creates dir and its missing parents, recording the new ones.
-func mkdirTracked(dir string, temps *Temps) error {
-	if fi, err := os.Stat(dir); err == nil {
-		if !fi.IsDir() {
-			return fmt.Errorf("%w: %s is not a directory", ErrOutput, dir)
-		}
-		return nil
-	}
-	if err := mkdirTracked(filepath.Dir(dir), temps); err != nil {
+// writeHydra writes nix-support/hydra-build-products, naming the image at
+// its final path as make-disk-image.nix does.
+func writeHydra(cfg *config.Config, o *output, in *Interrupt) error {
+	f, err := o.create(in, filepath.Join("nix-support", "hydra-build-products"))
+	if err != nil {
 		return err
 	}
-	if err := os.Mkdir(dir, 0o755); err != nil && !os.IsExist(err) {
+	defer f.Close()
+	if _, err := fmt.Fprintf(f, "file %s-image %s\n", cfg.HydraFormat(), filepath.Join(o.dir, cfg.Filename())); err != nil {
 		return fmt.Errorf("%w: %v", ErrOutput, err)
 	}
-	temps.Add(dir)
-	return nil
-}
-
-// runPostVM runs make-disk-image.nix's postVM shell code with bash, with $out and
-// $diskImage set as in make-disk-image.nix, in a process group of its own that an
-// interrupted build kills. Its error output always reaches standard
-// error; its standard output goes to log.
-func runPostVM(script, out, diskImage string, log io.Writer, temps *Temps) error {
-	cmd := exec.Command("bash", "-e", "-c", script)
-	cmd.Env = append(os.Environ(), "out="+out, "diskImage="+diskImage)
-	cmd.Dir = out
-	if log == nil {
-		log = io.Discard
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("%w: %v", ErrOutput, err)
 	}
-	cmd.Stdout, cmd.Stderr = log, os.Stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("postVM: %w", err)
-	}
-	pid := cmd.Process.Pid
-	temps.OnAbort(func() { syscall.Kill(-pid, syscall.SIGKILL) })
-	if err := cmd.Wait(); err != nil {
-		return fmt.Errorf("postVM: %w", err)
-	}
-	return nil
+	return f.Close()
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -51,26 +52,19 @@ func buildMain(args []string) error {
 		OutDir:          *out,
 		SourceDateEpoch: os.Getenv("SOURCE_DATE_EPOCH"),
 		Log:             log,
-		Temps:           &diskimage.Temps{},
+		Interrupt:       &diskimage.Interrupt{},
 	}
+	// SIGINT, SIGTERM and SIGHUP stop the build and remove what it has
+	// written, unless it has reached its commit point: then it completes
+	// and exits 0.
+	handled := make(chan struct{}, 1)
+	stopOnSignals(opts.Interrupt, *out, handled)
+	opts.Hook = pauseHook(handled)
 	start := time.Now()
 	plan, err := diskimage.MakePlan(cfg, opts)
 	if err != nil {
 		return err
 	}
-	// SIGINT and SIGTERM remove what the build has written so far.
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(sigs)
-	go func() {
-		s, ok := <-sigs
-		if !ok {
-			return
-		}
-		opts.Temps.RemoveAll()
-		fmt.Fprintf(os.Stderr, "\npurefs build: interrupted by %v; nothing written to %s\n", s, *out)
-		os.Exit(130)
-	}()
 	stop := func() {}
 	if tty {
 		opts.Progress = &diskimage.Progress{}
@@ -78,6 +72,9 @@ func buildMain(args []string) error {
 	}
 	err = diskimage.Build(plan, opts)
 	stop()
+	if err != nil && opts.Interrupt.Stopped() {
+		select {} // the signal handler reports it and exits
+	}
 	if err != nil {
 		return err
 	}
@@ -91,6 +88,55 @@ func buildMain(args []string) error {
 			*out, cfg.Filename(), cfg.Format, size, plan.Layout.DiskSize, time.Since(start).Seconds())
 	}
 	return nil
+}
+
+// stopOnSignals stops the build on SIGINT, SIGTERM or SIGHUP (SIGHUP only
+// if it is not ignored, as under nohup) and exits with 128 + the signal's
+// number; a signal after the commit point is noted on handled and the
+// build completes.
+func stopOnSignals(in *diskimage.Interrupt, out string, handled chan<- struct{}) {
+	sigs := []os.Signal{syscall.SIGINT, syscall.SIGTERM}
+	if !signal.Ignored(syscall.SIGHUP) {
+		sigs = append(sigs, syscall.SIGHUP)
+	}
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, sigs...)
+	go func() {
+		for s := range ch {
+			if in.Stop() {
+				fmt.Fprintf(os.Stderr, "\npurefs build: interrupted by %v; nothing written to %s\n", s, out)
+				os.Exit(128 + int(s.(syscall.Signal)))
+			}
+			select {
+			case handled <- struct{}{}:
+			default:
+			}
+		}
+	}()
+}
+
+// pauseHook is the test hook of the output transaction: with
+// PUREFS_TEST_PAUSE set to a comma-separated list of points ("staged",
+// "before-commit", "between-renames", "after-commit"), the build says
+// "purefs build: pause POINT" on standard error at each and waits for a
+// signal (at most a minute), so that a test interrupts it exactly there.
+func pauseHook(handled <-chan struct{}) func(string) {
+	points := os.Getenv("PUREFS_TEST_PAUSE")
+	if points == "" {
+		return nil
+	}
+	return func(point string) {
+		for _, p := range strings.Split(points, ",") {
+			if p == point {
+				fmt.Fprintf(os.Stderr, "purefs build: pause %s\n", point)
+				select {
+				case <-handled:
+				case <-time.After(time.Minute):
+				}
+				return
+			}
+		}
+	}
 }
 
 // showProgress draws a progress bar on standard error until stop is
