@@ -35,6 +35,9 @@ type BuildOptions struct {
 	// Progress, when set, is called now and then with the bytes written so
 	// far and the bytes planned.
 	Progress *Progress
+	// WorkDir is where postVM runs, as make-disk-image.nix's runs in the
+	// builder's directory ("": the current directory).
+	WorkDir string
 	// Interrupt lets a signal handler stop the build before its commit
 	// point (nil: Build keeps its own).
 	Interrupt *Interrupt
@@ -158,10 +161,10 @@ func Build(plan *BuildPlan, opts BuildOptions) (err error) {
 	}
 	defer func() {
 		if err != nil {
-			in.abort()
 			if in.Stopped() && !errors.Is(err, ErrInterrupted) {
-				err = fmt.Errorf("%w: %v", ErrInterrupted, err)
+				err = fmt.Errorf("%w: %w", ErrInterrupted, err)
 			}
+			in.abort()
 		}
 	}()
 	if opts.Progress != nil {
@@ -199,14 +202,14 @@ func Build(plan *BuildPlan, opts BuildOptions) (err error) {
 	hook("staged")
 	// (4) postVM, on the outputs under their final names
 	if cfg.PostVM != "" {
-		if err := o.expose(in); err != nil {
+		if err := o.expose(in, hook); err != nil {
 			return err
 		}
 		env := postVMEnv{Out: o.dir, DiskImage: filepath.Join(o.dir, cfg.Filename())}
 		if cfg.TouchEFIVars {
 			env.EFIVars = filepath.Join(o.dir, "efi-vars.fd")
 		}
-		if err := runPostVM(cfg.PostVM, env, opts.Log, in); err != nil {
+		if err := runPostVM(cfg.PostVM, env, opts.WorkDir, opts.Log, in); err != nil {
 			return err
 		}
 	}

@@ -55,9 +55,9 @@ var ErrInterrupted = errors.New("diskimage: build interrupted")
 type Interrupt struct {
 	mu      sync.Mutex
 	state   txState
-	out     *output       // the transaction, once Build has begun it
-	postVM  int           // process group of a running postVM, else 0
-	cancel  func()        // cancels the VM step's context
+	out     *output // the transaction, once Build has begun it
+	postVM  int     // process group of a running postVM, else 0
+	cancel  func()  // cancels the VM step's context
 	ctx     context.Context
 	created []string // directories made above OutDir, removed on abort
 }
@@ -66,7 +66,8 @@ type txState int
 
 const (
 	txOpen       txState = iota // writing: a stop removes everything
-	txStopped                   // stopped: nothing landed
+	txStopped                   // stopped by Stop: nothing landed
+	txFailed                    // failed: nothing landed
 	txCommitting                // the commit has begun: it completes
 	txCommitted                 // done: the outputs are in place
 )
@@ -82,7 +83,7 @@ func (in *Interrupt) Stop() bool {
 	switch in.state {
 	case txCommitting, txCommitted:
 		return false
-	case txStopped:
+	case txStopped, txFailed:
 		return true
 	}
 	in.state = txStopped
@@ -123,7 +124,7 @@ func (in *Interrupt) abort() {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	if in.state == txOpen {
-		in.state = txStopped
+		in.state = txFailed
 		in.rollbackLocked()
 	}
 }
@@ -383,18 +384,28 @@ func syncPath(p string) error {
 // expose makes the outputs reachable under OutDir for postVM: a link
 // from OutDir to the staging directory where OutDir is new, else the
 // outputs renamed onto their names, the files they replace set aside.
-func (o *output) expose(in *Interrupt) error {
-	return in.locked(func() error {
-		o.exposed = true
-		if o.fresh {
+// hook is called after the first rename (tests pause there).
+func (o *output) expose(in *Interrupt, hook func(string)) error {
+	if o.fresh {
+		return in.locked(func() error {
+			o.exposed = true
 			if err := os.Symlink(filepath.Base(o.stage), o.dir); err != nil {
 				return fmt.Errorf("%w: %v", ErrOutput, err)
 			}
 			o.link = true
 			return nil
-		}
+		})
+	}
+	err := in.locked(func() error {
+		o.exposed = true
 		o.before = listing(o.dir)
-		for _, n := range o.names {
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for i, n := range o.names {
+		err := in.locked(func() error {
 			dst := filepath.Join(o.dir, n)
 			if _, err := os.Lstat(dst); err == nil {
 				aside := filepath.Join(o.stage, ".old", n)
@@ -412,9 +423,16 @@ func (o *output) expose(in *Interrupt) error {
 			if err := os.Rename(filepath.Join(o.stage, n), dst); err != nil {
 				return fmt.Errorf("%w: %v", ErrOutput, err)
 			}
+			return nil
+		})
+		if err != nil {
+			return err
 		}
-		return nil
-	})
+		if i == 0 {
+			hook("between-renames")
+		}
+	}
+	return nil
 }
 
 // listing is the set of entries of dir and dir/nix-support (full paths).

@@ -33,8 +33,9 @@ type postVMEnv struct {
 // make-disk-image.nix's tools there. It runs in a process group of its
 // own, which Interrupt.Stop kills. Its error output reaches standard
 // error; its standard output goes to log.
-func runPostVM(script string, env postVMEnv, log io.Writer, in *Interrupt) error {
+func runPostVM(script string, env postVMEnv, dir string, log io.Writer, in *Interrupt) error {
 	cmd := exec.Command("bash", "-e", "-c", postVMPrelude+script)
+	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "out="+env.Out, "diskImage="+env.DiskImage)
 	if env.EFIVars != "" {
 		cmd.Env = append(cmd.Env, "efiVars="+env.EFIVars)

@@ -113,7 +113,6 @@ func plannedBytes(plan *BuildPlan) int64 {
 	return n
 }
 
-
 // writeImage writes the raw disk image of plan into the staging
 // directory, under a temporary name (step 1 of Build).
 func writeImage(plan *BuildPlan, o *output, opts BuildOptions) (*os.File, error) {

@@ -103,13 +103,19 @@ let
     echo -n ${config.system.nixos.versionSuffix} > $out/nixos/.version-suffix
   '';
 
+  # make-disk-image.nix's PATH, which its postVM finds too (lkl aside:
+  # purefs writes the file system itself).
   binPath = lib.makeBinPath ([
+    pkgs.rsync
+    pkgs.util-linux
+    pkgs.parted
+    pkgs.e2fsprogs
     config.system.build.nixos-install
     config.system.build.nixos-enter
     pkgs.nix
-    pkgs.util-linux
     pkgs.systemdMinimal
-  ] ++ pkgs.stdenv.initialPath);
+  ] ++ lib.optional deterministic pkgs.gptfdisk
+    ++ pkgs.stdenv.initialPath);
 
   basePaths = [ config.system.build.toplevel ]
     ++ lib.optional copyChannel channelSources;

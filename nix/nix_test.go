@@ -324,7 +324,7 @@ func TestDropIn(t *testing.T) {
 	img := filepath.Join(out, "nixos.qcow2")
 	for name, want := range map[string]string{
 		"nix-support/hydra-build-products": "file qcow2-image " + img + "\n",
-		"post-vm":                          img + "\n",
+		"post-vm":                          img + " 1048576\n",
 	} {
 		got, err := os.ReadFile(filepath.Join(out, name))
 		if err != nil {

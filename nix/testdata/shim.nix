@@ -87,6 +87,10 @@ let
       ''}/bin/nix $out/bin/
     '';
     util-linux = runCommand "util-linux-shim" { } "mkdir -p $out/bin";
+    rsync = runCommand "rsync-shim" { } "mkdir -p $out/bin";
+    parted = runCommand "parted-shim" { } "mkdir -p $out/bin";
+    e2fsprogs = runCommand "e2fsprogs-shim" { } "mkdir -p $out/bin";
+    gptfdisk = runCommand "gptfdisk-shim" { } "mkdir -p $out/bin";
     systemdMinimal = runCommand "systemd-shim" { } "mkdir -p $out/bin";
     stdenv = stub.pkgs.stdenv // { initialPath = [ ]; };
   };
@@ -112,7 +116,9 @@ import ../make-disk-image.nix {
     { source = extraSrc; target = "/home/alice/extra"; mode = "u+w"; user = "alice"; group = "users"; }
   ];
   additionalPaths = [ extraSrc ];
+  # As proxmox-image.nix's: made in the build directory, moved into $out.
   postVM = ''
-    echo "$diskImage" > $out/post-vm
+    echo "$diskImage $(sectorsToBytes 2048)" > post-vm
+    mv post-vm $out/
   '';
 }

@@ -36,6 +36,10 @@ let
     qemu_kvm = { outPath = fake "qemu"; };
     nix = { outPath = fake "nix"; };
     util-linux = { outPath = fake "util-linux"; };
+    rsync = { outPath = fake "rsync"; };
+    parted = { outPath = fake "parted"; };
+    e2fsprogs = { outPath = fake "e2fsprogs"; };
+    gptfdisk = { outPath = fake "gptfdisk"; };
     systemdMinimal = { outPath = fake "systemd-minimal"; };
     vmTools.initrdUtils = { outPath = fake "initrd-utils"; };
     stdenv = {
