@@ -30,23 +30,37 @@ const (
 	LostFound  = 11
 
 	// s_feature_compat
-	CompatHasJournal  = 0x4
-	CompatExtAttr     = 0x8
-	CompatResizeInode = 0x10
-	CompatDirIndex    = 0x20
+	CompatHasJournal   = 0x4
+	CompatExtAttr      = 0x8
+	CompatResizeInode  = 0x10
+	CompatDirIndex     = 0x20
+	CompatSparseSuper2 = 0x200
+	CompatOrphanFile   = 0x1000
 	// s_feature_incompat
-	IncompatFiletype = 0x2
-	IncompatExtents  = 0x40
-	Incompat64bit    = 0x80
-	IncompatFlexBG   = 0x200
-	IncompatLargeDir = 0x4000
+	IncompatFiletype   = 0x2
+	IncompatRecover    = 0x4 // needs_recovery
+	IncompatExtents    = 0x40
+	Incompat64bit      = 0x80
+	IncompatMMP        = 0x100
+	IncompatFlexBG     = 0x200
+	IncompatEAInode    = 0x400
+	IncompatCsumSeed   = 0x2000 // metadata_csum_seed
+	IncompatLargeDir   = 0x4000
+	IncompatInlineData = 0x8000
+	IncompatEncrypt    = 0x10000
+	IncompatCasefold   = 0x20000
 	// s_feature_ro_compat
 	RoCompatSparseSuper  = 0x1
 	RoCompatLargeFile    = 0x2
 	RoCompatHugeFile     = 0x8
+	RoCompatGdtCsum      = 0x10 // uninit_bg
 	RoCompatDirNlink     = 0x20
 	RoCompatExtraIsize   = 0x40
+	RoCompatQuota        = 0x100
+	RoCompatBigalloc     = 0x200
 	RoCompatMetadataCsum = 0x400
+	RoCompatProject      = 0x2000
+	RoCompatVerity       = 0x8000
 
 	// bg_flags
 	BGInodeUninit  = 0x1

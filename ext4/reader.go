@@ -72,14 +72,32 @@ type rdGroup struct {
 	flags                                uint16
 }
 
-// Incompatible features the writer does not set but the reader knows.
-const (
-	rdIncompatRecover  = 0x4
-	rdIncompatMMP      = 0x100
-	rdIncompatCsumSeed = 0x2000
-	// rdIncompatKnown are the incompat features the reader can read.
-	rdIncompatKnown = IncompatFiletype | rdIncompatRecover | IncompatExtents |
-		Incompat64bit | rdIncompatMMP | IncompatFlexBG | rdIncompatCsumSeed | IncompatLargeDir
+// rdIncompatKnown are the incompat features the reader can read.
+const rdIncompatKnown = IncompatFiletype | IncompatRecover | IncompatExtents |
+	Incompat64bit | IncompatMMP | IncompatFlexBG | IncompatCsumSeed | IncompatLargeDir
+
+// Feature is one ext4 feature flag and its name as mke2fs and dumpe2fs
+// spell it.
+type Feature struct {
+	Mask uint32
+	Name string
+}
+
+// Features of s_feature_compat, s_feature_incompat and
+// s_feature_ro_compat, in dumpe2fs's order.
+var (
+	CompatFeatures = []Feature{{CompatHasJournal, "has_journal"}, {CompatExtAttr, "ext_attr"},
+		{CompatResizeInode, "resize_inode"}, {CompatDirIndex, "dir_index"},
+		{CompatSparseSuper2, "sparse_super2"}, {CompatOrphanFile, "orphan_file"}}
+	IncompatFeatures = []Feature{{IncompatFiletype, "filetype"}, {IncompatRecover, "needs_recovery"},
+		{IncompatExtents, "extent"}, {Incompat64bit, "64bit"}, {IncompatMMP, "mmp"},
+		{IncompatFlexBG, "flex_bg"}, {IncompatEAInode, "ea_inode"}, {IncompatCsumSeed, "metadata_csum_seed"},
+		{IncompatLargeDir, "large_dir"}, {IncompatInlineData, "inline_data"}, {IncompatEncrypt, "encrypt"},
+		{IncompatCasefold, "casefold"}}
+	RoCompatFeatures = []Feature{{RoCompatSparseSuper, "sparse_super"}, {RoCompatLargeFile, "large_file"},
+		{RoCompatHugeFile, "huge_file"}, {RoCompatGdtCsum, "uninit_bg"}, {RoCompatDirNlink, "dir_nlink"},
+		{RoCompatExtraIsize, "extra_isize"}, {RoCompatQuota, "quota"}, {RoCompatBigalloc, "bigalloc"},
+		{RoCompatMetadataCsum, "metadata_csum"}, {RoCompatProject, "project"}, {RoCompatVerity, "verity"}}
 )
 
 // Open reads the superblock and group descriptors of the file system in r
@@ -148,6 +166,11 @@ func Open(r io.ReaderAt, size int64) (*FS, error) {
 	}
 	if inc := in.FeatureIncompat &^ rdIncompatKnown; inc != 0 {
 		return nil, fmt.Errorf("%w: incompatible features %#x", ErrUnsupported, inc)
+	}
+	// Clusters of several blocks change what a bitmap bit and
+	// s_blocks_per_group count.
+	if in.FeatureRoCompat&RoCompatBigalloc != 0 {
+		return nil, fmt.Errorf("%w: bigalloc", ErrUnsupported)
 	}
 	if in.InodeSize < 128 || int64(in.InodeSize) > fs.blockSize || in.InodeSize&(in.InodeSize-1) != 0 {
 		return nil, fmt.Errorf("%w: s_inode_size %d", ErrCorrupt, in.InodeSize)

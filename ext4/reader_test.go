@@ -206,3 +206,28 @@ func FuzzOpen(f *testing.F) {
 		})
 	})
 }
+
+// TestReaderBigalloc: a file system with bigalloc (clusters of several
+// blocks) is refused as an unsupported feature, not as a corrupt one.
+func TestReaderBigalloc(t *testing.T) {
+	oracle.Need(t, "mke2fs")
+	img := filepath.Join(t.TempDir(), "fs.img")
+	r := oracle.Run("mke2fs", "-q", "-F", "-t", "ext4", "-b", "4096", "-O", "bigalloc", "-C", "65536", img, "64M")
+	if r.Code != 0 {
+		t.Fatal(r)
+	}
+	oracle.E2fsck(t, img, 0)
+	f, err := os.Open(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Open(f, fi.Size())
+	if !errors.Is(err, ErrUnsupported) || errors.Is(err, ErrCorrupt) {
+		t.Errorf("bigalloc: %v, want ErrUnsupported", err)
+	}
+}

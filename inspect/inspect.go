@@ -321,24 +321,17 @@ func hashName(v uint8) string {
 
 // ext4Features lists feature names as dumpe2fs prints them.
 func ext4Features(in ext4.FSInfo) string {
-	type feat struct {
-		mask uint32
-		name string
-	}
-	compat := []feat{{0x4, "has_journal"}, {0x8, "ext_attr"}, {0x10, "resize_inode"}, {0x20, "dir_index"}, {0x200, "sparse_super2"}, {0x1000, "orphan_file"}}
-	incompat := []feat{{0x2, "filetype"}, {0x4, "needs_recovery"}, {0x40, "extent"}, {0x80, "64bit"}, {0x100, "mmp"}, {0x200, "flex_bg"}, {0x400, "ea_inode"}, {0x2000, "metadata_csum_seed"}, {0x4000, "large_dir"}, {0x8000, "inline_data"}, {0x10000, "encrypt"}, {0x20000, "casefold"}}
-	ro := []feat{{0x1, "sparse_super"}, {0x2, "large_file"}, {0x8, "huge_file"}, {0x10, "uninit_bg"}, {0x20, "dir_nlink"}, {0x40, "extra_isize"}, {0x100, "quota"}, {0x200, "bigalloc"}, {0x400, "metadata_csum"}, {0x2000, "project"}, {0x8000, "verity"}}
 	var names []string
-	add := func(set uint32, fs []feat) {
+	add := func(set uint32, fs []ext4.Feature) {
 		for _, f := range fs {
-			if set&f.mask != 0 {
-				names = append(names, f.name)
+			if set&f.Mask != 0 {
+				names = append(names, f.Name)
 			}
 		}
 	}
-	add(in.FeatureCompat, compat)
-	add(in.FeatureIncompat, incompat)
-	add(in.FeatureRoCompat, ro)
+	add(in.FeatureCompat, ext4.CompatFeatures)
+	add(in.FeatureIncompat, ext4.IncompatFeatures)
+	add(in.FeatureRoCompat, ext4.RoCompatFeatures)
 	return strings.Join(names, " ")
 }
 
@@ -354,14 +347,16 @@ func isFAT(b []byte) bool {
 // feature ext3 lacks, ext3 with a journal, ext2 otherwise.
 func extVersion(in ext4.FSInfo) string {
 	const (
-		incompatExt4  = 0x40 | 0x80 | 0x200 | 0x400 | 0x2000 | 0x4000 | 0x8000 | 0x10000 | 0x20000 // extent 64bit flex_bg ea_inode csum_seed large_dir inline encrypt casefold
-		roExt4        = 0x8 | 0x10 | 0x20 | 0x40 | 0x200 | 0x400                                   // huge_file gdt_csum dir_nlink extra_isize bigalloc metadata_csum
-		compatJournal = 0x4
+		incompatExt4 = ext4.IncompatExtents | ext4.Incompat64bit | ext4.IncompatFlexBG | ext4.IncompatEAInode |
+			ext4.IncompatCsumSeed | ext4.IncompatLargeDir | ext4.IncompatInlineData | ext4.IncompatEncrypt |
+			ext4.IncompatCasefold
+		roExt4 = ext4.RoCompatHugeFile | ext4.RoCompatGdtCsum | ext4.RoCompatDirNlink | ext4.RoCompatExtraIsize |
+			ext4.RoCompatBigalloc | ext4.RoCompatMetadataCsum
 	)
 	switch {
 	case in.FeatureIncompat&incompatExt4 != 0 || in.FeatureRoCompat&roExt4 != 0:
 		return "ext4"
-	case in.FeatureCompat&compatJournal != 0:
+	case in.FeatureCompat&ext4.CompatHasJournal != 0:
 		return "ext3"
 	}
 	return "ext2"
