@@ -1,5 +1,5 @@
 #!/bin/sh
-# Regenerates the golden partition tables in this directory: the seed's
+# Regenerates the golden partition tables in this directory: make-disk-image.nix's
 # exact partitionDiskScript (make-disk-image.nix, deterministic = true,
 # bootSize "256M", rootGPUID F222513B-DED1-49FA-B591-20CE86A2FE7F) run with
 # GNU parted 3.5 and sgdisk 1.0.9 on blank files of 1100 MiB. For each
