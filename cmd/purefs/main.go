@@ -52,11 +52,8 @@ func usageError(err error) error {
 	return &exitError{code: 2, err: err}
 }
 
-// errNotImplemented is returned by subcommands that do not exist yet.
-var errNotImplemented = errors.New("not implemented yet")
-
 func usage() {
-	fmt.Fprintf(os.Stderr, "usage: purefs COMMAND [options]\n\ncommands:\n")
+	fmt.Fprintf(os.Stderr, "usage: purefs COMMAND [options]\n       purefs --version\n\ncommands:\n")
 	names := make([]string, 0, len(commands))
 	for n := range commands {
 		names = append(names, n)
@@ -94,6 +91,11 @@ func run(args []string) int {
 		}
 		return 0
 	}
+	if args[0] == "--version" || args[0] == "-version" || args[0] == "version" {
+		bi, _ := debug.ReadBuildInfo()
+		fmt.Println(version(bi))
+		return 0
+	}
 	name, rest := args[0], args[1:]
 	if name == "mkfs" {
 		if len(rest) == 0 {
@@ -121,4 +123,34 @@ func run(args []string) int {
 	}
 	fmt.Fprintf(os.Stderr, "purefs %s: %v\n", name, err)
 	return 1
+}
+
+// version describes the binary from its build information: the module's
+// version ("(devel)" when built from a checkout), the VCS revision and
+// whether the work tree had changes, and the Go release.
+func version(bi *debug.BuildInfo) string {
+	if bi == nil {
+		return "purefs (no build information)"
+	}
+	v := bi.Main.Version
+	if v == "" {
+		v = "(devel)"
+	}
+	s := "purefs " + v
+	var rev, modified string
+	for _, kv := range bi.Settings {
+		switch kv.Key {
+		case "vcs.revision":
+			rev = kv.Value
+		case "vcs.modified":
+			modified = kv.Value
+		}
+	}
+	if rev != "" {
+		s += " revision " + rev
+		if modified == "true" {
+			s += " (modified)"
+		}
+	}
+	return s + " " + bi.GoVersion
 }
