@@ -23,7 +23,7 @@ buildGoModule {
   # message, or compute it outside Nix:
   #   git archive HEAD | tar -x -C "$t" && (cd "$t" && go mod vendor) &&
   #   nix hash path "$t/vendor"
-  vendorHash = "sha256-hjowFgVZNTq+j/tvMLhZqNMGlWbakwe6DzLpt/ThfOQ=";
+  vendorHash = "sha256-9UzUUa3H3ZMZXNq//gxGbaepBnEX0u2N+DlttqxQkMc=";
 
   subPackages = [ "cmd/purefs" ];
 
