@@ -23,7 +23,7 @@ buildGoModule {
   # message, or compute it outside Nix:
   #   git archive HEAD | tar -x -C "$t" && (cd "$t" && go mod vendor) &&
   #   nix hash path "$t/vendor"
-  vendorHash = "sha256-9UzUUa3H3ZMZXNq//gxGbaepBnEX0u2N+DlttqxQkMc=";
+  vendorHash = "sha256-ERmpo3tvq2IMY6Ueh+dtGpHpIyzmVR7HdMsg8lqWo94=";
 
   subPackages = [ "cmd/purefs" ];
 
