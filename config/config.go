@@ -24,7 +24,7 @@ var (
 	ErrEpoch        = errors.New("config: invalid SOURCE_DATE_EPOCH")
 
 	// make-disk-image.nix's assertions, in its order.
-	ErrPartitionTableType = errors.New("config: partitionTableType must be one of legacy, legacy+gpt, efi, hybrid, none")
+	ErrPartitionTableType = errors.New("config: partitionTableType must be one of legacy, legacy+gpt, efi, hybrid, none, sd-card")
 	ErrRootFSUID          = errors.New("config: in deterministic mode with an ext4 file system, rootFSUID must be non-null")
 	ErrTableFSType        = errors.New("config: a partition table needs fsType ext4")
 	ErrEFIVars            = errors.New("config: EFI variables can be used only with a partition table of type hybrid, efi or legacy+gpt")
@@ -33,7 +33,7 @@ var (
 
 	// purefs's own checks.
 	ErrFSType     = errors.New("config: unsupported fsType")
-	ErrFormat     = errors.New("config: format must be one of raw, qcow2, qcow2-compressed, vdi, vpc")
+	ErrFormat     = errors.New("config: format must be one of raw, qcow2, qcow2-compressed, vdi, vpc, raw-zstd")
 	ErrBootSize   = errors.New("config: bootSize does not fit the layout")
 	ErrBootloader = errors.New("config: invalid bootloader")
 )
@@ -92,6 +92,13 @@ type Config struct {
 	// removable-media path of the native systemd-boot install and the
 	// machine of the installBootLoader step. See Target.
 	System string
+	// BaseName is the output image's name without extension (today's
+	// make-disk-image.nix's baseName, default "nixos"; sd-image.nix's
+	// image.baseName).
+	BaseName string
+	// SDImage holds sd-image.nix's options with partitionTableType
+	// "sd-card"; nil otherwise.
+	SDImage *SDImage
 
 	Bootloader *Bootloader // nil: none
 	VM         *VM         // the installBootLoader step's machine; nil: none
@@ -130,20 +137,33 @@ func (c *Config) Compressed() bool { return c.Format == "qcow2-compressed" }
 // Filename is the image's name in the output directory, as make-disk-image.nix names
 // it: nixos.img, nixos.qcow2, nixos.vdi or nixos.vhd.
 func (c *Config) Filename() string {
+	base := c.BaseName
+	if base == "" {
+		base = nixpkgs.DefaultBaseName
+	}
+	if c.SDImage != nil {
+		return c.SDImage.filename(base, c.Format)
+	}
 	switch f := c.ContainerFormat(); f {
 	case "raw":
-		return "nixos.img"
+		return base + ".img"
 	case "vpc":
-		return "nixos.vhd"
+		return base + ".vhd"
 	default:
-		return "nixos." + f
+		return base + "." + f
 	}
 }
 
 // HydraFormat is the format word of the hydra-build-products line
 // ("file FORMAT-image PATH"): make-disk-image.nix's format after qcow2-compressed
 // became qcow2.
-func (c *Config) HydraFormat() string { return c.ContainerFormat() }
+// sd-image.nix's line is "file sd-image PATH": "sd".
+func (c *Config) HydraFormat() string {
+	if c.SDImage != nil {
+		return "sd"
+	}
+	return c.ContainerFormat()
+}
 
 // HasESP reports whether the layout has an EFI system partition.
 func (c *Config) HasESP() bool { return c.PartitionTableType.HasESP() }

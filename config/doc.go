@@ -27,7 +27,8 @@
 //	                           with parted's units ("256M" is 256·10^6 bytes):
 //	                           Config.BootSizeSpec keeps the text for it.
 //	contents           list of {source, target, mode, user, group}; see Content.
-//	partitionTableType "legacy" (default), "legacy+gpt", "efi", "hybrid", "none".
+//	partitionTableType "legacy" (default), "legacy+gpt", "efi", "hybrid", "none",
+//	                           or "sd-card": nixpkgs' sd-image.nix (see below).
 //	installBootLoader  bool    run the system's bootloader installer in a VM
 //	                           (default false; make-disk-image.nix's default is true).
 //	touchEFIVars       bool    write efi-vars.fd (needs efi, hybrid or legacy+gpt).
@@ -42,7 +43,11 @@
 //	memSize            integer guest memory in MiB for the VM step (default 1024).
 //	onlyNixStore       bool    the image holds the root's Nix store at its top.
 //	name               string  (default "nixos-disk-image").
-//	format             "raw" (default), "qcow2", "qcow2-compressed", "vdi", "vpc".
+//	format             "raw" (default), "qcow2", "qcow2-compressed", "vdi", "vpc",
+//	                           "raw-zstd" (the raw image compressed by zstd,
+//	                           ${baseName}.img.zst).
+//	baseName           string  the image's file name without extension
+//	                           (default "nixos": nixos.img, nixos.qcow2, ...).
 //	deterministic      bool    fixed GUIDs, UUIDs and time stamps (default true).
 //	rootGPUID          GUID    root partition GUID (default
 //	                           "F222513B-DED1-49FA-B591-20CE86A2FE7F").
@@ -84,6 +89,38 @@
 //	                           step (kernel, initrd, append, command, share,
 //	                           qemu, firmware, accel, timeout); required with
 //	                           installBootLoader. See VM.
+//
+// # The sd-card layout
+//
+// partitionTableType "sd-card" is the image of nixpkgs'
+// nixos/modules/installer/sd-card/sd-image.nix, with its option names and
+// defaults (these keys are errors with any other layout):
+//
+//	firmwarePartitionOffset integer MiB before the firmware partition (default 8)
+//	firmwarePartitionID     string  MBR label-id and FAT volume ID, a 32-bit
+//	                                hexadecimal number (default "0x2178694e")
+//	firmwarePartitionName   string  FAT label (default "FIRMWARE")
+//	firmwareSize            integer MiB of the firmware partition (default 30)
+//	firmware                string or null: the directory whose content goes
+//	                                onto the firmware partition (what
+//	                                populateFirmwareCommands made), every time
+//	                                stamp 2000-01-01 (null: empty)
+//	compressImage           bool    zstd (default true): format "raw-zstd"
+//	rootVolumeLabel         string  the ext4 label (default "NIXOS_SD"; or "label")
+//	rootPartitionUUID       string or null: the ext4 UUID (null:
+//	                                make-ext4-fs.nix's
+//	                                44444444-4444-4444-8888-888888888888; or
+//	                                "rootFSUID")
+//
+// The disk is an MBR with the FAT firmware partition (type 0x0b) and the
+// ext4 root (type 0x83, bootable) right after it, sized to fit: the root
+// file system is the least the tree needs plus 16 MiB, as make-ext4-fs.nix's
+// resize2fs steps leave it. diskSize must stay "auto"; format is raw or
+// raw-zstd; there is no bootloader step (the boot files are in the root's
+// /boot, as populateRootCommands put them). The output is
+// sd-image/${baseName}.img[.zst], with "file sd-image PATH" in
+// nix-support/hydra-build-products and the build platform in
+// nix-support/system, as the module writes them.
 //
 // GUIDs are 36 characters, 8-4-4-4-12 hexadecimal digits; make-disk-image.nix's own
 // malformed disk GUID (35 characters) is rejected when given as a value.

@@ -16,8 +16,10 @@ var topKeys = []string{
 	"fsType", "label", "configFile", "postVM", "memSize", "onlyNixStore",
 	"name", "format", "deterministic", "rootGPUID", "rootFSUID",
 	"copyChannel", "additionalPaths", "nixpkgsCompat", "bootloader", "vm",
-	"keepOwners", "noZeroScan", "system",
+	"keepOwners", "noZeroScan", "system", "baseName",
 }
+
+func init() { topKeys = append(topKeys, sdImageKeys...) }
 
 // Load reads, defaults and validates the config file at path. Relative paths
 // in it are taken relative to the file's directory.
@@ -81,6 +83,7 @@ func (c *Config) decode(o *object) error {
 	boolean(&c.KeepOwners, "keepOwners", false)
 	boolean(&c.NoZeroScan, "noZeroScan", false)
 	str(&c.System, "system", HostSystem())
+	str(&c.BaseName, "baseName", nixpkgs.DefaultBaseName)
 	if err != nil {
 		return err
 	}
@@ -129,6 +132,9 @@ func (c *Config) decode(o *object) error {
 		if c.RootFSUID, err = ParseGUID(fsuid); err != nil {
 			return fmt.Errorf("key %q: %w", "rootFSUID", err)
 		}
+	}
+	if err := c.decodeSDImage(o); err != nil {
+		return err
 	}
 	if c.AdditionalPaths, err = o.strList("additionalPaths", false); err != nil {
 		return err

@@ -48,7 +48,7 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("%w %q: purefs writes ext4 only", ErrFSType, c.FSType)
 	}
 	switch c.Format {
-	case "raw", "qcow2", "qcow2-compressed", "vdi", "vpc":
+	case "raw", "qcow2", "qcow2-compressed", "vdi", "vpc", "raw-zstd":
 	default:
 		return fmt.Errorf("%w: got %q", ErrFormat, c.Format)
 	}
@@ -113,6 +113,13 @@ func (c *Config) Validate() error {
 		if !path.IsAbs(p) || path.Clean(p) != p || p == "/" {
 			return fmt.Errorf("%w: additionalPaths[%d] %q: want an absolute, clean store path", ErrPath, i, p)
 		}
+	}
+
+	if err := c.validateSDImage(); err != nil {
+		return err
+	}
+	if strings.ContainsAny(c.BaseName, "/\x00") || c.BaseName == "" || c.BaseName == "." || c.BaseName == ".." {
+		return fmt.Errorf("%w: key %q: %q is not a file name", ErrPath, "baseName", c.BaseName)
 	}
 
 	// (5) bootloader

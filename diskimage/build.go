@@ -74,6 +74,9 @@ func MakePlan(cfg *config.Config, opts BuildOptions) (*BuildPlan, error) {
 		return nil, err
 	}
 	p := &BuildPlan{Config: cfg, Root: res.Tree, Epoch: in.Epoch, Fixed: in.FixTimes}
+	if cfg.SDImage != nil {
+		return planSDCard(p, opts.Log)
+	}
 	if cfg.HasESP() {
 		if p.ESP, err = espTree(res.Tree); err != nil {
 			return nil, err
@@ -195,6 +198,11 @@ func Build(plan *BuildPlan, opts BuildOptions) (err error) {
 	// renames in this order)
 	if err := convert(plan, raw, o, opts); err != nil {
 		return err
+	}
+	if cfg.SDImage != nil {
+		if err := writeSystemFile(o, in); err != nil {
+			return err
+		}
 	}
 	if err := writeHydra(cfg, o, in); err != nil {
 		return err

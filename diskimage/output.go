@@ -315,6 +315,9 @@ func (o *output) temp(in *Interrupt, name string) (*os.File, error) {
 // is the output).
 func (o *output) rename(in *Interrupt, from, to string) error {
 	return in.locked(func() error {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(o.stage, to)), 0o755); err != nil {
+			return fmt.Errorf("%w: %v", ErrOutput, err)
+		}
 		if err := os.Rename(filepath.Join(o.stage, from), filepath.Join(o.stage, to)); err != nil {
 			return fmt.Errorf("%w: %v", ErrOutput, err)
 		}

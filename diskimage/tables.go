@@ -17,6 +17,12 @@ func WriteTables(w io.WriterAt, l Layout) error {
 	switch {
 	case l.TableType == nixpkgs.None:
 		return nil
+	case l.TableType == nixpkgs.SDCard:
+		m, err := sdCardMBR(&l)
+		if err != nil {
+			return err
+		}
+		return m.Write(w)
 	case l.TableType == nixpkgs.Legacy:
 		m, err := legacyMBR(&l)
 		if err != nil {

@@ -49,6 +49,9 @@ func (p *Progress) Sample() (done, planned int64, phase string) {
 // writeRaw writes the partition table, the ESP and the root file system
 // into f, a sparse file of the disk's size.
 func writeRaw(f *os.File, plan *BuildPlan) error {
+	if plan.Config.SDImage != nil {
+		return writeSDCard(f, plan)
+	}
 	l := plan.Layout
 	// (1) a sparse file of the disk's size
 	if err := f.Truncate(l.DiskSize); err != nil {
@@ -95,6 +98,9 @@ func writeContainer(out, raw *os.File, plan *BuildPlan) error {
 		return err
 	}
 	cfg := plan.Config
+	if cfg.Format == "raw-zstd" {
+		return writeRawZstd(out, raw)
+	}
 	// noZeroScan reaches the container only where it can share clusters.
 	co := container.Options{Timestamp: plan.Epoch, NoZeroScan: cfg.NoZeroScan && cfg.Format == container.QCOW2}
 	if err := container.Write(out, src, cfg.Format, co); err != nil {

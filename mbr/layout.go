@@ -17,6 +17,7 @@ const (
 // Partition type bytes used by purefs.
 const (
 	TypeEmpty         = 0x00
+	TypeFAT32CHS      = 0x0B // W95 FAT32 (sfdisk's type=b)
 	TypeLinux         = 0x83
 	TypeEFISystem     = 0xEF
 	TypeGPTProtective = 0xEE

@@ -22,8 +22,8 @@ const (
 )
 
 // TableTypes lists the partition table types in make-disk-image.nix's
-// order.
-var TableTypes = []TableType{Legacy, LegacyGPT, EFI, Hybrid, None}
+// order, then sd-image.nix's layout (SDCard).
+var TableTypes = []TableType{Legacy, LegacyGPT, EFI, Hybrid, None, SDCard}
 
 // ParseTableType checks a partitionTableType value; "" is the default,
 // legacy.
@@ -36,7 +36,7 @@ func ParseTableType(s string) (TableType, error) {
 			return t, nil
 		}
 	}
-	return "", fmt.Errorf("%w %q: want legacy, legacy+gpt, efi, hybrid or none", ErrTableType, s)
+	return "", fmt.Errorf("%w %q: want legacy, legacy+gpt, efi, hybrid, none or sd-card", ErrTableType, s)
 }
 
 // IsGPT reports whether t's table is a GPT.
@@ -51,7 +51,7 @@ func (t TableType) RootPartition() int {
 	switch t {
 	case Legacy:
 		return 1
-	case LegacyGPT, EFI:
+	case LegacyGPT, EFI, SDCard:
 		return 2
 	case Hybrid:
 		return 3
@@ -68,6 +68,7 @@ const (
 	DefaultBootSize        = "256M"
 	DefaultRootGPUID       = "F222513B-DED1-49FA-B591-20CE86A2FE7F"
 	DefaultName            = "nixos-disk-image"
+	DefaultBaseName        = "nixos"
 	DefaultMemSize         = 1024 // MiB
 )
 

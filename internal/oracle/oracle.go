@@ -53,9 +53,12 @@ func (r Result) String() string {
 
 // Run runs a tool with LC_ALL=C and TZ=UTC and returns what it printed. It
 // never fails the test by itself.
-func Run(name string, args ...string) Result {
+func Run(name string, args ...string) Result { return RunEnv(nil, name, args...) }
+
+// RunEnv is Run with more environment variables ("NAME=value").
+func RunEnv(env []string, name string, args ...string) Result {
 	cmd := exec.Command(name, args...)
-	cmd.Env = append(os.Environ(), "LC_ALL=C", "TZ=UTC", "MTOOLS_SKIP_CHECK=1")
+	cmd.Env = append(append(os.Environ(), "LC_ALL=C", "TZ=UTC", "MTOOLS_SKIP_CHECK=1"), env...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
