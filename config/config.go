@@ -33,7 +33,7 @@ var (
 
 	// purefs's own checks.
 	ErrFSType     = errors.New("config: unsupported fsType")
-	ErrFormat     = errors.New("config: format must be one of raw, qcow2, qcow2-compressed, vdi, vpc, raw-zstd")
+	ErrFormat     = errors.New("config: format must be one of raw, qcow2, qcow2-compressed, vdi, vpc, vhdx, gce, raw-gzip, raw-zstd")
 	ErrBootSize   = errors.New("config: bootSize does not fit the layout")
 	ErrBootloader = errors.New("config: invalid bootloader")
 )
@@ -135,7 +135,8 @@ func (c *Config) ContainerFormat() string {
 func (c *Config) Compressed() bool { return c.Format == "qcow2-compressed" }
 
 // Filename is the image's name in the output directory, as make-disk-image.nix names
-// it: nixos.img, nixos.qcow2, nixos.vdi or nixos.vhd.
+// it: nixos.img, nixos.qcow2, nixos.vdi, nixos.vhd, nixos.vhdx; the archive
+// formats as nixpkgs' image modules name them.
 func (c *Config) Filename() string {
 	base := c.BaseName
 	if base == "" {
@@ -149,6 +150,12 @@ func (c *Config) Filename() string {
 		return base + ".img"
 	case "vpc":
 		return base + ".vhd"
+	case "gce": // google-compute-image.nix's image.extension
+		return base + ".raw.tar.gz"
+	case "raw-gzip": // linode-image.nix, digital-ocean-image.nix (gzip)
+		return base + ".img.gz"
+	case "raw-zstd": // sd-image.nix's compressImage
+		return base + ".img.zst"
 	default:
 		return base + "." + f
 	}

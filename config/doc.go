@@ -44,8 +44,10 @@
 //	onlyNixStore       bool    the image holds the root's Nix store at its top.
 //	name               string  (default "nixos-disk-image").
 //	format             "raw" (default), "qcow2", "qcow2-compressed", "vdi", "vpc",
-//	                           "raw-zstd" (the raw image compressed by zstd,
-//	                           ${baseName}.img.zst).
+//	                           "vhdx" (${baseName}.vhdx, dynamic), "gce"
+//	                           (${baseName}.raw.tar.gz), "raw-gzip"
+//	                           (${baseName}.img.gz), "raw-zstd" (the raw image
+//	                           compressed by zstd, ${baseName}.img.zst).
 //	baseName           string  the image's file name without extension
 //	                           (default "nixos": nixos.img, nixos.qcow2, ...).
 //	deterministic      bool    fixed GUIDs, UUIDs and time stamps (default true).

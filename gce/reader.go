@@ -330,7 +330,10 @@ func (t *tarReader) extract(dst *os.File, h *header, limit int64) (Member, error
 		for off := r.Off; off < r.End(); {
 			p := buf[:min(int64(len(buf)), r.End()-off)]
 			if _, err := io.ReadFull(data, p); err != nil {
-				return m, fmt.Errorf("%w: %q ends early: %v", ErrCorrupt, h.name, io.ErrUnexpectedEOF)
+				if err == io.EOF {
+					err = io.ErrUnexpectedEOF
+				}
+				return m, fmt.Errorf("%w: %q ends early: %w", ErrCorrupt, h.name, err)
 			}
 			if err := sparse.WriteSparse(dst, p, off); err != nil {
 				return m, fmt.Errorf("gce: writing the disk: %w", err)

@@ -59,7 +59,7 @@
 , # Copy the contents of the Nix store to the root of the image.
   onlyNixStore ? false
 , name ? "nixos-disk-image"
-, # qcow2, qcow2-compressed, vdi, vpc or raw.
+, # qcow2, qcow2-compressed, vdi, vpc, vhdx, gce, raw-gzip, raw-zstd or raw.
   format ? "raw"
 , # Fixed GUIDs, UUIDs and time stamps.
   deterministic ? true

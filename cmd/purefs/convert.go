@@ -13,7 +13,9 @@ import (
 	"github.com/purefs/purefs/internal/container"
 )
 
-func init() { register("convert", "convert a disk image between raw, qcow2, vdi and vpc", convertMain) }
+func init() {
+	register("convert", "convert a disk image between container formats and archives", convertMain)
+}
 
 // convertArgs is what purefs convert's command line asks for.
 type convertArgs struct {
@@ -34,7 +36,7 @@ func parseConvert(args []string, stderr io.Writer) (convertArgs, error) {
 	var optList []string
 	fs.StringVar(&a.format, "O", "", "output `FORMAT`")
 	fs.StringVar(&a.inFormat, "f", "", "input `FORMAT` (default: detected)")
-	fs.Func("o", "output `OPTIONS`, comma separated: subformat=dynamic|fixed|static, force_size, round_up, compression_type=zlib|zstd, cluster_size=SIZE, uuid=UUID", func(s string) error {
+	fs.Func("o", "output `OPTIONS`, comma separated: subformat=dynamic|fixed|static, force_size, round_up, compression_type=zlib|zstd, cluster_size=SIZE, uuid=UUID, block_size=SIZE, log_size=SIZE (vhdx), level=N (gce, raw-gzip, raw-zstd)", func(s string) error {
 		optList = append(optList, s)
 		return nil
 	})
@@ -96,6 +98,9 @@ func convert(a convertArgs) error {
 	src, err := container.OpenAs(in, format)
 	if err != nil {
 		return fmt.Errorf("%s: %w", a.in, err)
+	}
+	if c, ok := src.(io.Closer); ok {
+		defer c.Close() // an archive's temporary disk
 	}
 	out, err := cliutil.CreateAtomic(a.out, 0o644)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/purefs/purefs/qcow2"
 	"github.com/purefs/purefs/vdi"
 	"github.com/purefs/purefs/vhd"
+	"github.com/purefs/purefs/vhdx"
 )
 
 // openDisk opens an image file of any container format for reading, with
@@ -36,6 +37,30 @@ func openDisk(path string) (inspect.Disk, io.Closer, error) {
 		fields["UUID"] = fmt.Sprintf("%x", r.UUID())
 		fields["timestamp"] = fmt.Sprint(r.Timestamp())
 		fields["fixed"] = fmt.Sprint(r.Fixed())
+	case *vhdx.Reader:
+		fields["fixed"] = fmt.Sprint(r.Fixed())
+		fields["block size"] = fmt.Sprint(r.BlockSize())
+		fields["sector size"] = fmt.Sprintf("%d logical, %d physical", r.LogicalSectorSize(), r.PhysicalSectorSize())
+		fields["page 83 id"] = r.Page83().String()
+		fields["data write GUID"] = r.DataWriteGUID().String()
+	case *container.Expanded:
+		fields = r.Fields()
 	}
-	return inspect.Disk{Src: src, Format: format, Fields: fields}, f, nil
+	var closer io.Closer = f
+	if c, ok := src.(io.Closer); ok {
+		closer = closeBoth{c, f}
+	}
+	return inspect.Disk{Src: src, Format: format, Fields: fields}, closer, nil
+}
+
+// closeBoth closes a source that holds resources of its own (an
+// archive's temporary disk) and then the image file.
+type closeBoth [2]io.Closer
+
+func (c closeBoth) Close() error {
+	err := c[0].Close()
+	if err2 := c[1].Close(); err == nil {
+		err = err2
+	}
+	return err
 }

@@ -1,6 +1,7 @@
 // Package container detects, opens and writes the disk-image containers
-// purefs knows (raw, qcow2, vdi and vpc), so that callers such as
-// `purefs convert` and the image builder need not know each format.
+// purefs knows (raw, qcow2, vdi and vpc here; vhdx in vhdx.go; the GCE
+// tarball and compressed raw images in archive.go), so that callers such
+// as `purefs convert` and the image builder need not know each format.
 //
 // Opened images are sparse.Sources: any of them can be written as any
 // other, reading only the data the input holds.
@@ -11,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -81,7 +83,6 @@ var unsupported = []struct {
 	{"vmdk", 0, "KDMV"},
 	{"vmdk (descriptor)", 0, "# Disk DescriptorFile"},
 	{"vmdk (COWD)", 0, "COWD"},
-	{"vhdx", 0, "vhdxfile"},
 	{"qed", 0, "QED\x00"},
 	{"qcow (version 1)", 0, "QFI\xfb\x00\x00\x00\x01"},
 	{"parallels", 0, "WithoutFreeSpace"},
@@ -102,7 +103,7 @@ func detect(r io.ReaderAt, size int64) (string, error) {
 	}
 	for _, u := range unsupported {
 		if len(head) >= u.off+len(u.magic) && string(head[u.off:u.off+len(u.magic)]) == u.magic {
-			return "", fmt.Errorf("%w: the image is %s; purefs reads raw, qcow2, vdi and vpc", ErrUnsupported, u.name)
+			return "", fmt.Errorf("%w: the image is %s; purefs reads %s", ErrUnsupported, u.name, readable())
 		}
 	}
 	if size >= 512 && size%512 == 0 {
@@ -144,7 +145,7 @@ func OpenAs(f *os.File, format string) (sparse.Source, error) {
 	}
 	open, ok := openers[format]
 	if !ok {
-		return nil, fmt.Errorf("%w %q (want raw, qcow2, vdi or vpc)", ErrFormat, format)
+		return nil, fmt.Errorf("%w %q (want %s)", ErrFormat, format, readable())
 	}
 	fi, err := f.Stat()
 	if err != nil {
@@ -181,12 +182,18 @@ type Options struct {
 	// data ranges unread, with copy_file_range where it can (see
 	// qcow2.Options.NoZeroScan); any other format refuses it.
 	NoZeroScan bool
+	// BlockSize and LogSize are the vhdx block and log sizes; 0 means
+	// qemu-img's.
+	BlockSize, LogSize int64
+	// Level is the compression level of gce, raw-gzip (1-9, default 6)
+	// and raw-zstd (1-19, default 3).
+	Level int
 }
 
 // ParseOptions parses qemu-img style "-o" options ("key=value,key,...")
 // into opts. Known keys: cluster_size, compression_type (zlib, deflate,
-// zstd), subformat, static, force_size, round_up and uuid; a bare key
-// means key=on.
+// zstd), subformat, static, force_size, round_up, uuid, block_size,
+// log_size and level; a bare key means key=on.
 func ParseOptions(s string, opts *Options) error {
 	for kv := range strings.SplitSeq(s, ",") {
 		if kv == "" {
@@ -228,6 +235,14 @@ func ParseOptions(s string, opts *Options) error {
 			opts.RoundUp, err = flag()
 		case "uuid":
 			opts.UUID, err = parseUUID(v)
+		case "block_size":
+			opts.BlockSize, err = parseSize(v)
+		case "log_size":
+			opts.LogSize, err = parseSize(v)
+		case "level":
+			if opts.Level, err = strconv.Atoi(v); err != nil || opts.Level <= 0 {
+				err = fmt.Errorf("%w: level %q (want a positive number)", ErrOptions, v)
+			}
 		default:
 			err = fmt.Errorf("%w: unknown option %q", ErrOptions, k)
 		}
@@ -274,12 +289,44 @@ func parseUUID(v string) ([16]byte, error) {
 }
 
 // Formats lists the output formats Write accepts.
-func Formats() []string { return []string{Raw, QCOW2, "qcow2-compressed", VDI, VPC} }
+func Formats() []string {
+	fs := []string{Raw, QCOW2, "qcow2-compressed", VDI, VPC}
+	for _, w := range writers {
+		fs = append(fs, w.name)
+	}
+	return fs
+}
+
+// writers are the output formats registered by the files of format
+// families (vhdx.go, archive.go), in the order Formats lists them.
+var writers []struct {
+	name  string
+	write func(dst *os.File, src sparse.Source, opts Options) error
+}
+
+// readable lists the formats OpenAs reads.
+func readable() string {
+	fs := []string{Raw}
+	for _, d := range detectors {
+		if !slices.Contains(fs, d.name) {
+			fs = append(fs, d.name)
+		}
+	}
+	return strings.Join(fs, ", ")
+}
 
 // Write writes src into dst (an empty file) as format, one of Formats.
 func Write(dst *os.File, src sparse.Source, format string, opts Options) error {
 	if opts.NoZeroScan && (format != QCOW2 || opts.Compress) {
 		return fmt.Errorf("%w: no-zero-scan is for uncompressed qcow2 only, not %s", ErrOptions, describe(format, opts.Compress))
+	}
+	if err := fitsOptions(format, opts); err != nil {
+		return err
+	}
+	for _, w := range writers {
+		if w.name == format {
+			return w.write(dst, src, opts)
+		}
 	}
 	switch format {
 	case Raw:
