@@ -148,6 +148,15 @@ func kernelPackage(ctx context.Context) (string, error) {
 // unpacked returns dir/pkg/root, downloading and unpacking pkg first if
 // no complete copy is there.
 func unpacked(ctx context.Context, dir, pkg string) (string, error) {
+	return unpackedWith(ctx, dir, pkg, func(work string) error {
+		_, err := run(ctx, work, "apt-get", "download", "-q", pkg)
+		return err
+	})
+}
+
+// unpackedWith is unpacked with download, which must leave pkg's .deb in
+// the directory it is given.
+func unpackedWith(ctx context.Context, dir, pkg string, download func(work string) error) (string, error) {
 	final := filepath.Join(dir, pkg)
 	root := filepath.Join(final, "root")
 	if _, err := os.Stat(filepath.Join(final, "complete")); err == nil {
@@ -163,7 +172,7 @@ func unpacked(ctx context.Context, dir, pkg string) (string, error) {
 	defer os.RemoveAll(tmp)
 	// apt drops privileges to _apt when it can; let it write here.
 	os.Chmod(tmp, 0o777)
-	if _, err := run(ctx, tmp, "apt-get", "download", "-q", pkg); err != nil {
+	if err := download(tmp); err != nil {
 		return "", err
 	}
 	debs, _ := filepath.Glob(filepath.Join(tmp, "*.deb"))
