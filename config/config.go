@@ -24,10 +24,10 @@ var (
 	ErrEpoch        = errors.New("config: invalid SOURCE_DATE_EPOCH")
 
 	// make-disk-image.nix's assertions, in its order.
-	ErrPartitionTableType = errors.New("config: partitionTableType must be one of legacy, legacy+gpt, efi, hybrid, none, sd-card")
+	ErrPartitionTableType = errors.New("config: partitionTableType must be one of legacy, legacy+boot, legacy+gpt, efi, efixbootldr, hybrid, none, sd-card")
 	ErrRootFSUID          = errors.New("config: in deterministic mode with an ext4 file system, rootFSUID must be non-null")
 	ErrTableFSType        = errors.New("config: a partition table needs fsType ext4")
-	ErrEFIVars            = errors.New("config: EFI variables can be used only with a partition table of type hybrid, efi or legacy+gpt")
+	ErrEFIVars            = errors.New("config: EFI variables can be used only with a partition table of type hybrid, efi, efixbootldr or legacy+gpt")
 	ErrOnlyNixStore       = errors.New("config: an only-Nix-store image takes no contents, no configFile and no bootloader")
 	ErrUserGroup          = errors.New("config: contents must set both user and group or neither")
 
@@ -36,6 +36,10 @@ var (
 	ErrFormat     = errors.New("config: format must be one of raw, qcow2, qcow2-compressed, vdi, vpc, vhdx, gce, raw-gzip, raw-zstd")
 	ErrBootSize   = errors.New("config: bootSize does not fit the layout")
 	ErrBootloader = errors.New("config: invalid bootloader")
+
+	// nixpkgsRelease: an unknown release (nixpkgs.ErrRelease), a layout or
+	// an argument that release's make-disk-image.nix does not have
+	// (nixpkgs.ErrLayout, nixpkgs.ErrBaseName).
 )
 
 // MiB is a mebibyte.
@@ -76,6 +80,13 @@ type Config struct {
 	CopyChannel        bool
 	AdditionalPaths    []string
 	NixpkgsCompat      bool
+	// NixpkgsRelease is the nixpkgs release whose make-disk-image.nix the
+	// partition layout and "auto" sizing follow ("24.05"; see
+	// nixpkgs.Rules), or "" for the February 2024 file.
+	NixpkgsRelease string
+	// Warnings are notes for the user about values Validate changed
+	// (a label truncated as mke2fs truncates it).
+	Warnings []string
 	// KeepOwners keeps the owners of root's files instead of making
 	// everything root's, as make-disk-image.nix's images are (for trees that are not
 	// NixOS systems, whose /etc/shadow and the like have other owners).
@@ -135,8 +146,8 @@ func (c *Config) ContainerFormat() string {
 func (c *Config) Compressed() bool { return c.Format == "qcow2-compressed" }
 
 // Filename is the image's name in the output directory, as make-disk-image.nix names
-// it: nixos.img, nixos.qcow2, nixos.vdi, nixos.vhd, nixos.vhdx; the archive
-// formats as nixpkgs' image modules name them.
+// it: ${baseName}.img, .qcow2, .vdi, .vhd, .vhdx (baseName "nixos" by
+// default); the archive formats as nixpkgs' image modules name them.
 func (c *Config) Filename() string {
 	base := c.BaseName
 	if base == "" {
@@ -161,6 +172,21 @@ func (c *Config) Filename() string {
 	}
 }
 
+// Rules are the make-disk-image.nix rules the layout and "auto" sizing
+// follow: NixpkgsRelease's for the partition table type (nixpkgs.Rules.For).
+// Validate has checked NixpkgsRelease.
+func (c *Config) Rules() nixpkgs.Rules {
+	r, err := nixpkgs.LookupRelease(c.NixpkgsRelease)
+	if err != nil {
+		r, _ = nixpkgs.LookupRelease("")
+	}
+	return r.For(c.PartitionTableType)
+}
+
+// BootSizeBytes is bootSize as the rules' sizing takes it: numfmt's
+// reading, rounded up to a whole MiB plus one by releases since 25.05.
+func (c *Config) BootSizeBytes() int64 { return c.Rules().BootSizeBytes(c.BootSize) }
+
 // HydraFormat is the format word of the hydra-build-products line
 // ("file FORMAT-image PATH"): make-disk-image.nix's format after qcow2-compressed
 // became qcow2.
@@ -178,7 +204,7 @@ func (c *Config) HasESP() bool { return c.PartitionTableType.HasESP() }
 // ReservedSpace is the disk space outside the root file system that "auto"
 // sizing adds for the partition layout (nixpkgs.ReservedSpace).
 func (c *Config) ReservedSpace() int64 {
-	return nixpkgs.ReservedSpace(c.PartitionTableType, c.BootSize)
+	return nixpkgs.ReservedSpace(c.PartitionTableType, c.BootSizeBytes())
 }
 
 // Epoch returns the time stamp of a deterministic build: sourceDateEpoch

@@ -168,7 +168,16 @@ func TestErrors(t *testing.T) {
 		{"target escapes deep", `{"contents": [{"source": "/a", "target": "/x/../../y"}]}`, ErrPath},
 		{"additionalPath relative", `{"additionalPaths": ["nix/store/a"]}`, ErrPath},
 		{"additionalPath unclean", `{"additionalPaths": ["/nix/store/a/../b"]}`, ErrPath},
-		{"label", `{"label": "a-label-longer-than-16"}`, ErrLabel},
+		{"label", `{"label": "a\u0000b"}`, ErrLabel},
+		{"nixpkgsRelease", `{"nixpkgsRelease": "24.04"}`, nixpkgs.ErrRelease},
+		{"nixpkgsRelease number", `{"nixpkgsRelease": 24.05}`, ErrType},
+		{"layout not in release", `{"nixpkgsRelease": "24.11", "partitionTableType": "legacy+boot"}`, nixpkgs.ErrLayout},
+		{"efixbootldr not in 23.11", `{"nixpkgsRelease": "23.11", "partitionTableType": "efixbootldr"}`, nixpkgs.ErrLayout},
+		{"baseName not in release", `{"nixpkgsRelease": "24.05", "baseName": "disk"}`, nixpkgs.ErrBaseName},
+		{"baseName slash", `{"baseName": "a/b"}`, ErrPath},
+		{"baseName dots", `{"baseName": ".."}`, ErrPath},
+		{"bootSize before BOOT", `{"partitionTableType": "efixbootldr", "bootSize": "100M"}`, ErrBootSize},
+		{"bootSize past disk", `{"partitionTableType": "legacy+boot", "diskSize": 256, "nixpkgsRelease": "25.05"}`, ErrBootSize},
 
 		// make-disk-image.nix's assertions
 		{"partitionTableType", `{"partitionTableType": "gpt"}`, ErrPartitionTableType},
@@ -418,4 +427,41 @@ func ExampleParse() {
 	}
 	fmt.Println(c.Filename(), c.PartitionTableType.RootPartition(), c.Label, c.RootFSUID)
 	// Output: nixos.qcow2 2 nixos F222513B-DED1-49FA-B591-20CE86A2FE7F
+}
+
+// TestLongLabel: a label longer than 16 bytes is cut to 16, with the
+// warning mke2fs prints for it.
+func TestLongLabel(t *testing.T) {
+	c, err := Parse([]byte(`{"label": "a-label-longer-than-16"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Label != "a-label-longer-t" || len(c.Warnings) != 1 || c.Warnings[0] != "Warning: label too long; will be truncated to 'a-label-longer-t'" {
+		t.Errorf("label %q, warnings %q", c.Label, c.Warnings)
+	}
+	if err := c.Validate(); err != nil || len(c.Warnings) != 1 {
+		t.Errorf("validating again: %v, %q", err, c.Warnings)
+	}
+}
+
+func TestReleaseKeys(t *testing.T) {
+	c, err := Parse([]byte(`{"nixpkgsRelease": "25.11", "partitionTableType": "efixbootldr", "baseName": "disk", "format": "qcow2", "touchEFIVars": true, "efiVariables": "/vars"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Filename() != "disk.qcow2" || c.PartitionTableType.RootPartition() != 3 || !c.HasESP() {
+		t.Errorf("%s %d", c.Filename(), c.PartitionTableType.RootPartition())
+	}
+	// 25.11 rounds bootSize: "256M" is 257 MiB.
+	if c.BootSizeBytes() != 257*MiB || c.ReservedSpace() != 17408+257*MiB {
+		t.Errorf("bootSize %d, reserved %d", c.BootSizeBytes(), c.ReservedSpace())
+	}
+	c, err = Parse([]byte(`{"partitionTableType": "legacy+boot"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Without a release, the layouts added since 2024 follow today's file.
+	if c.Filename() != "nixos.img" || c.ReservedSpace() != 257*MiB {
+		t.Errorf("%s %d", c.Filename(), c.ReservedSpace())
+	}
 }

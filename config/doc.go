@@ -1,7 +1,7 @@
 // Package config reads the JSON configuration of `purefs build`: the
 // argument names and defaults of NixOS's make-disk-image.nix, plus the keys
-// purefs adds ("root", "nixpkgsCompat", "bootloader", "vm", "keepOwners",
-// "noZeroScan", "system").
+// purefs adds ("root", "nixpkgsCompat", "nixpkgsRelease", "bootloader", "vm",
+// "keepOwners", "noZeroScan", "system").
 //
 // Parsing is strict. An unknown key, a key given twice, or a value of the
 // wrong JSON type is an error that names the key (and, for a type, what was
@@ -18,26 +18,39 @@
 //	diskSize           "auto" (default) or a whole number of MiB, as a JSON
 //	                           number or a decimal string.
 //	additionalSpace    size    added by "auto" sizing (default "512M").
-//	bootSize           size    end of the ESP for efi and hybrid (default "256M").
+//	bootSize           size    end of the last FAT partition (default "256M"): the
+//	                           ESP of efi and hybrid, efixbootldr's BOOT (from
+//	                           100 MiB), legacy+boot's BOOT (from 1 MiB).
 //	                           Sizes follow `numfmt --from=iec`: a plain integer
 //	                           is bytes, a number (fraction allowed) with one of
 //	                           K M G T P E (upper case) is a power of 1024,
 //	                           rounded up to a whole byte. A JSON number is bytes.
-//	                           As in make-disk-image.nix, the partitioner reads bootSize
-//	                           with parted's units ("256M" is 256·10^6 bytes):
-//	                           Config.BootSizeSpec keeps the text for it.
+//	                           As in make-disk-image.nix before nixpkgs 25.05, the
+//	                           partitioner reads bootSize with parted's units
+//	                           ("256M" is 256·10^6 bytes): Config.BootSizeSpec
+//	                           keeps the text for it. Since 25.05 (and for
+//	                           legacy+boot and efixbootldr without a release)
+//	                           it is round_to_nearest(numfmt, MiB): "256M" is
+//	                           257 MiB.
 //	contents           list of {source, target, mode, user, group}; see Content.
-//	partitionTableType "legacy" (default), "legacy+gpt", "efi", "hybrid", "none",
-//	                           or "sd-card": nixpkgs' sd-image.nix (see below).
+//	partitionTableType "legacy" (default), "legacy+boot", "legacy+gpt", "efi",
+//	                           "efixbootldr", "hybrid", "none", or "sd-card":
+//	                           nixpkgs' sd-image.nix (see below). efixbootldr:
+//	                           GPT, ESP (the root's /efi) from 8 MiB to 100 MiB,
+//	                           XBOOTLDR "BOOT" (the root's /boot) to bootSize,
+//	                           root 3. legacy+boot: MBR, FAT "BOOT" (the root's
+//	                           /boot) from 1 MiB to bootSize, root 2.
 //	installBootLoader  bool    run the system's bootloader installer in a VM
 //	                           (default false; make-disk-image.nix's default is true).
-//	touchEFIVars       bool    write efi-vars.fd (needs efi, hybrid or legacy+gpt).
+//	touchEFIVars       bool    write efi-vars.fd (needs efi, efixbootldr, hybrid or
+//	                           legacy+gpt).
 //	efiVariables       string or null: host file copied to efi-vars.fd;
 //	                           required with touchEFIVars (make-disk-image.nix's default
 //	                           is OVMF.variables).
 //	fsType             "ext4" (the only file system purefs writes).
-//	label              string  file-system label, at most 16 bytes (default
-//	                           "nixos", or "nix-store" with onlyNixStore).
+//	label              string  file-system label (default "nixos", or "nix-store"
+//	                           with onlyNixStore); a label longer than 16 bytes is
+//	                           cut to 16 with mke2fs's warning (Config.Warnings).
 //	configFile         string or null: copied to /etc/nixos/configuration.nix.
 //	postVM             string  bash code run after the image is complete.
 //	memSize            integer guest memory in MiB for the VM step (default 1024).
@@ -68,6 +81,13 @@
 //	                           it into root) when the image needs it.
 //	nixpkgsCompat      bool    reproduce make-disk-image.nix's partition-table quirks byte
 //	                           for byte (see the partition packages).
+//	nixpkgsRelease     string  the nixpkgs release ("24.05", "25.11"…, as
+//	                           lib.trivial.release names it) whose
+//	                           make-disk-image.nix the parted and sgdisk commands
+//	                           and the "auto" formula follow (nixpkgs.Rules).
+//	                           Absent: the February 2024 file's, and today's for
+//	                           the layouts added since. An unknown release, a
+//	                           layout or baseName the release lacks: an error.
 //	bootloader         object or null: a native systemd-boot install; see
 //	                           Bootloader.
 //

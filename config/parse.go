@@ -16,7 +16,7 @@ var topKeys = []string{
 	"fsType", "label", "configFile", "postVM", "memSize", "onlyNixStore",
 	"name", "format", "deterministic", "rootGPUID", "rootFSUID",
 	"copyChannel", "additionalPaths", "nixpkgsCompat", "bootloader", "vm",
-	"keepOwners", "noZeroScan", "system", "baseName",
+	"keepOwners", "noZeroScan", "system", "baseName", "nixpkgsRelease",
 }
 
 func init() { topKeys = append(topKeys, sdImageKeys...) }
@@ -80,6 +80,7 @@ func (c *Config) decode(o *object) error {
 	boolean(&c.Deterministic, "deterministic", true)
 	boolean(&c.CopyChannel, "copyChannel", true)
 	boolean(&c.NixpkgsCompat, "nixpkgsCompat", false)
+	str(&c.NixpkgsRelease, "nixpkgsRelease", "")
 	boolean(&c.KeepOwners, "keepOwners", false)
 	boolean(&c.NoZeroScan, "noZeroScan", false)
 	str(&c.System, "system", HostSystem())

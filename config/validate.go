@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/purefs/purefs/nixpkgs"
@@ -22,7 +23,8 @@ func (c *Config) Validate() error {
 	if c.PartitionTableType != nixpkgs.None && c.FSType != "ext4" {
 		return fmt.Errorf("%w: partitionTableType %q with fsType %q", ErrTableFSType, c.PartitionTableType, c.FSType)
 	}
-	if c.TouchEFIVars && c.PartitionTableType != nixpkgs.Hybrid && c.PartitionTableType != nixpkgs.EFI && c.PartitionTableType != nixpkgs.LegacyGPT {
+	if c.TouchEFIVars && c.PartitionTableType != nixpkgs.Hybrid && c.PartitionTableType != nixpkgs.EFI &&
+		c.PartitionTableType != nixpkgs.EFIXBootLdr && c.PartitionTableType != nixpkgs.LegacyGPT {
 		return fmt.Errorf("%w: touchEFIVars with partitionTableType %q", ErrEFIVars, c.PartitionTableType)
 	}
 	if c.OnlyNixStore {
@@ -43,7 +45,21 @@ func (c *Config) Validate() error {
 		}
 	}
 
-	// (2) values
+	// (2) the release, and what its make-disk-image.nix has
+	rel, err := nixpkgs.LookupRelease(c.NixpkgsRelease)
+	if err != nil {
+		return fmt.Errorf("key %q: %w", "nixpkgsRelease", err)
+	}
+	if c.NixpkgsRelease != "" {
+		if err := rel.CheckTableType(c.PartitionTableType); err != nil && c.PartitionTableType != nixpkgs.SDCard {
+			return fmt.Errorf("key %q: %w", "partitionTableType", err)
+		}
+		if c.BaseName != nixpkgs.DefaultBaseName && !rel.BaseName {
+			return fmt.Errorf("key %q: %w: make-disk-image.nix of nixpkgs %s has no baseName argument (since 25.05)", "baseName", nixpkgs.ErrBaseName, c.NixpkgsRelease)
+		}
+	}
+
+	// (3) values
 	if c.FSType != "ext4" {
 		return fmt.Errorf("%w %q: purefs writes ext4 only", ErrFSType, c.FSType)
 	}
@@ -56,11 +72,14 @@ func (c *Config) Validate() error {
 	if err := c.validateSystem(); err != nil {
 		return err
 	}
-	if len(c.Label) > 16 {
-		return fmt.Errorf("%w %q: %d bytes, an ext4 label holds at most 16", ErrLabel, c.Label, len(c.Label))
-	}
 	if strings.ContainsRune(c.Label, 0) {
 		return fmt.Errorf("%w %q: contains NUL", ErrLabel, c.Label)
+	}
+	if label, warning := TruncateLabel(c.Label); warning != "" {
+		c.Label = label
+		if !slices.Contains(c.Warnings, warning) {
+			c.Warnings = append(c.Warnings, warning)
+		}
 	}
 	if c.RootGPUID == "" {
 		return fmt.Errorf("%w: rootGPUID is empty", ErrGUID)
@@ -88,20 +107,21 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("%w: key %q: the file copied to efi-vars.fd is required with touchEFIVars", ErrRequired, "efiVariables")
 	}
 
-	// (3) layout
-	if c.HasESP() && c.BootSize <= 8*MiB {
-		return fmt.Errorf("%w: bootSize %q (%d bytes) must lie beyond the ESP's start at 8 MiB", ErrBootSize, c.BootSizeSpec, c.BootSize)
+	// (4) layout
+	fats := c.PartitionTableType.FATPartitions()
+	if start := bootStart(c.PartitionTableType); len(fats) > 0 && c.BootSize <= start {
+		return fmt.Errorf("%w: bootSize %q (%d bytes) must lie beyond the %s partition's start at %d MiB", ErrBootSize, c.BootSizeSpec, c.BootSize, fats[len(fats)-1].Label, start/MiB)
 	}
 	if c.DiskSize > 0 {
-		if c.HasESP() && c.BootSize >= c.DiskSize {
-			return fmt.Errorf("%w: bootSize %q (%d bytes) is beyond diskSize %d MiB", ErrBootSize, c.BootSizeSpec, c.BootSize, c.DiskSize/MiB)
+		if len(fats) > 0 && c.BootSizeBytes() >= c.DiskSize {
+			return fmt.Errorf("%w: bootSize %q (%d bytes) is beyond diskSize %d MiB", ErrBootSize, c.BootSizeSpec, c.BootSizeBytes(), c.DiskSize/MiB)
 		}
 		if r := c.ReservedSpace(); c.DiskSize <= r {
 			return fmt.Errorf("%w: diskSize %d MiB leaves no room for a root partition after %d bytes of partition layout", ErrSize, c.DiskSize/MiB, r)
 		}
 	}
 
-	// (4) paths
+	// (5) paths
 	for i, ct := range c.Contents {
 		if ct.Source == "" || ct.Target == "" {
 			return fmt.Errorf("%w: contents[%d] needs source and target", ErrRequired, i)
@@ -123,20 +143,20 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("%w: key %q: %q is not a file name", ErrPath, "baseName", c.BaseName)
 	}
 
-	// (5) bootloader
+	// (6) bootloader
 	if b := c.Bootloader; b != nil {
 		if err := b.validate(); err != nil {
 			return err
 		}
 		if !c.HasESP() {
-			return fmt.Errorf("%w: systemd-boot needs an ESP (partitionTableType efi or hybrid), not %q", ErrBootloader, c.PartitionTableType)
+			return fmt.Errorf("%w: systemd-boot needs an ESP (partitionTableType efi, efixbootldr or hybrid), not %q", ErrBootloader, c.PartitionTableType)
 		}
 		if c.InstallBootLoader {
 			return fmt.Errorf("%w: bootloader and installBootLoader both install a bootloader; choose one", ErrBootloader)
 		}
 	}
 
-	// (6) the VM of installBootLoader
+	// (7) the VM of installBootLoader
 	return c.VM.validate(c.InstallBootLoader)
 }
 
@@ -156,4 +176,33 @@ func CleanTarget(target string) (string, error) {
 		rel = ""
 	}
 	return rel, nil
+}
+
+// bootStart is where the last FAT partition of t starts: efixbootldr's
+// BOOT at 100 MiB, legacy+boot's at 1 MiB, the ESP of efi and hybrid at
+// 8 MiB.
+func bootStart(t nixpkgs.TableType) int64 {
+	switch t {
+	case nixpkgs.EFIXBootLdr:
+		return 100 * MiB
+	case nixpkgs.LegacyBoot:
+		return MiB
+	}
+	return 8 * MiB
+}
+
+// LabelMax is the length of an ext4 label in bytes (s_volume_name).
+const LabelMax = 16
+
+// TruncateLabel returns an ext4 label cut to its first LabelMax bytes, as
+// mke2fs 1.47 cuts a label too long for s_volume_name, and the warning
+// mke2fs prints then ("Warning: label too long; will be truncated to
+// 'LABEL'"); a label that fits comes back as it is, with no warning.
+// `purefs build` and `purefs mkfs ext4` both apply it.
+func TruncateLabel(label string) (string, string) {
+	if len(label) <= LabelMax {
+		return label, ""
+	}
+	label = label[:LabelMax]
+	return label, "Warning: label too long; will be truncated to '" + label + "'"
 }

@@ -10,21 +10,27 @@ import (
 	"github.com/purefs/purefs/tree"
 )
 
-// addSystemdBoot installs systemd-boot natively onto the ESP tree: the EFI
+// addSystemdBoot installs systemd-boot natively: onto the ESP tree the EFI
 // binary (checked to be a PE image for sys) as
 // EFI/systemd/systemd-boot<arch>.efi and as the removable-media fallback
-// EFI/BOOT/BOOT<ARCH>.EFI of sys, loader/loader.conf, one
+// EFI/BOOT/BOOT<ARCH>.EFI of sys, and loader/loader.conf; onto the boot
+// tree (the partition holding the root's /boot: the ESP itself, or
+// efixbootldr's XBOOTLDR partition, where systemd-boot also looks) one
 // loader/entries/ID.conf per entry, and each entry's kernel and initrds
 // under EFI/purefs/ID/. Every file gets the epoch as its time stamps.
-func addSystemdBoot(esp *tree.Node, b *config.Bootloader, sys config.System, epoch int64) error {
+func addSystemdBoot(esp, boot *tree.Node, b *config.Bootloader, sys config.System, epoch int64) error {
+	if boot == nil {
+		boot = esp
+	}
 	if err := checkEFIMachine(b.EFI, sys); err != nil {
 		return err
 	}
 	t := time.Unix(epoch, 0)
+	onto := esp
 	add := func(path string, n *tree.Node) error {
 		n.Perm = 0o644
 		n.Atime, n.Mtime, n.Ctime, n.Btime = t, t, t, t
-		return putFile(esp, path, n, t)
+		return putFile(onto, path, n, t)
 	}
 	host := func(path, src string) error {
 		fi, err := os.Stat(src)
@@ -48,6 +54,7 @@ func addSystemdBoot(esp *tree.Node, b *config.Bootloader, sys config.System, epo
 	if err := data("loader/loader.conf", b.LoaderConf()); err != nil {
 		return err
 	}
+	onto = boot
 	for _, e := range b.Entries {
 		if err := data("loader/entries/"+e.ID+".conf", e.Conf()); err != nil {
 			return err

@@ -52,7 +52,8 @@ type BuildOptions struct {
 type BuildPlan struct {
 	Config   *config.Config
 	Root     *tree.Node // the root file system's tree
-	ESP      *tree.Node // the ESP's tree (efi, hybrid), else nil
+	ESP      *tree.Node // the ESP's tree (efi, efixbootldr, hybrid), else nil
+	FAT      []FATTree  // the FAT partitions' trees, ESP included, by number
 	Size     stage.Size
 	Layout   *Layout
 	Epoch    int64
@@ -77,14 +78,23 @@ func MakePlan(cfg *config.Config, opts BuildOptions) (*BuildPlan, error) {
 	if cfg.SDImage != nil {
 		return planSDCard(p, opts.Log)
 	}
-	if cfg.HasESP() {
-		if p.ESP, err = espTree(res.Tree); err != nil {
+	var boot *tree.Node // the FAT partition holding the root's /boot
+	for _, fp := range cfg.PartitionTableType.FATPartitions() {
+		t, err := fatTree(res.Tree, fp.Dir)
+		if err != nil {
 			return nil, err
 		}
-		if cfg.Bootloader != nil {
-			if err := addSystemdBoot(p.ESP, cfg.Bootloader, cfg.Target(), in.Epoch); err != nil {
-				return nil, err
-			}
+		p.FAT = append(p.FAT, FATTree{FATPartition: fp, Tree: t})
+		if fp.Label == "ESP" {
+			p.ESP = t
+		}
+		if fp.Dir == "boot" {
+			boot = t
+		}
+	}
+	if cfg.Bootloader != nil && p.ESP != nil {
+		if err := addSystemdBoot(p.ESP, boot, cfg.Bootloader, cfg.Target(), in.Epoch); err != nil {
+			return nil, err
 		}
 	}
 	params := stage.ParamsFromConfig(cfg)
@@ -106,6 +116,7 @@ func MakePlan(cfg *config.Config, opts BuildOptions) (*BuildPlan, error) {
 	layout := func(diskSize int64) error {
 		l, err := Plan(Config{
 			PartitionTableType: cfg.PartitionTableType,
+			Release:            cfg.NixpkgsRelease,
 			DiskSize:           diskSize,
 			BootSize:           bootSize,
 			RootGPUID:          cfg.RootGPUID,
@@ -247,25 +258,31 @@ func rootUUID(cfg *config.Config, p *BuildPlan) ([16]byte, error) {
 	return u, nil
 }
 
-// espTree moves the content of the root tree's /boot onto a new tree for
-// the ESP (stage.SplitBoot); /boot stays on the root file system as an empty
-// mount point. FAT holds only directories and regular files: anything else
-// under /boot is an ErrESP error naming it.
-func espTree(root *tree.Node) (*tree.Node, error) {
-	esp, err := stage.SplitBoot(root)
+// FATTree is a FAT partition of the layout and the tree written into it.
+type FATTree struct {
+	nixpkgs.FATPartition
+	Tree *tree.Node
+}
+
+// fatTree moves the content of the root tree's /dir (boot or efi) onto a
+// new tree for a FAT partition (stage.SplitDir); /dir stays on the root
+// file system as an empty mount point. FAT holds only directories and
+// regular files: anything else under /dir is an ErrESP error naming it.
+func fatTree(root *tree.Node, dir string) (*tree.Node, error) {
+	t, err := stage.SplitDir(root, dir)
 	if err != nil {
 		return nil, err
 	}
-	err = tree.Walk(esp, func(p string, n *tree.Node) error {
+	err = tree.Walk(t, func(p string, n *tree.Node) error {
 		if n.Type != tree.Dir && n.Type != tree.Regular {
-			return fmt.Errorf("%w: /boot%s is a %s, which FAT cannot hold", ErrESP, p, n.Type)
+			return fmt.Errorf("%w: /%s%s is a %s, which FAT cannot hold", ErrESP, dir, p, n.Type)
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return esp, nil
+	return t, nil
 }
 
 // rootOptions are the ext4 writer's options for the root file system.

@@ -222,6 +222,10 @@ func TestBuildErrorsLeaveNothing(t *testing.T) {
 		{"missing source", map[string]any{"root": root, "contents": []any{map[string]any{"source": root + "/nope", "target": "/x"}}}, nil},
 		{"escaping target", map[string]any{"root": root, "contents": []any{map[string]any{"source": root + "/etc/passwd", "target": "../x"}}}, nil},
 		{"symlink in /boot", map[string]any{"root": symlinkBoot(t, root), "partitionTableType": "efi"}, ErrESP},
+		{"unknown nixpkgsRelease", map[string]any{"root": root, "nixpkgsRelease": "24.04"}, nixpkgs.ErrRelease},
+		{"layout not in release", map[string]any{"root": root, "nixpkgsRelease": "24.11", "partitionTableType": "legacy+boot"}, nixpkgs.ErrLayout},
+		{"bootSize past the disk", map[string]any{"root": root, "partitionTableType": "efixbootldr", "diskSize": 300, "bootSize": "512M"}, config.ErrBootSize},
+		{"bootSize past the disk, 2024", map[string]any{"root": root, "partitionTableType": "efi", "diskSize": 300, "bootSize": "300M"}, nil},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -234,6 +238,9 @@ func TestBuildErrorsLeaveNothing(t *testing.T) {
 			}
 			if c.want != nil && !errors.Is(err, c.want) {
 				t.Errorf("error %v, want %v", err, c.want)
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Errorf("error of more than one line: %q", err)
 			}
 			ents, _ := os.ReadDir(out)
 			if len(ents) != 1 || ents[0].Name() != "keep" {

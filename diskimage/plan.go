@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/purefs/purefs/config"
 	"github.com/purefs/purefs/gpt"
 	"github.com/purefs/purefs/internal/parted"
 	"github.com/purefs/purefs/mbr"
@@ -22,6 +23,8 @@ const (
 	RoleRoot     Role = "root"
 	RoleESP      Role = "esp"
 	RoleBIOSBoot Role = "bios-boot"
+	RoleXBOOTLDR Role = "xbootldr" // efixbootldr's FAT BOOT partition (the root's /boot)
+	RoleBoot     Role = "boot"     // legacy+boot's FAT BOOT partition (the root's /boot)
 )
 
 // The partition GUIDs make-disk-image.nix passes to sgdisk.
@@ -33,26 +36,35 @@ var (
 // Errors returned by Plan wrap one of these (or gpt.ErrGUID for a
 // malformed rootGPUID).
 var (
-	ErrTableType = nixpkgs.ErrTableType
-	ErrBootSize  = errors.New("diskimage: invalid bootSize")
-	ErrDiskSize  = errors.New("diskimage: disk size does not fit the layout")
-	ErrLayout    = errors.New("diskimage: invalid layout")
+	ErrTableType    = nixpkgs.ErrTableType
+	ErrRelease      = nixpkgs.ErrRelease
+	ErrNotInRelease = nixpkgs.ErrLayout
+	ErrBootSize     = errors.New("diskimage: invalid bootSize")
+	ErrDiskSize     = errors.New("diskimage: disk size does not fit the layout")
+	ErrLayout       = errors.New("diskimage: invalid layout")
 )
 
 // Config holds make-disk-image.nix's arguments that decide the partition layout. Its
 // zero value is make-disk-image.nix's default: a deterministic legacy layout, which
 // still needs a DiskSize.
 type Config struct {
-	// PartitionTableType is legacy (the default, also for ""), legacy+gpt,
-	// efi, hybrid or none.
+	// PartitionTableType is legacy (the default, also for ""),
+	// legacy+boot, legacy+gpt, efi, efixbootldr, hybrid or none.
 	PartitionTableType nixpkgs.TableType
+	// Release is nixpkgsRelease: the nixpkgs release whose
+	// make-disk-image.nix's parted commands Plan plays ("24.05"; see
+	// nixpkgs.Rules). "" is the February 2024 file, and today's file for
+	// the layouts that one lacks.
+	Release string
 	// DiskSize is the image size in bytes. parted ignores a trailing
 	// partial sector, and so does Plan.
 	DiskSize int64
-	// BootSize is the end of the ESP as make-disk-image.nix hands it to parted
-	// (default "256M"). It is read the way parted reads it: "256M" and
-	// "256MB" mean 256·10^6 bytes give or take half a megabyte, "256MiB"
-	// means exactly 256·2^20 bytes; no unit means MB.
+	// BootSize is bootSize: the end of the last FAT partition (default
+	// "256M"). Rules that round it (nixpkgs 25.05 and later) read it as
+	// numfmt --from=iec does and hand parted the next whole MiB; the
+	// others hand it to parted as given, which reads it its way: "256M"
+	// and "256MB" mean 256·10^6 bytes give or take half a megabyte,
+	// "256MiB" means exactly 256·2^20 bytes; no unit means MB.
 	BootSize string
 	// RootGPUID is the root partition's GUID (default make-disk-image.nix's
 	// F222513B-DED1-49FA-B591-20CE86A2FE7F). It must be well formed.
@@ -84,6 +96,7 @@ type Partition struct {
 	Size     int64    // Sectors in bytes
 	Type     gpt.GUID // GPT partition type (zero in an MBR)
 	MBRType  byte     // MBR partition type (zero in a GPT)
+	Bootable bool     // MBR: the active flag (parted's boot flag)
 	GUID     gpt.GUID // GPT unique partition GUID (zero in an MBR)
 }
 
@@ -100,7 +113,7 @@ type Layout struct {
 	MBRSignature uint32      // legacy layout
 	Partitions   []Partition // by number
 
-	RootPartition int   // make-disk-image.nix's rootPartition: 1, 2, 2, 3, or 0 for none
+	RootPartition int   // make-disk-image.nix's rootPartition (nixpkgs.TableType.RootPartition)
 	RootOffset    int64 // where the root file system starts, in bytes
 	RootSize      int64 // its size in bytes
 	ESPOffset     int64 // the ESP's offset in bytes (efi, hybrid)
@@ -123,13 +136,26 @@ func (l *Layout) Partition(n int) *Partition {
 }
 
 // Plan lays out the disk described by c exactly where make-disk-image.nix's parted
-// commands put the partitions. Unless c.Random is set it reads no clock and
-// no random source: the same Config always gives the same Layout.
+// commands put the partitions: it plays the commands of c.Release's file
+// (nixpkgs.Rules.Parted) through GNU parted's placement rules
+// (internal/parted), then sets the GUIDs its sgdisk call sets. Unless
+// c.Random is set it reads no clock and no random source: the same Config
+// always gives the same Layout.
 func Plan(c Config) (*Layout, error) {
 	tt, err := nixpkgs.ParseTableType(string(c.PartitionTableType))
 	if err != nil {
 		return nil, err
 	}
+	rel, err := nixpkgs.LookupRelease(c.Release)
+	if err != nil {
+		return nil, err
+	}
+	if c.Release != "" {
+		if err := rel.CheckTableType(tt); err != nil {
+			return nil, err
+		}
+	}
+	rules := rel.For(tt)
 	rootStr := c.RootGPUID
 	if rootStr == "" {
 		rootStr = nixpkgs.DefaultRootGPUID
@@ -155,10 +181,64 @@ func Plan(c Config) (*Layout, error) {
 		return l, nil
 	}
 	n := int64(l.DiskSectors)
-	if tt == nixpkgs.Legacy {
-		if err := planLegacy(l, n, c); err != nil {
+	switch {
+	case !tt.IsGPT() && uint64(n) > mbr.MaxSectors:
+		return nil, fmt.Errorf("%w: %d bytes is beyond the 2 TiB an MBR can describe; use a GPT layout", ErrDiskSize, c.DiskSize)
+	case tt.IsGPT() && n < gpt.MinSectors:
+		return nil, fmt.Errorf("%w: %d bytes is too small for a GPT (at least %d bytes)", ErrDiskSize, c.DiskSize, gpt.MinSectors*gpt.SectorSize)
+	}
+	// bootSize as the file hands it to parted.
+	bootArg := bootSize
+	if rules.RoundBootSize {
+		iec, err := config.ParseIEC(bootSize)
+		if err != nil {
+			return nil, fmt.Errorf("%w %q: numfmt --from=iec cannot read it: %w", ErrBootSize, bootSize, err)
+		}
+		bootArg = rules.PartedBootSize(bootSize, iec)
+	}
+	hasBoot := len(tt.FATPartitions()) > 0
+	if hasBoot {
+		if err := checkBootSize(bootSize, bootArg, n, tt); err != nil {
 			return nil, err
 		}
+	}
+	tbl, err := parted.Run(n, rules.Parted(tt, bootArg), parted.Options{Version35: c.Parted35})
+	if err != nil {
+		var ce *parted.CommandError
+		if hasBoot && errors.As(err, &ce) && slices.Contains(ce.Words, bootArg) && ce.Words[len(ce.Words)-1] == bootArg {
+			return nil, fmt.Errorf("%w %q: the partitions up to it do not fit a disk of %d bytes: %w", ErrBootSize, bootSize, c.DiskSize, err)
+		}
+		return nil, fmt.Errorf("%w: %d bytes for the %s layout: %w", ErrDiskSize, c.DiskSize, tt, err)
+	}
+	l.RootPartition = tt.RootPartition()
+	for i, tp := range tbl.Parts {
+		p := Partition{Number: i + 1}
+		setGeom(&p, tp.Geom)
+		if tbl.Label == parted.GPT {
+			p.Name = tp.Name
+			p.Type = gptType(tp)
+		} else {
+			p.MBRType = mbr.TypeLinux
+			if tp.FS == "fat32" {
+				p.MBRType = mbr.TypeFAT32LBA
+			}
+			p.Bootable = tp.Has("boot")
+		}
+		switch {
+		case p.Number == l.RootPartition:
+			p.Role = RoleRoot
+		case tp.Has("bios_grub"):
+			p.Role = RoleBIOSBoot
+		case tp.Has("bls_boot"):
+			p.Role = RoleXBOOTLDR
+		case tbl.Label == parted.GPT && tp.Has("boot"):
+			p.Role = RoleESP
+		case tp.FS == "fat32":
+			p.Role = RoleBoot
+		}
+		l.Partitions = append(l.Partitions, p)
+	}
+	if !tt.IsGPT() {
 		if c.Random {
 			var b [4]byte
 			g, err := gpt.RandomGUID()
@@ -171,12 +251,6 @@ func Plan(c Config) (*Layout, error) {
 			l.MBRSignature = binary.BigEndian.Uint32(rootGUID[:4])
 		}
 		return finished(l)
-	}
-	if n < gpt.MinSectors {
-		return nil, fmt.Errorf("%w: %d bytes is too small for a GPT (at least %d bytes)", ErrDiskSize, c.DiskSize, gpt.MinSectors*gpt.SectorSize)
-	}
-	if err := planGPT(l, n, tt, bootSize, c.Parted35); err != nil {
-		return nil, err
 	}
 	// GUIDs: what make-disk-image.nix's sgdisk call sets, then rootGPUID.
 	diskGUID, err := gpt.SgdiskGUID(nixpkgs.DiskGUID)
@@ -215,85 +289,44 @@ func Plan(c Config) (*Layout, error) {
 	return finished(l)
 }
 
-func planLegacy(l *Layout, n int64, c Config) error {
-	if uint64(n) > mbr.MaxSectors {
-		return fmt.Errorf("%w: %d bytes is beyond the 2 TiB an MBR can describe; use a GPT layout", ErrDiskSize, c.DiskSize)
+// gptType is the partition type parted gives a partition on a GPT: by its
+// flags (boot: EFI System, bios_grub: BIOS boot, bls_boot: XBOOTLDR), else
+// by its file-system type.
+func gptType(p parted.Part) gpt.GUID {
+	switch {
+	case p.Has("boot"):
+		return gpt.TypeEFISystem
+	case p.Has("bios_grub"):
+		return gpt.TypeBIOSBoot
+	case p.Has("bls_boot"):
+		return gpt.TypeXBOOTLDR
+	case p.FS == "fat32" || p.FS == "fat16":
+		return gpt.TypeMicrosoftBasicData
 	}
-	d := parted.NewDisk(n, parted.MSDOS, parted.Options{Version35: c.Parted35})
-	g, err := d.Mkpart("1MiB", "-1")
-	if err != nil {
-		return fmt.Errorf("%w: %d bytes for the legacy layout: %w", ErrDiskSize, c.DiskSize, err)
-	}
-	l.Partitions = []Partition{{Number: 1, Role: RoleRoot, MBRType: mbr.TypeLinux}}
-	setGeom(&l.Partitions[0], g)
-	l.RootPartition = 1
-	return nil
-}
-
-func planGPT(l *Layout, n int64, tt nixpkgs.TableType, bootSize string, v35 bool) error {
-	d := parted.NewDisk(n, parted.GPT, parted.Options{Version35: v35})
-	tooSmall := func(what string, err error) error {
-		return fmt.Errorf("%w: %d bytes for the %s layout (%s): %w", ErrDiskSize, l.DiskSize, tt, what, err)
-	}
-	add := func(num int, name string, role Role, typ gpt.GUID, g parted.Geom) {
-		p := Partition{Number: num, Name: name, Role: role, Type: typ}
-		setGeom(&p, g)
-		l.Partitions = append(l.Partitions, p)
-	}
-	switch tt {
-	case nixpkgs.LegacyGPT:
-		g, err := d.Mkpart("1MB", "2MB")
-		if err != nil {
-			return tooSmall("BIOS boot partition", err)
-		}
-		add(1, "no-fs", RoleBIOSBoot, gpt.TypeBIOSBoot, g)
-		if !d.AlignCheckOptimal(1) {
-			return tooSmall("BIOS boot partition", errors.New("parted's align-check optimal 1 fails"))
-		}
-		if g, err = d.Mkpart("2MB", "-1"); err != nil {
-			return tooSmall("root partition", err)
-		}
-		if !d.AlignCheckOptimal(2) {
-			return tooSmall("root partition", errors.New("parted's align-check optimal 2 fails"))
-		}
-		add(2, "primary", RoleRoot, gpt.TypeLinuxFilesystem, g)
-		l.RootPartition = 2
-	case nixpkgs.EFI, nixpkgs.Hybrid:
-		if err := checkBootSize(bootSize, n); err != nil {
-			return err
-		}
-		g, err := d.Mkpart("8MiB", bootSize)
-		if err != nil {
-			return fmt.Errorf("%w %q: the ESP from 8MiB to it does not fit a disk of %d bytes: %w", ErrBootSize, bootSize, l.DiskSize, err)
-		}
-		add(1, "ESP", RoleESP, gpt.TypeEFISystem, g)
-		if tt == nixpkgs.Hybrid {
-			if g, err = d.Mkpart("0", "1024KiB"); err != nil {
-				return tooSmall("BIOS boot partition", err)
-			}
-			add(2, "no-fs", RoleBIOSBoot, gpt.TypeBIOSBoot, g)
-		}
-		if g, err = d.Mkpart(bootSize, "-1"); err != nil {
-			return tooSmall("root partition", err)
-		}
-		add(len(l.Partitions)+1, "primary", RoleRoot, gpt.TypeLinuxFilesystem, g)
-		l.RootPartition = len(l.Partitions)
-	}
-	return nil
+	return gpt.TypeLinuxFilesystem
 }
 
 // checkBootSize rejects bootSize values parted cannot read, or that put
-// the ESP's end at or before its start (8 MiB) or past the disk.
-func checkBootSize(s string, n int64) error {
-	loc, err := parted.ParseLocation(s, n)
+// the last FAT partition's end at or before its start (efi and hybrid
+// 8 MiB, efixbootldr 100 MiB, legacy+boot 1 MiB) or past the disk. arg is
+// what parted gets for spec.
+func checkBootSize(spec, arg string, n int64, tt nixpkgs.TableType) error {
+	loc, err := parted.ParseLocation(arg, n)
 	if err != nil {
-		return fmt.Errorf("%w %q: %w", ErrBootSize, s, err)
+		return fmt.Errorf("%w %q: %w", ErrBootSize, spec, err)
 	}
-	if strings.HasPrefix(s, "-") {
-		return fmt.Errorf("%w %q: negative", ErrBootSize, s)
+	if strings.HasPrefix(arg, "-") {
+		return fmt.Errorf("%w %q: negative", ErrBootSize, spec)
 	}
-	if loc.Range.End <= 8<<20/gpt.SectorSize {
-		return fmt.Errorf("%w %q: the ESP starts at 8 MiB and must end after it", ErrBootSize, s)
+	start := int64(8 << 20)
+	switch tt {
+	case nixpkgs.EFIXBootLdr:
+		start = 100 << 20
+	case nixpkgs.LegacyBoot:
+		start = 1 << 20
+	}
+	if loc.Range.End <= start/gpt.SectorSize {
+		return fmt.Errorf("%w %q: the %s layout's last FAT partition starts at %d MiB and must end after it", ErrBootSize, spec, tt, start>>20)
 	}
 	return nil
 }

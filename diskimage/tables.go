@@ -11,8 +11,8 @@ import (
 
 // WriteTables writes l's partition tables to w — for a GPT layout the
 // protective MBR at LBA 0, the primary GPT at LBA 1–33 and the backup GPT
-// in the last 33 sectors; for legacy the MBR — and nothing else. For none
-// it writes nothing.
+// in the last 33 sectors; for legacy and legacy+boot the MBR — and nothing
+// else. For none it writes nothing.
 func WriteTables(w io.WriterAt, l Layout) error {
 	switch {
 	case l.TableType == nixpkgs.None:
@@ -23,7 +23,7 @@ func WriteTables(w io.WriterAt, l Layout) error {
 			return err
 		}
 		return m.Write(w)
-	case l.TableType == nixpkgs.Legacy:
+	case l.TableType == nixpkgs.Legacy || l.TableType == nixpkgs.LegacyBoot:
 		m, err := legacyMBR(&l)
 		if err != nil {
 			return err
@@ -44,8 +44,9 @@ func WriteTables(w io.WriterAt, l Layout) error {
 	return fmt.Errorf("%w %q", ErrTableType, l.TableType)
 }
 
-// legacyMBR builds the legacy layout's MBR: one entry per partition, CHS
-// fields for parted's image-file geometry, no boot code.
+// legacyMBR builds the MBR of legacy and legacy+boot: one entry per
+// partition, CHS fields for parted's image-file geometry, the active flag
+// where parted set boot, no boot code.
 func legacyMBR(l *Layout) (*mbr.MBR, error) {
 	m := &mbr.MBR{DiskSignature: l.MBRSignature}
 	if len(l.Partitions) > len(m.Partitions) {
@@ -58,6 +59,9 @@ func legacyMBR(l *Layout) (*mbr.MBR, error) {
 		e, err := mbr.NewPartition(p.MBRType, p.FirstLBA, p.Sectors, mbr.PartedFileGeometry)
 		if err != nil {
 			return nil, fmt.Errorf("%w: partition %d: %w", ErrLayout, p.Number, err)
+		}
+		if p.Bootable {
+			e.Status = mbr.StatusActive
 		}
 		m.Partitions[p.Number-1] = e
 	}

@@ -86,7 +86,7 @@ func diffBytes(want, got []byte, base int64) string {
 }
 
 // compareTables compares the table areas of make-disk-image.nix's image and ours:
-// LBA 0–33 and the last 33 sectors. For legacy, the disk signature and the
+// LBA 0–33 and the last 33 sectors. For the MBR layouts, the disk signature and the
 // boot code area are left out (see the package comment) and ours must have
 // no boot code.
 func compareTables(t *testing.T, ref, ours string, size int64, tt nixpkgs.TableType) {
@@ -95,7 +95,7 @@ func compareTables(t *testing.T, ref, ours string, size int64, tt nixpkgs.TableT
 	n := size / 512 * 512
 	tail := int64(33 * 512)
 	sw, ow := oracle.ReadAt(t, ref, 0, head), oracle.ReadAt(t, ours, 0, head)
-	if tt == nixpkgs.Legacy {
+	if !tt.IsGPT() {
 		if !bytes.Equal(ow[:mbr.BootCodeSize], make([]byte, mbr.BootCodeSize)) {
 			t.Errorf("our legacy MBR has boot code")
 		}
@@ -221,6 +221,9 @@ func checkSfdisk(t *testing.T, img string, l *Layout) {
 			line += fmt.Sprintf("type=%s, uuid=%s, name=%q", p.Type, p.GUID, p.Name)
 		} else {
 			line += fmt.Sprintf("type=%x", p.MBRType)
+			if p.Bootable {
+				line += ", bootable"
+			}
 		}
 		want = append(want, line)
 	}

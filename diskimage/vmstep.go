@@ -16,7 +16,9 @@ var ErrBootLoader = errors.New("diskimage: installBootLoader")
 
 // installBootLoader runs the target system's own bootloader installer in a
 // VM on the raw image, as make-disk-image.nix does: the root partition mounted at
-// /mnt, the ESP at /mnt/boot, efivarfs when touchEFIVars (the VM then boots
+// /mnt, the FAT partitions where the root's /boot and /efi go (the ESP at
+// /mnt/boot; efixbootldr's ESP at /mnt/efi and XBOOTLDR at /mnt/boot;
+// legacy+boot's BOOT at /mnt/boot), efivarfs when touchEFIVars (the VM then boots
 // OVMF with efiVars, the efi-vars.fd being written, as its variable store),
 // the configured command with NIXOS_INSTALL_BOOTLOADER=1, then
 // /etc/machine-id removed. A failing installer fails the build with its
@@ -31,10 +33,10 @@ func installBootLoader(ctx context.Context, img string, plan *BuildPlan, opts Bu
 	if l.RootPartition > 0 {
 		in.Root = "/dev/vda" + strconv.Itoa(l.RootPartition)
 	}
-	for _, p := range l.Partitions {
-		if p.Role == RoleESP {
-			in.ESP = "/dev/vda" + strconv.Itoa(p.Number)
-		}
+	// The FAT partitions where make-disk-image.nix mounts them: the root's
+	// /boot and (efixbootldr) /efi.
+	for _, fp := range l.TableType.FATPartitions() {
+		in.Mounts = append(in.Mounts, vm.Mount{Device: "/dev/vda" + strconv.Itoa(fp.Number), Dir: fp.Dir})
 	}
 	script, err := in.Script()
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/purefs/purefs/internal/container"
 	"github.com/purefs/purefs/internal/hostio"
 	"github.com/purefs/purefs/sparse"
+	"github.com/purefs/purefs/tree"
 )
 
 // Progress reports how far the writing is: the bytes allocated in the image
@@ -46,7 +47,7 @@ func (p *Progress) Sample() (done, planned int64, phase string) {
 	return done, p.Planned.Load(), phase
 }
 
-// writeRaw writes the partition table, the ESP and the root file system
+// writeRaw writes the partition table, the FAT partitions and the root file system
 // into f, a sparse file of the disk's size.
 func writeRaw(f *os.File, plan *BuildPlan) error {
 	if plan.Config.SDImage != nil {
@@ -61,25 +62,29 @@ func writeRaw(f *os.File, plan *BuildPlan) error {
 	if err := WriteTables(f, *l); err != nil {
 		return err
 	}
-	// (3) the ESP: FAT32 where the partition can hold it, else what
-	// mkfs.fat would pick
-	if plan.ESP != nil && l.ESPSize > 0 {
+	// (3) the FAT partitions (ESP, XBOOTLDR, BOOT): FAT32 where the
+	// partition can hold it, else what mkfs.fat would pick
+	for _, ft := range plan.FAT {
+		p := l.Partition(ft.Number)
+		if p == nil {
+			return fmt.Errorf("%w: no partition %d for %s", ErrLayout, ft.Number, ft.Label)
+		}
 		fo := fat.Options{
-			Size:          l.ESPSize,
-			Label:         "ESP",
+			Size:          p.Size,
+			Label:         ft.Label,
 			Epoch:         plan.Epoch,
 			HasEpoch:      plan.Fixed,
 			FATType:       32,
-			HiddenSectors: uint32(l.ESPOffset / 512),
+			HiddenSectors: uint32(p.Offset / 512),
 		}
-		w := hostio.Window{F: f, Off: l.ESPOffset}
-		err := fat.Write(w, plan.ESP, fo)
+		w := hostio.Window{F: f, Off: p.Offset}
+		err := fat.Write(w, ft.Tree, fo)
 		if errors.Is(err, fat.ErrType) {
 			fo.FATType = 0
-			err = fat.Write(w, plan.ESP, fo)
+			err = fat.Write(w, ft.Tree, fo)
 		}
 		if err != nil {
-			return fmt.Errorf("ESP: %w", err)
+			return fmt.Errorf("%s partition: %w", ft.Label, err)
 		}
 	}
 	// (4) the root file system
@@ -113,7 +118,15 @@ func writeContainer(out, raw *os.File, plan *BuildPlan) error {
 // metadata, for the progress bar only.
 func plannedBytes(plan *BuildPlan) int64 {
 	var n int64
-	for _, t := range []*treeStats{statsOf(plan.Root), statsOf(plan.ESP)} {
+	trees := []*tree.Node{plan.Root}
+	for _, ft := range plan.FAT {
+		trees = append(trees, ft.Tree)
+	}
+	if len(plan.FAT) == 0 && plan.ESP != nil { // sd-card's firmware partition
+		trees = append(trees, plan.ESP)
+	}
+	for _, tr := range trees {
+		t := statsOf(tr)
 		n += t.bytes + 4096*t.nodes
 	}
 	return n

@@ -107,6 +107,7 @@ var (
 	TypeBIOSBoot           = MustParseGUID("21686148-6449-6E6F-744E-656564454649")
 	TypeLinuxFilesystem    = MustParseGUID("0FC63DAF-8483-4772-8E79-3D69D8477DE4")
 	TypeMicrosoftBasicData = MustParseGUID("EBD0A0A2-B9E5-4433-87C0-68B6B72699C7")
+	TypeXBOOTLDR           = MustParseGUID("BC13C2FF-59E6-4262-A352-B275FD6F7172") // Extended Boot Loader Partition (parted's bls_boot)
 )
 
 // usableRange returns the usable LBAs of a table written to a disk of n

@@ -18,6 +18,7 @@ const (
 const (
 	TypeEmpty         = 0x00
 	TypeFAT32CHS      = 0x0B // W95 FAT32 (sfdisk's type=b)
+	TypeFAT32LBA      = 0x0C // FAT32 with LBA addressing (what parted gives a fat32 partition)
 	TypeLinux         = 0x83
 	TypeEFISystem     = 0xEF
 	TypeGPTProtective = 0xEE

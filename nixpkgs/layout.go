@@ -14,16 +14,19 @@ type TableType string
 
 // make-disk-image.nix's partition table types.
 const (
-	Legacy    TableType = "legacy"     // MBR, root is partition 1
-	LegacyGPT TableType = "legacy+gpt" // GPT with a BIOS boot partition, root is partition 2
-	EFI       TableType = "efi"        // GPT with an ESP, root is partition 2
-	Hybrid    TableType = "hybrid"     // GPT with an ESP and a BIOS boot partition, root is partition 3
-	None      TableType = "none"       // no partition table: the file system is the disk
+	Legacy      TableType = "legacy"      // MBR, root is partition 1
+	LegacyBoot  TableType = "legacy+boot" // MBR with a FAT BOOT partition (the root's /boot), root is partition 2
+	LegacyGPT   TableType = "legacy+gpt"  // GPT with a BIOS boot partition, root is partition 2
+	EFI         TableType = "efi"         // GPT with an ESP (the root's /boot), root is partition 2
+	EFIXBootLdr TableType = "efixbootldr" // GPT with an ESP (/efi) and an XBOOTLDR partition (/boot), root is partition 3
+	Hybrid      TableType = "hybrid"      // GPT with an ESP and a BIOS boot partition, root is partition 3
+	None        TableType = "none"        // no partition table: the file system is the disk
 )
 
 // TableTypes lists the partition table types in make-disk-image.nix's
-// order, then sd-image.nix's layout (SDCard).
-var TableTypes = []TableType{Legacy, LegacyGPT, EFI, Hybrid, None, SDCard}
+// order, then sd-image.nix's layout (SDCard); which of make-disk-image.nix's
+// a release has is its Rules' TableTypes.
+var TableTypes = []TableType{Legacy, LegacyBoot, LegacyGPT, EFI, EFIXBootLdr, Hybrid, None, SDCard}
 
 // ParseTableType checks a partitionTableType value; "" is the default,
 // legacy.
@@ -36,14 +39,37 @@ func ParseTableType(s string) (TableType, error) {
 			return t, nil
 		}
 	}
-	return "", fmt.Errorf("%w %q: want legacy, legacy+gpt, efi, hybrid, none or sd-card", ErrTableType, s)
+	return "", fmt.Errorf("%w %q: want legacy, legacy+boot, legacy+gpt, efi, efixbootldr, hybrid, none or sd-card", ErrTableType, s)
 }
 
 // IsGPT reports whether t's table is a GPT.
-func (t TableType) IsGPT() bool { return t == LegacyGPT || t == EFI || t == Hybrid }
+func (t TableType) IsGPT() bool { return t == LegacyGPT || t == EFI || t == EFIXBootLdr || t == Hybrid }
 
 // HasESP reports whether t has an EFI system partition.
-func (t TableType) HasESP() bool { return t == EFI || t == Hybrid }
+func (t TableType) HasESP() bool { return t == EFI || t == EFIXBootLdr || t == Hybrid }
+
+// FATPartition is a FAT partition make-disk-image.nix formats in its VM
+// and fills with a directory of the root.
+type FATPartition struct {
+	Number int    // partition number
+	Label  string // mkfs.vfat -n
+	Dir    string // the root's directory it is mounted at, without a slash ("boot", "efi")
+}
+
+// FATPartitions lists t's FAT partitions, by number: efi and hybrid the
+// ESP at /boot, efixbootldr the ESP at /efi and the XBOOTLDR partition
+// (label BOOT) at /boot, legacy+boot a BOOT partition at /boot.
+func (t TableType) FATPartitions() []FATPartition {
+	switch t {
+	case EFI, Hybrid:
+		return []FATPartition{{1, "ESP", "boot"}}
+	case EFIXBootLdr:
+		return []FATPartition{{1, "ESP", "efi"}, {2, "BOOT", "boot"}}
+	case LegacyBoot:
+		return []FATPartition{{1, "BOOT", "boot"}}
+	}
+	return nil
+}
 
 // RootPartition is make-disk-image.nix's rootPartition: the 1-based number
 // of the root partition, or 0 for none.
@@ -51,9 +77,9 @@ func (t TableType) RootPartition() int {
 	switch t {
 	case Legacy:
 		return 1
-	case LegacyGPT, EFI, SDCard:
+	case LegacyBoot, LegacyGPT, EFI, SDCard:
 		return 2
-	case Hybrid:
+	case EFIXBootLdr, Hybrid:
 		return 3
 	}
 	return 0
@@ -84,12 +110,14 @@ const (
 )
 
 // ReservedSpace is the disk space outside the root file system that
-// "auto" sizing adds: efi and hybrid 512*34 + bootSize, legacy+gpt 512*34
-// + 2 MiB, legacy 1 MiB, none 0.
+// "auto" sizing adds: efi, efixbootldr and hybrid 512*34 + bootSize,
+// legacy+gpt 512*34 + 2 MiB, legacy 1 MiB, legacy+boot bootSize, none 0.
 func ReservedSpace(t TableType, bootSize int64) int64 {
 	const gptSpace = 512 * 34
 	switch t {
-	case EFI, Hybrid:
+	case LegacyBoot:
+		return bootSize
+	case EFI, EFIXBootLdr, Hybrid:
 		return gptSpace + bootSize
 	case LegacyGPT:
 		return gptSpace + 2*MiB

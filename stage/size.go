@@ -27,6 +27,9 @@ type Usage struct {
 	// size of every non-directory in 4 KiB blocks, rounded up per file,
 	// hard-linked files counted once.
 	Blocks int64
+	// LinkBlocks is Blocks with du --count-links: every name of a
+	// hard-linked file counts (make-disk-image.nix since nixpkgs 25.05).
+	LinkBlocks int64
 	// Entries is `find . | wc -l`: every name including directories and
 	// the root, a hard-linked file once per name (and a name holding
 	// newlines once more per newline, as wc counts lines).
@@ -40,17 +43,18 @@ type Usage struct {
 // it for that tree in its staging folder.
 func Measure(root *tree.Node) Usage {
 	var u Usage
-	seen := map[*tree.Node]bool{}
+	blocks := map[*tree.Node]int64{}
 	_ = tree.Walk(root, func(p string, n *tree.Node) error {
 		u.Entries += 1 + int64(strings.Count(p, "\n"))
-		if seen[n] {
+		if b, seen := blocks[n]; seen {
+			u.LinkBlocks += b
 			return nil
 		}
-		seen[n] = true
 		u.Nodes++
 		var size int64
 		switch n.Type {
 		case tree.Dir:
+			blocks[n] = 0
 			return nil
 		case tree.Regular:
 			size = n.Size
@@ -60,7 +64,10 @@ func Measure(root *tree.Node) Usage {
 		case tree.Symlink:
 			size = int64(len(n.Target))
 		}
-		u.Blocks += (size + BlockSize - 1) / BlockSize
+		b := (size + BlockSize - 1) / BlockSize
+		blocks[n] = b
+		u.Blocks += b
+		u.LinkBlocks += b
 		return nil
 	})
 	return u
@@ -69,13 +76,17 @@ func Measure(root *tree.Node) Usage {
 // SizeParams are the config values make-disk-image.nix's sizing reads.
 type SizeParams struct {
 	PartitionTableType nixpkgs.TableType
-	BootSize           int64 // bytes (efi, hybrid)
+	BootSize           int64 // bytes, as the rules take bootSize (nixpkgs.Rules.BootSizeBytes)
 	AdditionalSpace    int64 // bytes, "auto" only
+	// Rules are the make-disk-image.nix version whose formula applies
+	// (the zero value: the February 2024 file's).
+	Rules nixpkgs.Rules
 }
 
 // ParamsFromConfig returns the SizeParams of cfg.
 func ParamsFromConfig(cfg *config.Config) SizeParams {
-	return SizeParams{PartitionTableType: cfg.PartitionTableType, BootSize: cfg.BootSize, AdditionalSpace: cfg.AdditionalSpace}
+	return SizeParams{PartitionTableType: cfg.PartitionTableType, BootSize: cfg.BootSizeBytes(),
+		AdditionalSpace: cfg.AdditionalSpace, Rules: cfg.Rules()}
 }
 
 // Size is the outcome of make-disk-image.nix's sizing, field names after its shell
@@ -114,7 +125,10 @@ func AutoSize(u Usage, p SizeParams) (Size, error) {
 	}
 	s.AdditionalSpace = p.AdditionalSpace + s.ReservedSpace
 	disk := s.RequiredFilesystemSpace + s.AdditionalSpace
-	if disk%config.MiB != 0 {
+	switch {
+	case p.Rules.RoundSizes:
+		disk = nixpkgs.RoundToNearest(disk, config.MiB) // a whole MiB more when aligned
+	case disk%config.MiB != 0:
 		disk = (disk/config.MiB + 1) * config.MiB
 	}
 	if disk > limit {
@@ -163,9 +177,19 @@ func required(u Usage, p SizeParams) (Size, error) {
 	}
 	var s Size
 	s.ReservedSpace = nixpkgs.ReservedSpace(p.PartitionTableType, p.BootSize)
-	s.DiskUsage = (u.Blocks + 2*u.Entries) * BlockSize
+	blocks := u.Blocks
+	if p.Rules.CountLinks {
+		blocks = u.LinkBlocks
+	}
+	if blocks > limit/BlockSize/2 {
+		return Size{}, fmt.Errorf("%w: %d blocks", ErrTooLarge, blocks)
+	}
+	s.DiskUsage = (blocks + 2*u.Entries) * BlockSize
 	s.Fudge = s.DiskUsage * 52 / 1000
 	s.RequiredFilesystemSpace = s.DiskUsage + s.Fudge
+	if p.Rules.RoundSizes {
+		s.RequiredFilesystemSpace = nixpkgs.RoundToNearest(s.RequiredFilesystemSpace, BlockSize)
+	}
 	return s, nil
 }
 

@@ -15,6 +15,10 @@ type Install struct {
 	Root string
 	// ESP is the ESP's device ("" for none), mounted at /mnt/boot.
 	ESP string
+	// Mounts are further FAT partitions mounted below /mnt after the root,
+	// in order (efixbootldr: the ESP at /mnt/efi, XBOOTLDR at /mnt/boot;
+	// legacy+boot: BOOT at /mnt/boot), as make-disk-image.nix mounts them.
+	Mounts []Mount
 	// EFIVars mounts efivarfs (the guest must have booted through OVMF).
 	EFIVars bool
 	// ConfigFile, if set, is a path in the guest (such as
@@ -27,7 +31,16 @@ type Install struct {
 	Command string
 }
 
-var devRE = regexp.MustCompile(`^/dev/[A-Za-z0-9/_.:-]+$`)
+// Mount is a device mounted at /mnt/Dir in the guest.
+type Mount struct {
+	Device string // e.g. /dev/vda1
+	Dir    string // below /mnt, e.g. "efi" or "boot"
+}
+
+var (
+	devRE = regexp.MustCompile(`^/dev/[A-Za-z0-9/_.:-]+$`)
+	dirRE = regexp.MustCompile(`^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$`)
+)
 
 // Script returns the guest shell script for Options.Command. It stops at
 // the first failing step; the script's status is the installer's.
@@ -39,6 +52,15 @@ func (in Install) Script() (string, error) {
 	if !devRE.MatchString(root) || (in.ESP != "" && !devRE.MatchString(in.ESP)) {
 		return "", fmt.Errorf("%w: install: bad device %q / %q", ErrInput, root, in.ESP)
 	}
+	mounts := in.Mounts
+	if in.ESP != "" {
+		mounts = append([]Mount{{in.ESP, "boot"}}, mounts...)
+	}
+	for _, m := range mounts {
+		if !devRE.MatchString(m.Device) || !dirRE.MatchString(m.Dir) || strings.Contains("/"+m.Dir+"/", "/../") {
+			return "", fmt.Errorf("%w: install: bad mount %q at %q", ErrInput, m.Device, m.Dir)
+		}
+	}
 	if strings.TrimSpace(in.Command) == "" {
 		return "", fmt.Errorf("%w: install: no installer command", ErrInput)
 	}
@@ -49,13 +71,14 @@ func (in Install) Script() (string, error) {
 	b.WriteString("set -e\n")
 	// Wait for the disks: virtio probing may finish after init starts.
 	fmt.Fprintf(&b, "i=0; while [ ! -b %s ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done\n", root)
-	if in.ESP != "" {
-		// systemd-boot's installer finds the ESP through /dev/block.
-		fmt.Fprintf(&b, "mkdir -p /dev/block; ln -sf %s /dev/block/254:1\n", in.ESP)
+	if len(mounts) > 0 {
+		// systemd-boot's installer finds the ESP through /dev/block
+		// (make-disk-image.nix links the first partition there).
+		fmt.Fprintf(&b, "mkdir -p /dev/block; ln -sf %s /dev/block/254:1\n", mounts[0].Device)
 	}
 	fmt.Fprintf(&b, "mkdir -p /mnt\nmount %s /mnt\n", root)
-	if in.ESP != "" {
-		fmt.Fprintf(&b, "mkdir -p /mnt/boot\nmount %s /mnt/boot\n", in.ESP)
+	for _, m := range mounts {
+		fmt.Fprintf(&b, "mkdir -p /mnt/%s\nmount %s /mnt/%s\n", m.Dir, m.Device, m.Dir)
 	}
 	if in.EFIVars {
 		b.WriteString("mount -t efivarfs efivarfs /sys/firmware/efi/efivars\n")
@@ -72,8 +95,8 @@ func (in Install) Script() (string, error) {
 	if in.EFIVars {
 		b.WriteString("umount /sys/firmware/efi/efivars\n")
 	}
-	if in.ESP != "" {
-		b.WriteString("umount /mnt/boot\n")
+	for i := len(mounts) - 1; i >= 0; i-- {
+		fmt.Fprintf(&b, "umount /mnt/%s\n", mounts[i].Dir)
 	}
 	b.WriteString("umount /mnt\nsync\nexit $st\n")
 	return b.String(), nil

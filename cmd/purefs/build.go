@@ -43,6 +43,9 @@ func buildMain(args []string) error {
 	if err != nil {
 		return err
 	}
+	for _, w := range cfg.Warnings {
+		fmt.Fprintf(os.Stderr, "%s\n", w)
+	}
 	tty := !*quiet && term.IsTerminal(int(os.Stderr.Fd()))
 	var log io.Writer = os.Stdout
 	if *quiet {

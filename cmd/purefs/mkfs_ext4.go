@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/purefs/purefs/config"
 	"github.com/purefs/purefs/ext4"
 	"github.com/purefs/purefs/gpt"
 	"github.com/purefs/purefs/stage"
@@ -27,12 +28,16 @@ func parseMkfsExt4(args []string, stderr io.Writer) (*ext4Args, error) {
 	var uuid, seed, owner, inodes string
 	fs.StringVar(&uuid, "uuid", "", "file-system UUID (default derived from the inputs)")
 	fs.StringVar(&seed, "hash-seed", "", "directory hash seed (default: the UUID)")
-	fs.StringVar(&a.opts.Label, "label", "", "volume label, at most 16 bytes")
+	fs.StringVar(&a.opts.Label, "label", "", "volume label, at most 16 bytes (a longer one is truncated, as mke2fs does)")
 	fs.StringVar(&owner, "owner", "", "UID:GID owning every entry (default: each source entry's own)")
 	fs.StringVar(&inodes, "inodes", "", "inode count (default: mke2fs's rule, raised to fit the tree)")
 	fs.BoolVar(&a.opts.NoZeroScan, "no-zero-scan", false, "copy the sources' data ranges without looking for all-zero blocks (lets reflinks clone them whole)")
 	if err := a.parse(fs, args); err != nil {
 		return nil, err
+	}
+	var warning string
+	if a.opts.Label, warning = config.TruncateLabel(a.opts.Label); warning != "" {
+		fmt.Fprintf(stderr, "%s\n\n", warning)
 	}
 	if a.offset%ext4.BlockSize != 0 {
 		return nil, fmt.Errorf("--offset %d: not a multiple of %d", a.offset, ext4.BlockSize)

@@ -121,7 +121,6 @@ func TestMkfsExt4Errors(t *testing.T) {
 		args []string
 		want error
 	}{
-		{"label", []string{"--size", "16M", "--label", "seventeen-bytes!!"}, ext4.ErrLabel},
 		{"tiny", []string{"--size", "1M"}, ext4.ErrNoSpace},
 		{"nospace", []string{"--size", "12M", "--root", big}, ext4.ErrNoSpace},
 		{"inodes", []string{"--size", "16M", "--root", many, "--inodes", "16"}, ext4.ErrTooManyInodes},
@@ -148,9 +147,9 @@ func TestMkfsExt4BadInputKeepsImage(t *testing.T) {
 	if err := os.WriteFile(img, old, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	err := mkfsExt4Main([]string{"--label", "a label that is too long", img})
-	if !errors.Is(err, ext4.ErrLabel) {
-		t.Fatalf("error %v, want ErrLabel", err)
+	err := mkfsExt4Main([]string{"--size", "1M", img})
+	if !errors.Is(err, ext4.ErrNoSpace) {
+		t.Fatalf("error %v, want ErrNoSpace", err)
 	}
 	got, err := os.ReadFile(img)
 	if err != nil || !bytes.Equal(got, old) {
@@ -268,4 +267,20 @@ func TestMkfsExt4EpochIgnoresReads(t *testing.T) {
 		}
 	}
 	oracle.E2fsckStrict(t, imgs[0], 0)
+}
+
+// TestMkfsExt4LongLabel: a label longer than 16 bytes is cut to 16 bytes
+// with mke2fs's warning, not refused.
+func TestMkfsExt4LongLabel(t *testing.T) {
+	var stderr bytes.Buffer
+	a, err := parseMkfsExt4([]string{"--size", "16M", "--label", "seventeen-bytes!!", "img"}, &stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.opts.Label != "seventeen-bytes!" {
+		t.Errorf("label %q", a.opts.Label)
+	}
+	if got, want := stderr.String(), "Warning: label too long; will be truncated to 'seventeen-bytes!'\n\n"; got != want {
+		t.Errorf("stderr %q, want %q", got, want)
+	}
 }

@@ -2,6 +2,7 @@ package parted
 
 import (
 	"errors"
+	"slices"
 	"testing"
 )
 
@@ -68,5 +69,46 @@ func TestMkpart(t *testing.T) {
 	}
 	if _, err := NewDisk(100, MSDOS, Options{}).Mkpart("1MiB", "-1"); !errors.Is(err, ErrNoRoom) && !errors.Is(err, ErrLocation) {
 		t.Errorf("tiny disk: %v", err)
+	}
+}
+
+func TestRun(t *testing.T) {
+	const n = 1100 << 20 / SectorSize
+	args := []string{"mklabel", "gpt", "mkpart", "ESP", "fat32", "8MiB", "100MiB", "set", "1", "boot", "on",
+		"align-check", "optimal", "1", "mkpart", "BOOT", "fat32", "100MiB", "257MiB", "set", "2", "bls_boot", "on",
+		"mkpart", "ROOT", "ext4", "257MiB", "100%", "align-check", "optimal", "3", "print"}
+	tb, err := Run(n, args, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Part{
+		{Geom{16384, 204799}, "ESP", "fat32", []string{"boot"}},
+		{Geom{204800, 526335}, "BOOT", "fat32", []string{"bls_boot"}},
+		{Geom{526336, n - 34 - 1 - 2014}, "ROOT", "ext4", nil},
+	}
+	if tb.Label != GPT || len(tb.Parts) != 3 {
+		t.Fatalf("%+v", tb)
+	}
+	for i, w := range want {
+		g := tb.Parts[i]
+		if g.Geom != w.Geom || g.Name != w.Name || g.FS != w.FS || !slices.Equal(g.Flags, w.Flags) {
+			t.Errorf("partition %d: %+v, want %+v", i+1, g, w)
+		}
+	}
+	// An unaligned partition fails align-check.
+	_, err = Run(n, []string{"mklabel", "gpt", "mkpart", "x", "34s", "2047s", "align-check", "optimal", "1"}, Options{})
+	if !errors.Is(err, ErrAlign) {
+		t.Errorf("align-check of sector 34: %v", err)
+	}
+	for _, bad := range [][]string{
+		{"mkpart", "x", "1MiB", "2MiB"},
+		{"mklabel", "loop"},
+		{"mklabel", "msdos", "mkpart", "extended", "1MiB", "2MiB"},
+		{"mklabel", "gpt", "set", "1", "boot", "on"},
+		{"mklabel", "gpt", "resizepart", "1", "2MiB"},
+	} {
+		if _, err := Run(n, bad, Options{}); !errors.Is(err, ErrScript) {
+			t.Errorf("%q: %v, want ErrScript", bad, err)
+		}
 	}
 }
