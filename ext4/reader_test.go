@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/purefs/purefs/internal/oracle"
+	"github.com/purefs/purefs/internal/testtree"
 	"github.com/purefs/purefs/stage"
 	"github.com/purefs/purefs/tree"
 )
@@ -57,8 +58,8 @@ func readerSourceTree(t *testing.T) string {
 		write(fmt.Sprintf("many/entry-with-a-longish-name-%04d", i), nil, 0o644)
 	}
 	if os.Geteuid() == 0 {
-		must(unix.Mknod(filepath.Join(dir, "null"), unix.S_IFCHR|0o666, int(unix.Mkdev(1, 3))))
-		must(unix.Mknod(filepath.Join(dir, "bigdev"), unix.S_IFBLK|0o600, int(unix.Mkdev(259, 70000))))
+		must(testtree.Mknod(filepath.Join(dir, "null"), unix.S_IFCHR|0o666, unix.Mkdev(1, 3)))
+		must(testtree.Mknod(filepath.Join(dir, "bigdev"), unix.S_IFBLK|0o600, unix.Mkdev(259, 70000)))
 		must(os.Chown(filepath.Join(dir, "one"), 70000, 1234))
 	}
 	must(unix.Mkfifo(filepath.Join(dir, "fifo"), 0o644))

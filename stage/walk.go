@@ -256,7 +256,7 @@ func (w *walker) statAt(dirfd int, name, path string) (*tree.Node, fileID, error
 		id = fileID{uint64(st.Dev), st.Ino}
 	}
 	n := &tree.Node{
-		Perm:  st.Mode & 07777,
+		Perm:  uint32(st.Mode) & 07777,
 		UID:   st.Uid,
 		GID:   st.Gid,
 		Atime: time.Unix(st.Atim.Unix()),

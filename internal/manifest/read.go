@@ -57,7 +57,7 @@ func (r *dirReader) walk(host, path string) error {
 	}
 	e := Entry{
 		Path:  path,
-		Mode:  st.Mode & 07777,
+		Mode:  uint32(st.Mode) & 07777,
 		UID:   st.Uid,
 		GID:   st.Gid,
 		Mtime: st.Mtim.Nano(),
@@ -157,7 +157,7 @@ func readlink(path string, st *unix.Stat_t) (string, error) {
 	}
 	var after unix.Stat_t
 	if unix.Lstat(path, &after) == nil && after.Atim != st.Atim {
-		ts := []unix.Timespec{st.Atim, {Nsec: unix.UTIME_OMIT}}
+		ts := []unix.Timespec{st.Atim, after.Mtim}
 		_ = unix.UtimesNanoAt(unix.AT_FDCWD, path, ts, unix.AT_SYMLINK_NOFOLLOW)
 	}
 	return t, nil
@@ -214,7 +214,7 @@ func readXattrs(path string) ([]tree.Xattr, error) {
 		}
 		v := make([]byte, 64<<10) // the VFS limit on one value
 		n, err := unix.Lgetxattr(path, name, v)
-		if errors.Is(err, unix.ENODATA) {
+		if errors.Is(err, hostio.ENOATTR) {
 			continue
 		}
 		if err != nil {

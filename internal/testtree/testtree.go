@@ -245,11 +245,11 @@ func (g *gen) make(dir string) (*manifest.Manifest, error) {
 		case tree.FIFO:
 			err = unix.Mkfifo(p, 0o600)
 		case tree.Socket:
-			err = unix.Mknod(p, unix.S_IFSOCK|0o600, 0)
+			err = Mknod(p, unix.S_IFSOCK|0o600, 0)
 		case tree.CharDev:
-			err = unix.Mknod(p, unix.S_IFCHR|0o600, int(unix.Mkdev(s.major, s.minor)))
+			err = Mknod(p, unix.S_IFCHR|0o600, unix.Mkdev(s.major, s.minor))
 		case tree.BlockDev:
-			err = unix.Mknod(p, unix.S_IFBLK|0o600, int(unix.Mkdev(s.major, s.minor)))
+			err = Mknod(p, unix.S_IFBLK|0o600, unix.Mkdev(s.major, s.minor))
 		}
 		if err != nil {
 			return nil, fmt.Errorf("%w: %s: %v", ErrGenerate, s.path, err)

@@ -1,0 +1,6 @@
+package testtree
+
+import "golang.org/x/sys/unix"
+
+// Mknod is unix.Mknod, whose device argument is a uint64 on FreeBSD.
+func Mknod(path string, mode uint32, dev uint64) error { return unix.Mknod(path, mode, dev) }
