@@ -14,8 +14,9 @@ import (
 	"sync"
 
 	"github.com/klauspost/compress/zlib"
+
+	"github.com/purefs/purefs/internal/hostio"
 	"github.com/purefs/purefs/sparse"
-	"golang.org/x/sys/unix"
 )
 
 // Options control Write. The zero value writes a monolithicSparse disk
@@ -425,7 +426,7 @@ func (s *seqWriter) flush() error {
 // byte of it is written at once, and writing into allocated blocks is
 // cheaper for the file system than allocating them page by page.
 func (s *seqWriter) put(p []byte) error {
-	_ = unix.Fallocate(int(s.f.Fd()), 0, s.off, int64(len(p))) // only a hint
+	hostio.Allocate(s.f, s.off, int64(len(p))) // only a hint
 	if _, err := s.f.WriteAt(p, s.off); err != nil {
 		return fmt.Errorf("vmdk: writing the image: %w", err)
 	}
