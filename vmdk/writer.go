@@ -47,8 +47,9 @@ type Options struct {
 	// GOMAXPROCS. The output does not depend on it.
 	Workers int
 	// Level is the zlib compression level of a streamOptimized disk, 1
-	// (fastest) to 9 (smallest); 0 means 6, zlib's default, which qemu
-	// uses.
+	// (fastest) to 9 (smallest); 0 means 8. The compressor
+	// (klauspost/compress) at level 8 makes grains about as small as C
+	// zlib's default level 6, which qemu uses (within 3 %), in less time.
 	Level int
 }
 
@@ -112,7 +113,7 @@ func newLayout(size int64, opts Options) (layout, error) {
 	}
 	l.level = opts.Level
 	if l.level == 0 {
-		l.level = 6
+		l.level = defaultLevel
 	}
 	if l.level < 1 || l.level > 9 {
 		return l, fmt.Errorf("%w: compression level %d (want 1 to 9)", ErrOptions, opts.Level)
@@ -138,6 +139,9 @@ func newLayout(size int64, opts Options) (layout, error) {
 	l.desc.cylinders, l.desc.heads = geometry(l.capacity*sectorSize, l.desc.adapter)
 	return l, nil
 }
+
+// defaultLevel is the compression level of streamOptimized grains.
+const defaultLevel = 8
 
 func roundUp(n, m int64) int64 { return (n + m - 1) / m * m }
 
