@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -36,7 +37,7 @@ func parseConvert(args []string, stderr io.Writer) (convertArgs, error) {
 	var optList []string
 	fs.StringVar(&a.format, "O", "", "output `FORMAT`")
 	fs.StringVar(&a.inFormat, "f", "", "input `FORMAT` (default: detected)")
-	fs.Func("o", "output `OPTIONS`, comma separated: subformat=dynamic|fixed|static, force_size, round_up, compression_type=zlib|zstd, cluster_size=SIZE, uuid=UUID, block_size=SIZE, log_size=SIZE (vhdx), level=N (gce, raw-gzip, raw-zstd)", func(s string) error {
+	fs.Func("o", "output `OPTIONS`, comma separated: subformat=dynamic|fixed|static, force_size, round_up, compression_type=zlib|zstd, cluster_size=SIZE, uuid=UUID, block_size=SIZE, log_size=SIZE (vhdx), level=N (gce, raw-gzip, raw-zstd), subformat=monolithicSparse|streamOptimized, adapter_type=ide|lsilogic|buslogic|legacyESX, compat6, hwversion=N (vmdk, ova)", func(s string) error {
 		optList = append(optList, s)
 		return nil
 	})
@@ -105,6 +106,9 @@ func convert(a convertArgs) error {
 	out, err := cliutil.CreateAtomic(a.out, 0o644)
 	if err != nil {
 		return err
+	}
+	if a.opts.Name == "" {
+		a.opts.Name = filepath.Base(a.out) // a vmdk's extent name, an ova's member names
 	}
 	if err := container.Write(out.File, src, a.format, a.opts); err != nil {
 		out.Abort()

@@ -7,10 +7,12 @@ import (
 
 	"github.com/purefs/purefs/inspect"
 	"github.com/purefs/purefs/internal/container"
+	"github.com/purefs/purefs/ova"
 	"github.com/purefs/purefs/qcow2"
 	"github.com/purefs/purefs/vdi"
 	"github.com/purefs/purefs/vhd"
 	"github.com/purefs/purefs/vhdx"
+	"github.com/purefs/purefs/vmdk"
 )
 
 // openDisk opens an image file of any container format for reading, with
@@ -45,6 +47,13 @@ func openDisk(path string) (inspect.Disk, io.Closer, error) {
 		fields["data write GUID"] = r.DataWriteGUID().String()
 	case *container.Expanded:
 		fields = r.Fields()
+	case *ova.Reader:
+		vmdkFields(fields, r.Reader)
+		fields["virtual system"] = r.Name
+		fields["descriptor"] = r.Descriptor.Name
+		fields["disk"] = r.Disk.Name
+	case *vmdk.Reader:
+		vmdkFields(fields, r)
 	}
 	var closer io.Closer = f
 	if c, ok := src.(io.Closer); ok {
@@ -63,4 +72,19 @@ func (c closeBoth) Close() error {
 		err = err2
 	}
 	return err
+}
+
+// vmdkFields are the header and descriptor values inspect shows of a vmdk.
+func vmdkFields(fields map[string]string, r *vmdk.Reader) {
+	d := r.Descriptor().Fields
+	fields["subformat"] = r.Subformat()
+	fields["version"] = fmt.Sprint(r.Version())
+	fields["grain size"] = fmt.Sprint(r.GrainSize())
+	fields["compressed"] = fmt.Sprint(r.Compressed())
+	for k, name := range map[string]string{"CID": "CID", "ddb.adapterType": "adapter type",
+		"ddb.virtualHWVersion": "hardware version", "ddb.uuid.image": "UUID"} {
+		if v := d[k]; v != "" {
+			fields[name] = v
+		}
+	}
 }

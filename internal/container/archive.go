@@ -111,6 +111,9 @@ func onlyOptions(format string, opts Options, allowed ...string) error {
 // fitsOptions refuses the options of the vhdx and archive formats given
 // to another format.
 func fitsOptions(format string, opts Options) error {
+	if err := vmdkOptionsFit(format, opts); err != nil {
+		return err
+	}
 	switch {
 	case format == RawBzip2:
 		return fmt.Errorf("%w %q: purefs reads bzip2 but does not write it (no maintained Go library compresses bzip2); use raw-gzip or raw-zstd", ErrFormat, format)

@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/purefs/purefs/internal/hostio"
+	"github.com/purefs/purefs/ova"
 	"github.com/purefs/purefs/qcow2"
 	"github.com/purefs/purefs/sparse"
 	"github.com/purefs/purefs/vdi"
@@ -80,8 +81,7 @@ var unsupported = []struct {
 	off   int
 	magic string
 }{
-	{"vmdk", 0, "KDMV"},
-	{"vmdk (descriptor)", 0, "# Disk DescriptorFile"},
+	{"a VMDK descriptor file, whose data lies in the extent files it names (only single-file VMDKs are read)", 0, "# Disk DescriptorFile"},
 	{"vmdk (COWD)", 0, "COWD"},
 	{"qed", 0, "QED\x00"},
 	{"qcow (version 1)", 0, "QFI\xfb\x00\x00\x00\x01"},
@@ -188,12 +188,22 @@ type Options struct {
 	// Level is the compression level of gce, raw-gzip (1-9, default 6)
 	// and raw-zstd (1-19, default 3).
 	Level int
+	// AdapterType, HWVersion and Compat6 are a vmdk's ddb.adapterType
+	// and ddb.virtualHWVersion (vmdk.go).
+	AdapterType, HWVersion string
+	Compat6                bool
+	// Name is the output file's name: a vmdk's extent name in its
+	// descriptor, an ova's member names (without ".ova").
+	Name string
+	// OVA holds an ova's virtual machine settings (ova.go).
+	OVA ova.Options
 }
 
 // ParseOptions parses qemu-img style "-o" options ("key=value,key,...")
 // into opts. Known keys: cluster_size, compression_type (zlib, deflate,
 // zstd), subformat, static, force_size, round_up, uuid, block_size,
-// log_size and level; a bare key means key=on.
+// log_size, level, adapter_type, hwversion and compat6; a bare key
+// means key=on.
 func ParseOptions(s string, opts *Options) error {
 	for kv := range strings.SplitSeq(s, ",") {
 		if kv == "" {
@@ -239,6 +249,12 @@ func ParseOptions(s string, opts *Options) error {
 			opts.BlockSize, err = parseSize(v)
 		case "log_size":
 			opts.LogSize, err = parseSize(v)
+		case "adapter_type":
+			opts.AdapterType = v
+		case "hwversion":
+			opts.HWVersion = v
+		case "compat6":
+			opts.Compat6, err = flag()
 		case "level":
 			if opts.Level, err = strconv.Atoi(v); err != nil || opts.Level <= 0 {
 				err = fmt.Errorf("%w: level %q (want a positive number)", ErrOptions, v)

@@ -47,7 +47,7 @@ func rawImage(t testing.TB, dir string) string {
 	return p
 }
 
-var qemuFormat = map[string]string{Raw: "raw", QCOW2: "qcow2", "qcow2-compressed": "qcow2", VDI: "vdi", VPC: "vpc", VHDX: "vhdx"}
+var qemuFormat = map[string]string{Raw: "raw", QCOW2: "qcow2", "qcow2-compressed": "qcow2", VDI: "vdi", VPC: "vpc", VHDX: "vhdx", VMDK: "vmdk"}
 
 // detectedAs is the name Open gives an image written as format.
 func detectedAs(format string) string {
@@ -202,8 +202,8 @@ func TestParseOptions(t *testing.T) {
 			t.Errorf("ParseOptions(%q): %v, want ErrOptions", s, err)
 		}
 	}
-	if err := Write(nil, nil, "vmdk", Options{}); !errors.Is(err, ErrFormat) {
-		t.Errorf("Write vmdk: %v, want ErrFormat", err)
+	if err := Write(nil, nil, "qed", Options{}); !errors.Is(err, ErrFormat) {
+		t.Errorf("Write qed: %v, want ErrFormat", err)
 	}
 }
 
@@ -211,9 +211,13 @@ func TestParseOptions(t *testing.T) {
 // raw disks.
 func TestUnsupportedFormats(t *testing.T) {
 	oracle.Need(t, "qemu-img")
-	for _, format := range []string{"vmdk", "qed"} {
+	for _, c := range []struct{ format, opts, name string }{
+		{"qed", "cluster_size=64k", "qed"},
+		{"vmdk", "subformat=monolithicFlat", "VMDK descriptor"}, // the descriptor of a flat extent
+	} {
+		format := c.format
 		img := filepath.Join(t.TempDir(), "disk."+format)
-		if r := oracle.Run("qemu-img", "create", "-f", format, img, "64M"); r.Code != 0 {
+		if r := oracle.Run("qemu-img", "create", "-f", format, "-o", c.opts, img, "64M"); r.Code != 0 {
 			t.Fatal(r)
 		}
 		f, err := os.Open(img)
@@ -222,8 +226,8 @@ func TestUnsupportedFormats(t *testing.T) {
 		}
 		_, got, err := Open(f)
 		f.Close()
-		if !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), format) {
-			t.Errorf("%s: format %q, error %v; want ErrUnsupported naming %s", format, got, err, format)
+		if !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), c.name) {
+			t.Errorf("%s: format %q, error %v; want ErrUnsupported naming %s", format, got, err, c.name)
 		}
 	}
 }
