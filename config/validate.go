@@ -157,6 +157,9 @@ func (c *Config) Validate() error {
 	}
 
 	// (7) the VM of installBootLoader
+	if c.VM != nil && c.VM.SystemManagementMode && c.Target().GOARCH != "amd64" && c.Target().GOARCH != "386" {
+		return fmt.Errorf("%w: key %q: q35 with SMM is an x86 machine, not %s", ErrVM, "vm.systemManagementMode", c.System)
+	}
 	return c.VM.validate(c.InstallBootLoader)
 }
 

@@ -29,6 +29,11 @@ const DefaultInstallCommand = "nixos-enter --root /mnt -- /nix/var/nix/profiles/
 //	accel    string  "auto" (default: KVM when a probe guest runs, else
 //	                 TCG), "kvm" or "tcg"
 //	timeout  integer seconds before the guest is killed (default 1800)
+//	systemManagementMode bool  run the x86 guest as make-disk-image.nix does
+//	                 when OVMF.systemManagementModeRequired (secure-boot
+//	                 OVMF, e.g. OVMF_CODE_4M.secboot.fd): -machine
+//	                 q35,smm=on -global driver=cfi.pflash01,property=secure,value=on
+//	                 (default false)
 type VM struct {
 	Kernel, Initrd, Append string
 	Command                string
@@ -37,6 +42,7 @@ type VM struct {
 	Firmware               string
 	Accel                  string
 	Timeout                int64
+	SystemManagementMode   bool
 }
 
 func vmConfig(o *object) (*VM, error) {
@@ -51,7 +57,7 @@ func vmConfig(o *object) (*VM, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := vo.allow("kernel", "initrd", "append", "command", "share", "qemu", "firmware", "accel", "timeout"); err != nil {
+	if err := vo.allow("kernel", "initrd", "append", "command", "share", "qemu", "firmware", "accel", "timeout", "systemManagementMode"); err != nil {
 		return nil, err
 	}
 	v := &VM{}
@@ -68,6 +74,9 @@ func vmConfig(o *object) (*VM, error) {
 		}
 	}
 	if v.Timeout, err = vo.integer("timeout", 1800); err != nil {
+		return nil, err
+	}
+	if v.SystemManagementMode, err = vo.boolean("systemManagementMode", false); err != nil {
 		return nil, err
 	}
 	return v, nil

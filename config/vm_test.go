@@ -24,10 +24,16 @@ func TestVMKey(t *testing.T) {
 		{"empty command", `{"installBootLoader": true, "vm": {"kernel": "/k", "initrd": "/i", "command": " "}}`, ErrVM},
 		{"unknown key", `{"vm": {"kernal": "/k"}}`, ErrUnknownKey},
 		{"wrong type", `{"vm": "qemu"}`, ErrType},
+		{"smm type", `{"vm": {"systemManagementMode": "yes"}}`, ErrType},
+		{"smm on aarch64", `{"system": "aarch64-linux", "installBootLoader": true, "vm": {"kernel": "/k", "initrd": "/i", "systemManagementMode": true}}`, ErrVM},
 	} {
 		if _, err := Parse([]byte(tc.json)); !errors.Is(err, tc.want) {
 			t.Errorf("%s: %v, want %v", tc.name, err, tc.want)
 		}
+	}
+	c, err = Parse([]byte(`{"installBootLoader": true, "vm": {"kernel": "/k", "initrd": "/i", "systemManagementMode": true}}`))
+	if err != nil || !c.VM.SystemManagementMode {
+		t.Errorf("systemManagementMode: %+v, %v", c, err)
 	}
 	// Without installBootLoader the vm key is accepted and unused.
 	if _, err := Parse([]byte(`{"vm": {"kernel": "/k"}}`)); err != nil {

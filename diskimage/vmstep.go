@@ -57,6 +57,7 @@ func installBootLoader(ctx context.Context, img string, plan *BuildPlan, opts Bu
 		Command: script,
 		Timeout: time.Duration(v.Timeout) * time.Second,
 		Accel:   v.Accel,
+		SMM:     v.SystemManagementMode,
 		Serial:  log,
 	}
 	if v.Share != "" {

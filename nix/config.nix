@@ -14,6 +14,7 @@
 #              left out.
 #   efiVariables  read only when touchEFIVars, as make-disk-image.nix does.
 #   vm         the machine of the installBootLoader step, or null.
+#   nixpkgsRelease  lib.trivial.release of the caller's nixpkgs, or "".
 { root
 , diskSize
 , additionalSpace
@@ -38,6 +39,8 @@
 , additionalPaths
 , nixpkgsCompat
 , noZeroScan ? false
+, baseName ? "nixos"
+, nixpkgsRelease ? ""
 , vm ? null
 }:
 let
@@ -56,7 +59,7 @@ in
   inherit diskSize additionalSpace bootSize partitionTableType
     installBootLoader touchEFIVars fsType label postVM memSize onlyNixStore
     name format deterministic rootGPUID rootFSUID copyChannel nixpkgsCompat
-    noZeroScan vm;
+    noZeroScan vm baseName nixpkgsRelease;
   contents = map content contents;
   efiVariables = if touchEFIVars then "${efiVariables}" else null;
   configFile = if configFile == null then null else "${configFile}";

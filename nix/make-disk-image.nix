@@ -1,10 +1,13 @@
 /* A drop-in for nixpkgs' nixos/lib/make-disk-image.nix built on purefs.
 
    Same arguments, same defaults, same assertions and same outputs
-   ($out/nixos.{img,qcow2,vdi,vhd}, $out/efi-vars.fd with touchEFIVars,
+   ($out/${baseName}.{img,qcow2,vdi,vhd}, $out/efi-vars.fd with touchEFIVars,
    $out/nix-support/hydra-build-products), plus arguments of its own:
 
      purefs         the purefs package (default: ./package.nix)
+     nixpkgsRelease the nixpkgs release whose make-disk-image.nix the
+                    partition tables and "auto" sizing follow (default: the
+                    release of the nixpkgs given, lib.trivial.release)
      nixpkgsCompat  reproduce make-disk-image.nix's partition-table quirks byte for byte
      noZeroScan     share the larger files' blocks with the store instead
                     of copying them, where the store is on XFS or btrfs
@@ -20,7 +23,9 @@
    unless installBootLoader asks for one: then purefs boots the image in
    QEMU and runs the system's own `switch-to-configuration boot`, as make-disk-image.nix does.
 
-   The generated configuration is the passthru attribute purefsConfig.
+   The generated configuration is the passthru attribute purefsConfig. The
+   result needs no system feature (requiredSystemFeatures is empty): purefs
+   needs no KVM.
 */
 { pkgs
 , lib
@@ -30,11 +35,13 @@
   diskSize ? "auto"
 , # Additional disk space to be added to the image if diskSize "auto" is used.
   additionalSpace ? "512M"
-, # End of the ESP for "efi" and "hybrid".
+, # End of the last FAT partition: the ESP of "efi" and "hybrid", the BOOT
+  # partition of "efixbootldr" and "legacy+boot".
   bootSize ? "256M"
 , # List of {source, target, mode, user, group} grafted into the image.
   contents ? []
-, # "legacy", "legacy+gpt", "efi", "hybrid" or "none".
+, # "legacy", "legacy+boot", "legacy+gpt", "efi", "efixbootldr", "hybrid"
+  # or "none".
   partitionTableType ? "legacy"
 , # Whether to invoke `switch-to-configuration boot` during image creation.
   installBootLoader ? true
@@ -61,6 +68,8 @@
 , name ? "nixos-disk-image"
 , # qcow2, qcow2-compressed, vdi, vpc, vhdx, gce, raw-gzip, raw-zstd or raw.
   format ? "raw"
+, # The image's file name without extension: $out/${baseName}.img, ...
+  baseName ? "nixos"
 , # Fixed GUIDs, UUIDs and time stamps.
   deterministic ? true
 , # GPT partition GUID of the root partition.
@@ -73,16 +82,20 @@
   additionalPaths ? []
 , # The purefs package.
   purefs ? pkgs.callPackage ./package.nix {}
+, # The nixpkgs release whose make-disk-image.nix's partitioning and "auto"
+  # sizing purefs reproduces ("24.05", "25.11", ...; "" for the February
+  # 2024 file's).
+  nixpkgsRelease ? (lib.trivial.release or "")
 , # Reproduce make-disk-image.nix's partition-table quirks (see the README).
   nixpkgsCompat ? false
 , # Share the data of larger files with the store (XFS, btrfs) instead of
   # copying it; all-zero blocks inside files are then stored (see the README).
   noZeroScan ? false
 }:
-assert (lib.assertOneOf "partitionTableType" partitionTableType [ "legacy" "legacy+gpt" "efi" "hybrid" "none" ]);
+assert (lib.assertOneOf "partitionTableType" partitionTableType [ "legacy" "legacy+boot" "legacy+gpt" "efi" "efixbootldr" "hybrid" "none" ]);
 assert (lib.assertMsg (fsType == "ext4" && deterministic -> rootFSUID != null) "In deterministic mode with a ext4 partition, rootFSUID must be non-null, by default, it is equal to rootGPUID.");
 assert (lib.assertMsg (partitionTableType != "none" -> fsType == "ext4") "to produce a partition table, we need to use -E offset flag which is support only for fsType = ext4");
-assert (lib.assertMsg (touchEFIVars -> partitionTableType == "hybrid" || partitionTableType == "efi" || partitionTableType == "legacy+gpt") "EFI variables can be used only with a partition table of type: hybrid, efi or legacy+gpt.");
+assert (lib.assertMsg (touchEFIVars -> partitionTableType == "hybrid" || partitionTableType == "efi" || partitionTableType == "efixbootldr" || partitionTableType == "legacy+gpt") "EFI variables can be used only with a partition table of type: hybrid, efi, efixbootldr, or legacy+gpt.");
 assert (lib.assertMsg (onlyNixStore -> contents == [] && configFile == null && !installBootLoader) "In a only Nix store image, the contents must be empty, no configuration must be provided and no bootloader should be installed.");
 assert (lib.assertMsg (lib.all
   (attrs: ((attrs.user or null) == null)
@@ -201,6 +214,8 @@ let
     qemu = "${pkgs.qemu_kvm}/bin/qemu-system-${pkgs.stdenv.hostPlatform.qemuArch}";
     share = builtins.storeDir;
     firmware = "${efiFirmware}";
+    # make-disk-image.nix's QEMU_OPTS for secure-boot OVMF.
+    systemManagementMode = OVMF.systemManagementModeRequired or false;
     command = ''
       export PATH=${binPath}:${guestTools}/bin:$PATH
       ${lib.optionalString (config.boot.loader.grub.enable && config.boot.loader.grub.device != "/dev/vda") ''
@@ -217,7 +232,7 @@ let
     inherit diskSize additionalSpace bootSize contents partitionTableType
       installBootLoader touchEFIVars efiVariables fsType label configFile
       postVM memSize onlyNixStore name format deterministic rootGPUID
-      rootFSUID copyChannel nixpkgsCompat noZeroScan;
+      rootFSUID copyChannel nixpkgsCompat noZeroScan baseName nixpkgsRelease;
     # Staged below by `nix copy`, with their closure and registration.
     additionalPaths = [];
     vm = if installBootLoader then vm else null;
@@ -225,6 +240,9 @@ let
 in
 pkgs.runCommand name {
   nativeBuildInputs = [ purefs ];
+  # make-disk-image.nix's VM wants kvm; purefs needs none (callers read
+  # this through overrideDerivation).
+  requiredSystemFeatures = [ ];
   purefsConfigJSON = builtins.toJSON purefsConfig;
   passAsFile = [ "purefsConfigJSON" ];
   passthru = { inherit purefsConfig; };

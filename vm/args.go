@@ -21,7 +21,11 @@ func (r *resolved) qemuArgs(accel, xchg, vars string) []string {
 		"-m", strconv.Itoa(r.MemSize),
 		"-smp", strconv.Itoa(r.CPUs),
 	}
-	if r.arch.machine != "" {
+	switch {
+	case r.SMM:
+		// make-disk-image.nix's QEMU_OPTS for OVMF.systemManagementModeRequired.
+		a = append(a, "-machine", "q35,smm=on", "-global", "driver=cfi.pflash01,property=secure,value=on")
+	case r.arch.machine != "":
 		a = append(a, "-machine", r.arch.machine)
 	}
 	switch {

@@ -81,6 +81,10 @@ type Options struct {
 	// Accel is "auto" (default: KVM when a probe guest runs under it,
 	// TCG otherwise), "kvm" or "tcg".
 	Accel string
+	// SMM runs the x86 guest as make-disk-image.nix does when
+	// OVMF.systemManagementModeRequired (firmware built for secure boot):
+	// -machine q35,smm=on -global driver=cfi.pflash01,property=secure,value=on.
+	SMM bool
 	// ExtraArgs are appended to the QEMU command line as they are.
 	ExtraArgs []string
 }
@@ -206,6 +210,9 @@ func resolve(o Options) (*resolved, error) {
 	case "auto", "kvm", "tcg":
 	default:
 		return nil, fmt.Errorf("%w: accel %q: want auto, kvm or tcg", ErrInput, r.Accel)
+	}
+	if r.SMM && !r.arch.x86 {
+		return nil, fmt.Errorf("%w: SMM (q35,smm=on) is an x86 machine, not %s", ErrInput, r.Arch)
 	}
 	if r.Kernel == "" {
 		if r.Command != "" {

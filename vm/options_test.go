@@ -229,3 +229,21 @@ func TestProbeSector(t *testing.T) {
 		t.Fatal("probe sector is not a 512-byte boot sector")
 	}
 }
+
+// TestQEMUArgsSMM: make-disk-image.nix's options for firmware that needs
+// system management mode, and no other -machine.
+func TestQEMUArgsSMM(t *testing.T) {
+	k := touch(t, "vmlinuz")
+	r, err := resolve(Options{QEMU: fakeQEMU(t), Kernel: k, SMM: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := r.qemuArgs("tcg", "", "")
+	if !containsSeq(got, []string{"-machine", "q35,smm=on", "-global", "driver=cfi.pflash01,property=secure,value=on"}) ||
+		strings.Count(strings.Join(got, " "), "-machine") != 1 {
+		t.Errorf("args %q", got)
+	}
+	if _, err := resolve(Options{QEMU: fakeQEMU(t), Kernel: k, SMM: true, Arch: "arm64"}); !errors.Is(err, ErrInput) {
+		t.Errorf("SMM on arm64: %v", err)
+	}
+}

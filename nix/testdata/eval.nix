@@ -37,11 +37,23 @@ in
     additionalPaths = [ (stub.fake "extra") ];
   }).purefsConfig;
   onlyNixStore = (image { onlyNixStore = true; installBootLoader = false; diskSize = 2048; }).purefsConfig;
+  # Today's layouts and arguments; secure-boot OVMF in the bootloader step.
+  xbootldr = (image {
+    partitionTableType = "efixbootldr";
+    baseName = "nixos-xbootldr";
+    touchEFIVars = true;
+    OVMF = stub.pkgs.OVMF.fd // { systemManagementModeRequired = true; };
+  }).purefsConfig;
+  legacyBoot = (image { partitionTableType = "legacy+boot"; installBootLoader = false; nixpkgsRelease = "25.05"; }).purefsConfig;
+  # No release: the February 2024 file's rules.
+  release2024 = (image { installBootLoader = false; nixpkgsRelease = ""; }).purefsConfig.nixpkgsRelease;
+  requiredSystemFeatures = (image { }).requiredSystemFeatures;
   rejected = {
     partitionTableType = rejects { partitionTableType = "gpt"; };
     rootFSUID = rejects { rootFSUID = null; };
     tableFSType = rejects { fsType = "btrfs"; };
     efiVars = rejects { touchEFIVars = true; };
+    legacyBootEFIVars = rejects { partitionTableType = "legacy+boot"; touchEFIVars = true; };
     onlyNixStoreContents = rejects { onlyNixStore = true; installBootLoader = false; contents = [ { source = "/a"; target = "/a"; } ]; };
     onlyNixStoreBootLoader = rejects { onlyNixStore = true; };
     userGroup = rejects { contents = [ { source = "/a"; target = "/a"; user = "alice"; } ]; };
@@ -62,5 +74,6 @@ in
   accepted = {
     none = rejects { partitionTableType = "none"; fsType = "btrfs"; deterministic = false; rootFSUID = null; };
     hybrid = rejects { partitionTableType = "hybrid"; touchEFIVars = true; };
+    efixbootldrEFIVars = rejects { partitionTableType = "efixbootldr"; touchEFIVars = true; };
   };
 }

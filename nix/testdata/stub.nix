@@ -9,6 +9,7 @@ let
     { inherit name script; outPath = fake name; } // env // (env.passthru or { });
 
   lib = rec {
+    trivial.release = "25.11";
     assertMsg = pred: msg: pred || builtins.throw msg;
     assertOneOf = name: val: xs:
       assertMsg (builtins.elem val xs) "${name} must be one of ${builtins.toJSON xs}, but is: ${builtins.toJSON val}";
