@@ -15,6 +15,10 @@ func probeFAT(r io.ReaderAt, size int64) *FileSystem {
 		return &FileSystem{Type: "vfat", Fields: map[string]string{}, Error: err.Error()}
 	}
 	out := &FileSystem{Type: "vfat", Fields: fatFields(fs.Boot)}
+	if fs.Boot.HasExtended {
+		// blkid's form: the volume ID's two halves, upper case
+		out.UUID = fmt.Sprintf("%04X-%04X", fs.Boot.VolumeID>>16, fs.Boot.VolumeID&0xffff)
+	}
 	if fs.VolumeLabel != "" {
 		out.Fields["Root label entry"] = fs.VolumeLabel
 	}

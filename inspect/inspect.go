@@ -52,13 +52,17 @@ type Table struct {
 
 // Partition is one used entry of the table.
 type Partition struct {
-	Number     int         `json:"number"`
-	Start      int64       `json:"start"` // bytes
-	Size       int64       `json:"size"`  // bytes
-	Type       string      `json:"type"`  // GPT type GUID or MBR type as "0x83"
-	TypeName   string      `json:"type_name,omitempty"`
-	Name       string      `json:"name,omitempty"`
-	GUID       string      `json:"guid,omitempty"`
+	Number   int    `json:"number"`
+	Start    int64  `json:"start"` // bytes
+	Size     int64  `json:"size"`  // bytes
+	Type     string `json:"type"`  // GPT type GUID or MBR type as "0x83"
+	TypeName string `json:"type_name,omitempty"`
+	Name     string `json:"name,omitempty"`
+	GUID     string `json:"guid,omitempty"`
+	// PartUUID is what blkid reports as PARTUUID and the kernel matches in
+	// root=PARTUUID=: a GPT partition's GUID in lower case, or an MBR's
+	// disk signature and partition number ("2178694e-01").
+	PartUUID   string      `json:"partuuid,omitempty"`
 	Flags      []string    `json:"flags,omitempty"`
 	FileSystem *FileSystem `json:"filesystem,omitempty"`
 }
@@ -69,7 +73,10 @@ type FileSystem struct {
 	// Fields are the header fields as name → value, in the spellings of
 	// dumpe2fs and fsck.fat where they have one.
 	Fields map[string]string `json:"fields"`
-	Error  string            `json:"error,omitempty"`
+	// UUID is what blkid reports as UUID (root=UUID=, fstab's UUID=): an
+	// ext4 UUID in lower case, a FAT volume ID as XXXX-XXXX.
+	UUID  string `json:"uuid,omitempty"`
+	Error string `json:"error,omitempty"`
 
 	open func() (walker, error) // reads the tree, for Diff
 }
@@ -136,6 +143,7 @@ func readTable(src io.ReaderAt, size int64, sector0 []byte) (*Table, []Partition
 				TypeName: gptTypeName(e.Type),
 				Name:     e.Name,
 				GUID:     e.Unique.String(),
+				PartUUID: strings.ToLower(e.Unique.String()),
 			}
 			if e.Attributes&gpt.AttrRequired != 0 {
 				p.Flags = append(p.Flags, "required")
@@ -172,6 +180,7 @@ func readTable(src io.ReaderAt, size int64, sector0 []byte) (*Table, []Partition
 			Size:     int64(p.Sectors) * 512,
 			Type:     fmt.Sprintf("0x%02x", p.Type),
 			TypeName: mbrTypeName(p.Type),
+			PartUUID: fmt.Sprintf("%08x-%02x", m.DiskSignature, i+1),
 		}
 		if p.Status == 0x80 {
 			q.Flags = append(q.Flags, "boot")
@@ -197,6 +206,7 @@ func readTable(src io.ReaderAt, size int64, sector0 []byte) (*Table, []Partition
 				Type:     fmt.Sprintf("0x%02x", l.Type),
 				TypeName: mbrTypeName(l.Type),
 				Flags:    []string{"logical"},
+				PartUUID: fmt.Sprintf("%08x-%02x", m.DiskSignature, 5+i),
 			}
 			parts = append(parts, q)
 		}
@@ -272,6 +282,7 @@ func probeExt4(r io.ReaderAt, size int64) *FileSystem {
 	out.Type = extVersion(in)
 	f := out.Fields
 	f["Filesystem UUID"] = formatUUID(in.UUID)
+	out.UUID = formatUUID(in.UUID)
 	f["Filesystem volume name"] = orNone(in.Label)
 	f["Filesystem features"] = ext4Features(in)
 	f["Block size"] = fmt.Sprint(in.BlockSize)

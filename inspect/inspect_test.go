@@ -251,3 +251,45 @@ func TestInspectDamagedPrimaryGPT(t *testing.T) {
 		t.Errorf("table %+v, %d partitions", rep.Table, len(rep.Partitions))
 	}
 }
+
+// TestInspectBlkidNames: the PARTUUID and UUID inspect prints are those
+// blkid and the kernel use, in their case (lower-case GUIDs, an MBR's
+// signature-number form, FAT's XXXX-XXXX).
+func TestInspectBlkidNames(t *testing.T) {
+	oracle.Need(t, "blkid", "sfdisk")
+	img := makeDisk(t, sourceTree(t))
+	d := openRaw(t, img)
+	rep, err := Inspect(d.Src, d.Format)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range rep.Partitions {
+		uuid := oracle.Run("blkid", "-p", "-O", strconv.FormatInt(p.Start, 10), "-s", "UUID", "-o", "value", img)
+		if got, want := p.FileSystem.UUID, strings.TrimSpace(uuid.Stdout); got != want || want == "" {
+			t.Errorf("partition %d: UUID %q, blkid says %q", p.Number, got, want)
+		}
+		pu := oracle.Run("sfdisk", "--part-uuid", img, strconv.Itoa(p.Number))
+		if got, want := p.PartUUID, strings.ToLower(strings.TrimSpace(pu.Stdout)); got != want || want == "" {
+			t.Errorf("partition %d: PARTUUID %q, sfdisk says %q", p.Number, got, want)
+		}
+		if p.PartUUID != strings.ToLower(p.PartUUID) {
+			t.Errorf("partition %d: PARTUUID %q is not lower case", p.Number, p.PartUUID)
+		}
+	}
+	// an MBR: the disk signature and the partition number
+	mimg := filepath.Join(t.TempDir(), "mbr.img")
+	if err := os.WriteFile(mimg, make([]byte, 4<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := fmt.Sprintf("printf 'label: dos\\nlabel-id: 0x2178694e\\nstart=2048, size=2048, type=83\\nstart=4096, type=c\\n' | sfdisk -q %s", mimg)
+	if r := oracle.Run("sh", "-c", cmd); r.Code != 0 {
+		t.Fatal(r)
+	}
+	rep, err = Inspect(oracle.RawSource(t, mimg), "raw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Partitions) != 2 || rep.Partitions[0].PartUUID != "2178694e-01" || rep.Partitions[1].PartUUID != "2178694e-02" {
+		t.Errorf("MBR partitions %+v, want PARTUUIDs 2178694e-01 and -02", rep.Partitions)
+	}
+}

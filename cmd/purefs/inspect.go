@@ -78,10 +78,26 @@ func printReport(w io.Writer, name string, rep *inspect.Report) {
 			fmt.Fprintf(w, ", flags %s", strings.Join(p.Flags, ","))
 		}
 		fmt.Fprintln(w)
+		printIDs(w, p.PartUUID, p.FileSystem)
 		printFS(w, p.FileSystem)
 	}
 	if rep.FileSystem != nil {
+		printIDs(w, "", rep.FileSystem)
 		printFS(w, rep.FileSystem)
+	}
+}
+
+// printIDs prints the names root= and fstab take, as blkid spells them.
+func printIDs(w io.Writer, partUUID string, fs *inspect.FileSystem) {
+	var ids []string
+	if partUUID != "" {
+		ids = append(ids, "PARTUUID="+partUUID)
+	}
+	if fs != nil && fs.UUID != "" {
+		ids = append(ids, "UUID="+fs.UUID)
+	}
+	if len(ids) > 0 {
+		fmt.Fprintf(w, "  %s\n", strings.Join(ids, " "))
 	}
 }
 
