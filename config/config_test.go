@@ -99,9 +99,38 @@ func TestFull(t *testing.T) {
 	if got, want := string(b.LoaderConf()), "timeout 0\ndefault b.conf\n"; got != want {
 		t.Errorf("loader.conf %q, want %q", got, want)
 	}
-	want := "title B\nlinux /EFI/purefs/b/linux\ninitrd /EFI/purefs/b/initrd\ninitrd /EFI/purefs/b/initrd-1\noptions quiet\n"
-	if got := string(b.Entries[1].Conf()); got != want {
-		t.Errorf("entry conf %q, want %q", got, want)
+	if e := b.Entries[1]; e.Title != "B" || e.Linux != "k" || len(e.Initrd) != 2 || e.Options != "quiet" {
+		t.Errorf("entry %+v", e)
+	}
+}
+
+// TestGrubBIOS: a grub-bios bootloader's keys, with host paths taken from
+// the config file's directory and image paths kept.
+func TestGrubBIOS(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "c.json")
+	os.WriteFile(p, []byte(`{"partitionTableType": "legacy+gpt", "bootloader": {"type": "grub-bios",
+		"bootImg": "boot.img", "grubDir": "/usr/lib/grub/i386-pc", "modules": ["serial", "terminal"],
+		"timeout": 0, "default": "d", "entries": [{"id": "d", "version": "6.1", "linux": "boot:/vmlinuz-*", "initrd": ["esp:/x", "/abs/initrd", "rel/initrd"]}]}}`), 0o644)
+	_, err := Load(p)
+	if !errors.Is(err, ErrBootloader) {
+		t.Fatalf("esp: on legacy+gpt: %v, want ErrBootloader", err)
+	}
+	os.WriteFile(p, []byte(`{"partitionTableType": "legacy+gpt", "bootloader": {"type": "grub-bios",
+		"bootImg": "boot.img", "grubDir": "/usr/lib/grub/i386-pc", "modules": ["serial", "terminal"],
+		"timeout": 0, "default": "d", "entries": [{"id": "d", "version": "6.1", "linux": "boot:/vmlinuz-*", "initrd": ["/abs/initrd", "rel/initrd"]}]}}`), 0o644)
+	c, err := Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := c.Bootloader
+	if b.Type != GrubBIOS || b.BootImg != filepath.Join(dir, "boot.img") || b.CoreImg != "" || b.GrubDir != "/usr/lib/grub/i386-pc" ||
+		len(b.Modules) != 2 || b.Modules[1] != "terminal" || !b.HasTimeout || b.Timeout != 0 || b.Default != "d" {
+		t.Errorf("bootloader %+v", b)
+	}
+	e := b.Entries[0]
+	if e.Linux != "boot:/vmlinuz-*" || e.Version != "6.1" || e.Initrd[0] != "/abs/initrd" || e.Initrd[1] != filepath.Join(dir, "rel/initrd") {
+		t.Errorf("entry %+v", e)
 	}
 }
 
@@ -207,6 +236,21 @@ func TestErrors(t *testing.T) {
 		{"bootloader timeout", `{` + esp + `"bootloader": {"type": "systemd-boot", "efi": "e", "timeout": -1, "entries": [{"id": "a", "linux": "k"}]}}`, ErrBootloader},
 		{"bootloader options", `{` + esp + `"bootloader": {"type": "systemd-boot", "efi": "e", "entries": [{"id": "a", "linux": "k", "options": "a\nb"}]}}`, ErrBootloader},
 		{"bootloader legacy", `{"bootloader": {"type": "systemd-boot", "efi": "e", "entries": [{"id": "a", "linux": "k"}]}}`, ErrBootloader},
+		{"bootloader esp path relative", `{` + esp + `"bootloader": {"type": "systemd-boot", "efi": "e", "entries": [{"linux": "esp:vmlinuz"}]}}`, ErrBootloader},
+		{"bootloader esp path escapes", `{` + esp + `"bootloader": {"type": "systemd-boot", "efi": "e", "entries": [{"linux": "esp:/../etc/shadow"}]}}`, ErrBootloader},
+		{"bootloader version", `{` + esp + `"bootloader": {"type": "systemd-boot", "efi": "e", "entries": [{"linux": "k", "version": "a b"}]}}`, ErrBootloader},
+		{"bootloader entryToken", `{` + esp + `"bootloader": {"type": "systemd-boot", "efi": "e", "entryToken": "a/b", "entries": [{"linux": "k"}]}}`, ErrBootloader},
+		{"systemd-boot with grub keys", `{` + esp + `"bootloader": {"type": "systemd-boot", "efi": "e", "coreImg": "c", "entries": [{"linux": "k"}]}}`, ErrBootloader},
+		{"grub-bios on efi", `{` + esp + `"bootloader": {"type": "grub-bios", "entries": [{"linux": "boot:/k"}]}}`, ErrBootloader},
+		{"grub-bios on none", `{"partitionTableType": "none", "bootloader": {"type": "grub-bios", "entries": [{"linux": "boot:/k"}]}}`, ErrBootloader},
+		{"grub-bios esp path on legacy", `{"bootloader": {"type": "grub-bios", "entries": [{"linux": "esp:/k"}]}}`, ErrBootloader},
+		{"grub-bios no entries", `{"bootloader": {"type": "grub-bios"}}`, ErrBootloader},
+		{"grub-bios config and entries", `{"bootloader": {"type": "grub-bios", "config": "g.cfg", "entries": [{"linux": "boot:/k"}]}}`, ErrBootloader},
+		{"grub-bios efi", `{"bootloader": {"type": "grub-bios", "efi": "e", "config": "g.cfg"}}`, ErrBootloader},
+		{"grub-bios modules with coreImg", `{"bootloader": {"type": "grub-bios", "coreImg": "c", "modules": ["serial"], "config": "g.cfg"}}`, ErrBootloader},
+		{"grub-bios module name", `{"bootloader": {"type": "grub-bios", "modules": ["a b"], "config": "g.cfg"}}`, ErrBootloader},
+		{"grub-bios modules type", `{"bootloader": {"type": "grub-bios", "modules": "serial", "config": "g.cfg"}}`, ErrType},
+		{"grub-bios unknown key", `{"bootloader": {"type": "grub-bios", "core": "c", "config": "g.cfg"}}`, ErrUnknownKey},
 		{"bootloader and installBootLoader", `{` + esp + `"installBootLoader": true, "bootloader": {"type": "systemd-boot", "efi": "e", "entries": [{"id": "a", "linux": "k"}]}}`, ErrBootloader},
 		{"bootloader initrd type", `{` + esp + `"bootloader": {"type": "systemd-boot", "efi": "e", "entries": [{"id": "a", "linux": "k", "initrd": 3}]}}`, ErrType},
 	} {

@@ -88,8 +88,9 @@
 //	                           Absent: the February 2024 file's, and today's for
 //	                           the layouts added since. An unknown release, a
 //	                           layout or baseName the release lacks: an error.
-//	bootloader         object or null: a native systemd-boot install; see
-//	                           Bootloader.
+//	bootloader         object or null: a native systemd-boot or GRUB
+//	                           (type "grub-bios") install; see Bootloader
+//	                           and GrubOptions.
 //
 //	keepOwners         bool    keep the owners of root's files (default false:
 //	                           everything is root's, as in make-disk-image.nix's images;

@@ -250,10 +250,20 @@ func (c *Config) resolve(dir string) {
 	}
 	if b := c.Bootloader; b != nil {
 		abs(&b.EFI)
+		abs(&b.BootImg)
+		abs(&b.CoreImg)
+		abs(&b.GrubDir)
+		abs(&b.Config)
+		// esp:/… and boot:/… name files of the image
+		entry := func(p *string) {
+			if !strings.HasPrefix(*p, ESPPrefix) && !strings.HasPrefix(*p, BootPrefix) {
+				abs(p)
+			}
+		}
 		for i := range b.Entries {
-			abs(&b.Entries[i].Linux)
+			entry(&b.Entries[i].Linux)
 			for j := range b.Entries[i].Initrd {
-				abs(&b.Entries[i].Initrd[j])
+				entry(&b.Entries[i].Initrd[j])
 			}
 		}
 	}

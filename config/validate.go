@@ -148,8 +148,19 @@ func (c *Config) Validate() error {
 		if err := b.validate(); err != nil {
 			return err
 		}
-		if !c.HasESP() {
+		if b.Type == SystemdBoot && !c.HasESP() {
 			return fmt.Errorf("%w: systemd-boot needs an ESP (partitionTableType efi, efixbootldr or hybrid), not %q", ErrBootloader, c.PartitionTableType)
+		}
+		if b.Type == GrubBIOS && !grubLayout(c.PartitionTableType) {
+			return fmt.Errorf("%w: grub-bios needs an MBR gap or a BIOS boot partition (partitionTableType legacy, legacy+gpt, legacy+boot or hybrid), not %q", ErrBootloader, c.PartitionTableType)
+		}
+		for i, e := range b.Entries {
+			for _, p := range append([]string{e.Linux}, e.Initrd...) {
+				if strings.HasPrefix(p, ESPPrefix) && !c.HasESP() {
+					return fmt.Errorf("%w: key %q: %q: partitionTableType %q has no ESP (use %s/PATH for the image's /boot)",
+						ErrBootloader, fmt.Sprintf("bootloader.entries[%d]", i), p, c.PartitionTableType, BootPrefix)
+				}
+			}
 		}
 		if c.InstallBootLoader {
 			return fmt.Errorf("%w: bootloader and installBootLoader both install a bootloader; choose one", ErrBootloader)

@@ -15,10 +15,10 @@ import (
 // EFI/systemd/systemd-boot<arch>.efi and as the removable-media fallback
 // EFI/BOOT/BOOT<ARCH>.EFI of sys, and loader/loader.conf; onto the boot
 // tree (the partition holding the root's /boot: the ESP itself, or
-// efixbootldr's XBOOTLDR partition, where systemd-boot also looks) one
-// loader/entries/ID.conf per entry, and each entry's kernel and initrds
-// under EFI/purefs/ID/. Every file gets the epoch as its time stamps.
-func addSystemdBoot(esp, boot *tree.Node, b *config.Bootloader, sys config.System, epoch int64) error {
+// efixbootldr's XBOOTLDR partition, where systemd-boot also looks) the
+// entries as kernel-install lays them out (addEntries). Every file gets the
+// epoch as its time stamps.
+func addSystemdBoot(esp, boot, root *tree.Node, b *config.Bootloader, sys config.System, epoch int64) error {
 	if boot == nil {
 		boot = esp
 	}
@@ -54,21 +54,7 @@ func addSystemdBoot(esp, boot *tree.Node, b *config.Bootloader, sys config.Syste
 	if err := data("loader/loader.conf", b.LoaderConf()); err != nil {
 		return err
 	}
-	onto = boot
-	for _, e := range b.Entries {
-		if err := data("loader/entries/"+e.ID+".conf", e.Conf()); err != nil {
-			return err
-		}
-		if err := host(strings.TrimPrefix(e.LinuxPath(), "/"), e.Linux); err != nil {
-			return err
-		}
-		for i, p := range e.Initrd {
-			if err := host(strings.TrimPrefix(e.InitrdPath(i), "/"), p); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return addEntries(boot, root, b, t)
 }
 
 // putFile places n at path (relative, '/'-separated) below dir, creating

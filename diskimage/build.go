@@ -59,6 +59,11 @@ type BuildPlan struct {
 	Epoch    int64
 	Fixed    bool // deterministic: every time stamp is Epoch
 	RootUUID [16]byte
+	grub     *grubInstall // a grub-bios install, written with the tables
+
+	// Warnings are one-line notes for the build's summary: what the image
+	// will do differently from what its tree suggests.
+	Warnings []string
 }
 
 // MakePlan stages the tree and plans the disk for cfg.
@@ -75,6 +80,7 @@ func MakePlan(cfg *config.Config, opts BuildOptions) (*BuildPlan, error) {
 		return nil, err
 	}
 	p := &BuildPlan{Config: cfg, Root: res.Tree, Epoch: in.Epoch, Fixed: in.FixTimes}
+	p.Warnings = planWarnings(cfg, res.Reowned)
 	if cfg.SDImage != nil {
 		return planSDCard(p, opts.Log)
 	}
@@ -92,8 +98,13 @@ func MakePlan(cfg *config.Config, opts BuildOptions) (*BuildPlan, error) {
 			boot = t
 		}
 	}
-	if cfg.Bootloader != nil && p.ESP != nil {
-		if err := addSystemdBoot(p.ESP, boot, cfg.Bootloader, cfg.Target(), in.Epoch); err != nil {
+	if b := cfg.Bootloader; b != nil && b.Type == config.SystemdBoot && p.ESP != nil {
+		if err := addSystemdBoot(p.ESP, boot, p.Root, b, cfg.Target(), in.Epoch); err != nil {
+			return nil, err
+		}
+	}
+	if b := cfg.Bootloader; b != nil && b.Type == config.GrubBIOS {
+		if p.grub, err = addGrub(p, b, boot); err != nil {
 			return nil, err
 		}
 	}
@@ -148,6 +159,11 @@ func MakePlan(cfg *config.Config, opts BuildOptions) (*BuildPlan, error) {
 	p.RootUUID, err = rootUUID(cfg, p)
 	if err != nil {
 		return nil, err
+	}
+	if p.grub != nil {
+		if err := p.grub.fit(p.Layout); err != nil {
+			return nil, err
+		}
 	}
 	return p, nil
 }

@@ -62,6 +62,11 @@ func writeRaw(f *os.File, plan *BuildPlan) error {
 	if err := WriteTables(f, *l); err != nil {
 		return err
 	}
+	if plan.grub != nil {
+		if err := plan.grub.setup(f, l); err != nil { // boot.img and core.img
+			return err
+		}
+	}
 	// (3) the FAT partitions (ESP, XBOOTLDR, BOOT): FAT32 where the
 	// partition can hold it, else what mkfs.fat would pick
 	for _, ft := range plan.FAT {

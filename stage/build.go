@@ -83,6 +83,19 @@ type Result struct {
 	// the folder), so Blocks and Entries are counted at that point.
 	// Nodes is the distinct-inode count of Tree.
 	Usage Usage
+	// Reowned counts what the default owner rule (everything 0:0, unless
+	// KeepOwners) changed; zero with KeepOwners.
+	Reowned Reowned
+}
+
+// Reowned counts the entries of the root whose owner was neither 0:0 nor
+// its top directory's (0:0 for a tree made as root, such as debootstrap's)
+// and were made 0:0: distinct inodes, and how many of them carry the setuid or
+// setgid bit, which then grants root's ids instead of theirs. A tree made
+// without root, all of it one user's (a Nix build's), counts nothing.
+type Reowned struct {
+	Entries int
+	SetID   int
 }
 
 // Build stages in and returns the tree to write. See Stage.
@@ -166,6 +179,7 @@ func Stage(in Input) (*Result, error) {
 		}
 	}
 	usage := Measure(root)
+	topUID, topGID := root.UID, root.GID // before onlyNixStore replaces the top
 
 	// (4) only the store, or the VM step's /etc/nixos
 	if in.OnlyNixStore {
@@ -202,8 +216,19 @@ func Stage(in Input) (*Result, error) {
 	}
 
 	// (5) owners and times
+	var reowned Reowned
 	if !in.KeepOwners {
+		uid, gid := topUID, topGID
+		seen := map[*tree.Node]bool{}
 		_ = tree.Walk(root, func(_ string, n *tree.Node) error {
+			// made by the stager (0:0) or the top's owner's: not counted
+			if (n.UID != 0 || n.GID != 0) && (n.UID != uid || n.GID != gid) && !seen[n] {
+				seen[n] = true
+				reowned.Entries++
+				if n.Perm&0o6000 != 0 {
+					reowned.SetID++
+				}
+			}
 			n.UID, n.GID = 0, 0
 			return nil
 		})
@@ -223,7 +248,7 @@ func Stage(in Input) (*Result, error) {
 		})
 	}
 	usage.Nodes = int64(tree.Count(root).Nodes)
-	return &Result{Tree: root, Usage: usage}, nil
+	return &Result{Tree: root, Usage: usage, Reowned: reowned}, nil
 }
 
 type stager struct {

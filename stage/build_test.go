@@ -494,3 +494,43 @@ func TestSplitBoot(t *testing.T) {
 		t.Errorf("symlinked /boot: %v", err)
 	}
 }
+
+// TestStageReowned: without KeepOwners, the entries owned by others than
+// the root directory's owner are counted (hard links once), setuid and
+// setgid ones apart; with KeepOwners, or in a tree of one owner, nothing.
+func TestStageReowned(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("chown needs root")
+	}
+	root := t.TempDir()
+	files(t, root, map[string]string{"shadow": "x", "chkpwd": "y", "plain": "z", "mine": "w"})
+	os.Chown(filepath.Join(root, "shadow"), 0, 42)
+	os.Chown(filepath.Join(root, "chkpwd"), 0, 42)
+	os.Chmod(filepath.Join(root, "chkpwd"), os.ModeSetgid|0o755)
+	os.Chown(filepath.Join(root, "plain"), 1000, 1000)
+	os.Chmod(filepath.Join(root, "mine"), os.ModeSetuid|0o755) // setuid, but root's: not counted
+	if err := os.Link(filepath.Join(root, "plain"), filepath.Join(root, "plain2")); err != nil {
+		t.Fatal(err)
+	}
+	os.Chown(root, 0, 0)
+	r, err := Stage(Input{Root: root, Epoch: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (Reowned{Entries: 3, SetID: 1}); r.Reowned != want {
+		t.Errorf("Reowned = %+v, want %+v", r.Reowned, want)
+	}
+	if n := find(t, r.Tree, "/chkpwd"); n.UID != 0 || n.GID != 0 || n.Perm != 0o2755 {
+		t.Errorf("/chkpwd %+v", n)
+	}
+	if r, err := Stage(Input{Root: root, KeepOwners: true, Epoch: 5}); err != nil || r.Reowned != (Reowned{}) {
+		t.Errorf("KeepOwners: %+v, %v", r.Reowned, err)
+	}
+	// a tree of one owner (as a Nix build's is): nothing to say
+	one := t.TempDir()
+	files(t, one, map[string]string{"a": "x"})
+	filepath.Walk(one, func(p string, _ os.FileInfo, _ error) error { return os.Lchown(p, 1000, 1000) })
+	if r, err := Stage(Input{Root: one, Epoch: 5}); err != nil || r.Reowned != (Reowned{}) {
+		t.Errorf("one owner: %+v, %v", r.Reowned, err)
+	}
+}

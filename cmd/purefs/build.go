@@ -68,6 +68,9 @@ func buildMain(args []string) error {
 	if err != nil {
 		return err
 	}
+	for _, w := range plan.Warnings {
+		fmt.Fprintf(os.Stderr, "purefs build: warning: %s\n", w)
+	}
 	stop := func() {}
 	if tty {
 		opts.Progress = &diskimage.Progress{}

@@ -43,7 +43,7 @@ i=0
 while [ ! -b "$root" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 mkdir -p /esp /newroot
 if [ -n "$esp" ]; then
-	if mount -t vfat -o ro "$esp" /esp && grep -q '^linux /' /esp/loader/entries/purefs.conf; then
+	if mount -t vfat -o ro "$esp" /esp && grep -q '^linux  */' /esp/loader/entries/purefs.conf; then
 		echo ` + markerESP + `
 	fi
 	umount /esp
