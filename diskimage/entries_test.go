@@ -21,8 +21,7 @@ func TestSystemdBootEntries(t *testing.T) {
 	os.WriteFile(osrel, []byte("PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nNAME=\"Debian GNU/Linux\"\nID=debian\n"), 0o644)
 	kernel := filepath.Join(dir, "vmlinuz-6.1.0-99-amd64")
 	os.WriteFile(kernel, []byte("a host kernel"), 0o644)
-	efi := filepath.Join(dir, "systemd-bootx64.efi")
-	os.WriteFile(efi, []byte("MZ systemd-boot"), 0o644)
+	efi := fakePE(t, 0x8664)
 	out := filepath.Join(t.TempDir(), "out")
 	plan, err := build(t, map[string]any{
 		"root": root, "partitionTableType": "efi", "bootSize": "64M", "additionalSpace": "8M",
