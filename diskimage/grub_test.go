@@ -35,7 +35,7 @@ func TestBuildGrub(t *testing.T) {
 	root := buildTree(t)
 	extra := filepath.Join(t.TempDir(), "notes.txt")
 	os.WriteFile(extra, []byte("contents entry\n"), 0o644)
-	for _, layout := range []string{"legacy", "legacy+gpt", "hybrid"} {
+	for _, layout := range []string{"legacy", "legacy+gpt", "legacy+boot", "hybrid"} {
 		t.Run(layout, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "out")
 			c := grubCfg(root, layout, nil)
@@ -48,10 +48,12 @@ func TestBuildGrub(t *testing.T) {
 			checkRaw(t, img, plan)
 			l := plan.Layout
 			var cfg string
-			if layout == "hybrid" {
-				cfg = oracle.Run("mtype", "-i", img+"@@"+strconvI(l.ESPOffset), "::/grub/grub.cfg").Stdout
-				if d := oracle.Mdir(t, img, l.ESPOffset, "::/grub/i386-pc"); !strings.Contains(d, "NORMAL   MOD") && !strings.Contains(d, "normal.mod") {
-					t.Errorf("ESP lacks /grub/i386-pc/normal.mod:\n%s", d)
+			onFAT := layout == "hybrid" || layout == "legacy+boot"
+			if onFAT {
+				off := l.Partition(1).Offset
+				cfg = oracle.Run("mtype", "-i", img+"@@"+strconvI(off), "::/grub/grub.cfg").Stdout
+				if d := oracle.Mdir(t, img, off, "::/grub/i386-pc"); !strings.Contains(d, "normal.mod") {
+					t.Errorf("the FAT partition lacks /grub/i386-pc/normal.mod:\n%s", d)
 				}
 			} else {
 				cfg = oracle.Debugfs(t, img, l.RootOffset, "cat /boot/grub/grub.cfg")
@@ -59,7 +61,7 @@ func TestBuildGrub(t *testing.T) {
 					t.Errorf("root lacks /boot/grub/i386-pc/normal.mod:\n%s", d)
 				}
 			}
-			want := "set timeout=1\n\nmenuentry 'test' --id 'test' {\n\tlinux '" + map[bool]string{true: "", false: "/boot"}[layout == "hybrid"] + "/kernels/linux-6.1.0.gz' console=ttyS0\n}\n"
+			want := "set timeout=1\n\nmenuentry 'test' --id 'test' {\n\tlinux '" + map[bool]string{true: "", false: "/boot"}[onFAT] + "/kernels/linux-6.1.0.gz' console=ttyS0\n}\n"
 			if !strings.Contains(cfg, want) {
 				t.Errorf("grub.cfg:\n%s\nwant it to hold:\n%s", cfg, want)
 			}

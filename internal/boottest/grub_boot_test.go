@@ -13,8 +13,9 @@ import (
 // grub-mkimage, placed in the MBR gap or the BIOS boot partition) through
 // SeaBIOS on a q35 machine, one per layout GRUB can boot. The entries name
 // the kernel and initrd in the image's /boot by glob; GRUB loads them from
-// the ext4 root (legacy, legacy+gpt) or the ESP (hybrid), and the guest
-// checks its root from inside.
+// the ext4 root (legacy, legacy+gpt) or the FAT partition that holds /boot
+// (legacy+boot's BOOT, hybrid's ESP), and the guest checks its root from
+// inside.
 func TestBootPurefsGrub(t *testing.T) {
 	a := Need(t)
 	oracle.NeedGrub(t)
@@ -22,7 +23,7 @@ func TestBootPurefsGrub(t *testing.T) {
 	put(t, root, "boot/vmlinuz-"+a.KernelVersion, 0o644, mustRead(t, a.Kernel))
 	put(t, root, "boot/initrd.img-"+a.KernelVersion, 0o644, bootInitramfs(t, a))
 	for _, layout := range []struct{ name, root string }{
-		{"legacy", "/dev/vda1"}, {"legacy+gpt", "/dev/vda2"}, {"hybrid", "/dev/vda3"},
+		{"legacy", "/dev/vda1"}, {"legacy+gpt", "/dev/vda2"}, {"legacy+boot", "/dev/vda2"}, {"hybrid", "/dev/vda3"},
 	} {
 		t.Run(layout.name, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "out")
