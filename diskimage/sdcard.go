@@ -87,23 +87,37 @@ func sdRootSize(p *BuildPlan) (int64, error) {
 		HasEpoch:   p.Fixed,
 		NoZeroScan: p.Config.NoZeroScan,
 	}
-	need, _, err := ext4.Need(p.Root, eo)
+	size, err := FitExt4(p.Root, eo, nixpkgs.Ext4Slack)
 	if err != nil {
 		return 0, fmt.Errorf("root file system: %w", err)
 	}
-	size := need + nixpkgs.Ext4Slack
+	return size, nil
+}
+
+// FitExt4 returns the size of an ext4 file system holding root with opts
+// (Size and Inodes are ignored) sized as make-ext4-fs.nix sizes it: the
+// least its layout needs (ext4.Need: every file block counted as data,
+// mke2fs's inode rule for that size), plus extra bytes (16 MiB there),
+// grown in MiB should the larger size's metadata eat into them.
+func FitExt4(root *tree.Node, opts ext4.Options, extra int64) (int64, error) {
+	opts.Size, opts.Inodes = 0, 0
+	need, _, err := ext4.Need(root, opts)
+	if err != nil {
+		return 0, err
+	}
+	size := need + (extra+ext4.BlockSize-1)/ext4.BlockSize*ext4.BlockSize
 	for range 8 {
-		eo.Size = size
-		err := ext4.Check(p.Root, eo)
+		opts.Size = size
+		err := ext4.Check(root, opts)
 		if err == nil {
 			return size, nil
 		}
 		if !errors.Is(err, ext4.ErrNoSpace) {
-			return 0, fmt.Errorf("root file system: %w", err)
+			return 0, err
 		}
 		size += config.MiB
 	}
-	return 0, fmt.Errorf("root file system: %w", ext4.ErrNoSpace)
+	return 0, ext4.ErrNoSpace
 }
 
 // PlanSDCard lays out the sd-card disk for a root file system of rootSize

@@ -8,8 +8,10 @@ import (
 	"strings"
 
 	"github.com/purefs/purefs/config"
+	"github.com/purefs/purefs/diskimage"
 	"github.com/purefs/purefs/ext4"
 	"github.com/purefs/purefs/gpt"
+	"github.com/purefs/purefs/internal/cliutil"
 	"github.com/purefs/purefs/stage"
 )
 
@@ -19,18 +21,22 @@ func init() { register("mkfs ext4", "write an ext4 file system from a tree", mkf
 type ext4Args struct {
 	mkfsArgs
 	opts ext4.Options
+	// fit, with hasFit, sizes the file system to the tree plus fit bytes.
+	fit    int64
+	hasFit bool
 }
 
 func parseMkfsExt4(args []string, stderr io.Writer) (*ext4Args, error) {
 	a := &ext4Args{}
 	fs := a.flags("ext4", stderr, "where the file system starts inside IMAGE, a multiple of 4096",
 		"time of the file system's fields and upper clamp of file times (default: $SOURCE_DATE_EPOCH)")
-	var uuid, seed, owner, inodes string
+	var uuid, seed, owner, inodes, fit string
 	fs.StringVar(&uuid, "uuid", "", "file-system UUID (default derived from the inputs)")
 	fs.StringVar(&seed, "hash-seed", "", "directory hash seed (default: the UUID)")
 	fs.StringVar(&a.opts.Label, "label", "", "volume label, at most 16 bytes (a longer one is truncated, as mke2fs does)")
 	fs.StringVar(&owner, "owner", "", "UID:GID owning every entry (default: each source entry's own)")
 	fs.StringVar(&inodes, "inodes", "", "inode count (default: mke2fs's rule, raised to fit the tree)")
+	fs.StringVar(&fit, "fit", "", "size the file system to the least that holds the tree plus this much free space (make-ext4-fs.nix's resize2fs -M, then 16M more); excludes --size")
 	fs.BoolVar(&a.opts.NoZeroScan, "no-zero-scan", false, "copy the sources' data ranges without looking for all-zero blocks (lets reflinks clone them whole)")
 	if err := a.parse(fs, args); err != nil {
 		return nil, err
@@ -71,6 +77,16 @@ func parseMkfsExt4(args []string, stderr io.Writer) (*ext4Args, error) {
 		}
 		a.opts.Owner = &ext4.Owner{UID: uint32(uid), GID: uint32(gid)}
 	}
+	if fit != "" {
+		if a.sizeFlag != "" {
+			return nil, fmt.Errorf("--fit %s: give --fit or --size, not both", fit)
+		}
+		var err error
+		if a.fit, err = cliutil.ParseSize(fit); err != nil {
+			return nil, fmt.Errorf("--fit: %w", err)
+		}
+		a.hasFit = true
+	}
 	if inodes != "" {
 		var err error
 		if a.opts.Inodes, err = strconv.ParseUint(inodes, 10, 64); err != nil || a.opts.Inodes == 0 {
@@ -88,6 +104,11 @@ func mkfsExt4Main(args []string) error {
 	root, err := a.tree(stage.WalkOptions{})
 	if err != nil {
 		return err
+	}
+	if a.hasFit {
+		if a.size, err = diskimage.FitExt4(root, a.opts, a.fit); err != nil {
+			return err
+		}
 	}
 	// Bad options, names, sizes, attributes, inode counts and a tree that
 	// does not fit fail in Prepare, before the image is touched. Only a
