@@ -12,7 +12,7 @@
 # use instead of building ./cmd/purefs).
 #
 # Each row converts the same input with both tools, alternating runs, and
-# prints the best wall time of each, the speed-up (qemu-img time / purefs
+# prints the best wall time of each, the speed-up (peer time / purefs
 # time), the best CPU time (user + system) of each and the output sizes. qemu-img runs with -t unsafe (no flush at the
 # end), since purefs convert does not sync either. To add a row, add a line
 # to ROWS: name, purefs convert arguments, qemu-img convert arguments.
@@ -26,6 +26,10 @@ ROWS=(
   "qcow2-zstd|-O qcow2-compressed -o compression_type=zstd|-O qcow2 -c -o compression_type=zstd"
   "vdi|-O vdi|-O vdi"
   "vpc|-O vpc|-O vpc"
+  "vhdx|-O vhdx|-O vhdx -o subformat=dynamic"
+  "gce|-O gce|sh:tar -Sc -C DIR disk.raw | gzip -6 > OUT"
+  "raw-gzip|-O raw-gzip|sh:gzip -6 -c IMG > OUT"
+  "raw-zstd|-O raw-zstd|sh:zstd -q -T2 -c IMG > OUT"
 )
 
 dir=${BENCH_DIR:-/tmp/purefs-bench-convert}
@@ -46,6 +50,7 @@ if [ ! -e "$img" ]; then
   rm -rf "$dir/tree"
 fi
 cat "$img" >/dev/null # both tools read from the page cache
+ln -f "$img" "$dir/disk.raw" # the name the GCE tarball's member has
 
 # timed CMD...: run CMD, print "wall cpu" seconds (cpu = user + system).
 timed() {
@@ -54,7 +59,7 @@ timed() {
 }
 best() { printf '%s\n' "$@" | sort -g | head -1; }
 
-printf '%-18s %9s %9s %8s %9s %9s %13s %13s %10s\n' row purefs_s qemu_s speedup purefs_cpu qemu_cpu purefs_bytes qemu_bytes size_ratio
+printf '%-18s %9s %9s %8s %9s %9s %13s %13s %10s\n' row purefs_s peer_s speedup purefs_cpu peer_cpu purefs_bytes peer_bytes size_ratio
 for row in "${ROWS[@]}"; do
   IFS='|' read -r name pargs qargs <<<"$row"
   if [ $# -gt 0 ] && [[ " $* " != *" $name "* ]]; then continue; fi
@@ -62,14 +67,28 @@ for row in "${ROWS[@]}"; do
   for _ in $(seq "$runs"); do
     rm -f "$dir/out.p" "$dir/out.q"
     read -r w c < <(timed "$purefs" convert $pargs "$img" "$dir/out.p"); pw+=("$w") pc+=("$c")
-    read -r w c < <(timed qemu-img convert -t unsafe -f raw $qargs "$img" "$dir/out.q"); qw+=("$w") qc+=("$c")
+    if [[ $qargs == sh:* ]]; then
+      peer=${qargs#sh:}; peer=${peer//IMG/$img}; peer=${peer//DIR/$dir}; peer=${peer//OUT/$dir/out.q}
+      read -r w c < <(timed sh -c "$peer"); qw+=("$w") qc+=("$c")
+    else
+      read -r w c < <(timed qemu-img convert -t unsafe -f raw $qargs "$img" "$dir/out.q"); qw+=("$w") qc+=("$c")
+    fi
   done
   ps=$(stat -c %s "$dir/out.p") qs=$(stat -c %s "$dir/out.q")
   fmt=${qargs#-O }; fmt=${fmt%% *}
-  qemu-img compare -q -f raw -F "$fmt" "$img" "$dir/out.p" || { echo "$name: purefs output differs from the input" >&2; exit 1; }
-  case $fmt in qcow2|vdi) qemu-img check -q -f "$fmt" "$dir/out.p" || { echo "$name: qemu-img check fails on purefs output" >&2; exit 1; } ;; esac
+  case $name in
+  gce)
+    rm -rf "$dir/x"; mkdir "$dir/x"; tar --sparse -xzf "$dir/out.p" -C "$dir/x"
+    cmp -s "$img" "$dir/x/disk.raw" || { echo "$name: purefs output differs from the input" >&2; exit 1; }
+    rm -rf "$dir/x" ;;
+  raw-gzip) gzip -dc "$dir/out.p" | cmp -s "$img" - || { echo "$name: purefs output differs from the input" >&2; exit 1; } ;;
+  raw-zstd) zstd -q -dc "$dir/out.p" | cmp -s "$img" - || { echo "$name: purefs output differs from the input" >&2; exit 1; } ;;
+  *)
+    qemu-img compare -q -f raw -F "$fmt" "$img" "$dir/out.p" || { echo "$name: purefs output differs from the input" >&2; exit 1; }
+    case $fmt in qcow2|vdi|vhdx) qemu-img check -q -f "$fmt" "$dir/out.p" || { echo "$name: qemu-img check fails on purefs output" >&2; exit 1; } ;; esac ;;
+  esac
   p=$(best "${pw[@]}") q=$(best "${qw[@]}")
   printf '%-18s %9.2f %9.2f %7.2fx %9.2f %9.2f %13d %13d %10.4f\n' "$name" "$p" "$q" "$(echo "$q / $p" | bc -l)" \
     "$(best "${pc[@]}")" "$(best "${qc[@]}")" "$ps" "$qs" "$(echo "$ps / $qs" | bc -l)"
 done
-rm -f "$dir/out.p" "$dir/out.q" "$dir/time"
+rm -f "$dir/out.p" "$dir/out.q" "$dir/time" "$dir/disk.raw"

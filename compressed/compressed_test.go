@@ -86,7 +86,7 @@ func compress(t testing.TB, m Method, opts Options, b []byte, step int, viaZeros
 // on the workers or on how the input was written.
 func TestWriters(t *testing.T) {
 	oracle.Need(t, "gzip", "zstd")
-	for _, n := range []int{0, 5, chunkSize, chunkSize + 1, 3*chunkSize + 12345, 9 << 20} {
+	for _, n := range []int{0, 5, gzipChunk, gzipChunk + 1, 3*gzipChunk + 12345, zstdChunk, 2*zstdChunk + 4097} {
 		in := sample(n)
 		for _, m := range []Method{Gzip, Zstd} {
 			ref := compress(t, m, Options{Workers: 2}, in, 1<<20, false)

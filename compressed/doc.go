@@ -8,7 +8,7 @@
 //
 // Gzip (NewGzipWriter) is compressed in parallel and stays one gzip
 // member with one deflate stream, as pigz makes it: the input is cut
-// into 1 MiB chunks, each deflated by a worker with the previous chunk's
+// into 1 MiB chunks at fixed offsets, each deflated by a worker with the previous chunk's
 // last 32 KiB as its dictionary and ended by a sync flush (an empty
 // stored block), so the chunks' outputs concatenate into a valid stream;
 // a final empty block, the CRC-32 (combined from the chunks' CRCs) and
@@ -18,9 +18,13 @@
 // writes it. The output depends on the input and the level only, not on
 // the number of workers or on how the input was cut into writes.
 //
-// Zstd (NewZstdWriter) is one frame compressed in parallel jobs with an
-// overlap from the previous job, as `zstd -T` makes it (klauspost's
-// concurrent blocks), with the content checksum zstd writes by default.
+// Zstd (NewZstdWriter) is cut the same way into 8 MiB chunks, each
+// compressed by a worker into a zstd frame of its own (with its content
+// size and the checksum zstd writes by default), the frames written one
+// after the other: a stream that `zstd -d` and `zstd -t` read as one
+// file, as they read any concatenation of frames. Like `zstd -T`'s jobs,
+// the chunks share no history; a chunk of zeros is compressed once and
+// its frame reused.
 //
 // Write reads a sparse.Source's data ranges and feeds the holes as
 // zeros without reading them.

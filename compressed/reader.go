@@ -71,7 +71,7 @@ func Expand(dst *os.File, r io.Reader, limit int64) (int64, error) {
 	if err := dst.Truncate(0); err != nil {
 		return 0, fmt.Errorf("compressed: emptying the output: %w", err)
 	}
-	buf := make([]byte, chunkSize)
+	buf := make([]byte, 1<<20)
 	var pos int64
 	for {
 		n, err := io.ReadFull(r, buf)

@@ -1,9 +1,11 @@
 package compressed
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 
 	"github.com/klauspost/compress/zstd"
 	"github.com/purefs/purefs/sparse"
@@ -42,17 +44,21 @@ func NewWriter(w io.Writer, m Method, opts Options) (Writer, error) {
 	return nil, fmt.Errorf("%w %q", ErrMethod, m)
 }
 
-// ZstdWriter compresses into one zstd frame in parallel jobs.
-type ZstdWriter struct {
-	enc *zstd.Encoder
-}
+// zstdChunk is the input of one zstd frame: 8 MiB, the window of the
+// default level, so that a frame loses little to its independence.
+const zstdChunk = 8 << 20
 
-var zeroChunk = make([]byte, chunkSize)
+// ZstdWriter compresses into a series of zstd frames in parallel.
+type ZstdWriter struct {
+	*pipeline
+	enc *zstd.Encoder
+	err error
+}
 
 // NewZstdWriter returns a writer compressing into w at level (1 to 19;
 // 0 means 3, zstd's default) with workers goroutines (0 means
-// GOMAXPROCS). The jobs are cut the same way whatever the number of
-// workers, so the output does not depend on it.
+// GOMAXPROCS): one frame, with its content size and checksum, per 8 MiB
+// of input, compressed independently.
 func NewZstdWriter(w io.Writer, level, workers int) (*ZstdWriter, error) {
 	if level == 0 {
 		level = 3
@@ -60,32 +66,38 @@ func NewZstdWriter(w io.Writer, level, workers int) (*ZstdWriter, error) {
 	if level < 1 || level > 19 {
 		return nil, fmt.Errorf("%w: zstd level %d (want 1 to 19)", ErrLevel, level)
 	}
-	// Parallel jobs need two encoders at least; with one worker
-	// requested, two still cut the same jobs.
-	enc, err := zstd.NewWriter(w,
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	enc, err := zstd.NewWriter(nil,
 		zstd.WithEncoderLevel(zstd.EncoderLevelFromZstd(level)),
-		zstd.WithEncoderConcurrency(max(workers, 2)),
-		zstd.WithConcurrentBlocks(true),
+		zstd.WithEncoderConcurrency(workers),
 		zstd.WithEncoderCRC(true))
 	if err != nil {
 		return nil, fmt.Errorf("compressed: %w", err)
 	}
-	return &ZstdWriter{enc: enc}, nil
+	frame := func() compressFunc {
+		return func(out *bytes.Buffer, data, _ []byte) {
+			out.Write(enc.EncodeAll(data, make([]byte, 0, len(data)/2)))
+		}
+	}
+	return &ZstdWriter{pipeline: newPipeline(w, zstdChunk, 0, workers, frame), enc: enc}, nil
 }
 
-func (z *ZstdWriter) Write(p []byte) (int, error) { return z.enc.Write(p) }
-func (z *ZstdWriter) Close() error                { return z.enc.Close() }
-
-// WriteZeros compresses n zero bytes.
-func (z *ZstdWriter) WriteZeros(n int64) error {
-	for n > 0 {
-		k := min(n, chunkSize)
-		if _, err := z.enc.Write(zeroChunk[:k]); err != nil {
-			return err
-		}
-		n -= k
+// Close compresses what is left (an empty input still gets one empty
+// frame, which zstd -t accepts); it does not close the underlying
+// writer.
+func (z *ZstdWriter) Close() error {
+	if z.closed {
+		return z.err
 	}
-	return nil
+	if z.err = z.finish(); z.err != nil {
+		return z.err
+	}
+	if z.out.size == 0 {
+		_, z.err = z.w.Write(z.enc.EncodeAll(nil, nil))
+	}
+	return z.err
 }
 
 // Write compresses the whole disk src into dst with method m: its data
@@ -108,7 +120,7 @@ func feed(w Writer, src sparse.Source) error {
 		return fmt.Errorf("compressed: listing the source's data: %w", err)
 	}
 	size := src.Size()
-	buf := make([]byte, chunkSize)
+	buf := make([]byte, 1<<20)
 	pos := int64(0)
 	for _, r := range sparse.Normalize(rs) {
 		if r.Off >= size {
