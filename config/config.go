@@ -33,7 +33,7 @@ var (
 
 	// purefs's own checks.
 	ErrFSType     = errors.New("config: unsupported fsType")
-	ErrFormat     = errors.New("config: format must be one of raw, qcow2, qcow2-compressed, vdi, vpc, vhdx, gce, raw-gzip, raw-zstd")
+	ErrFormat     = errors.New("config: format must be one of raw, qcow2, qcow2-compressed, vdi, vpc, vhdx, gce, raw-gzip, raw-zstd, vmdk, ova")
 	ErrBootSize   = errors.New("config: bootSize does not fit the layout")
 	ErrBootloader = errors.New("config: invalid bootloader")
 
@@ -110,6 +110,11 @@ type Config struct {
 	// SDImage holds sd-image.nix's options with partitionTableType
 	// "sd-card"; nil otherwise.
 	SDImage *SDImage
+	// VMware and VirtualBox hold vmware-image.nix's and
+	// virtualbox-image.nix's options for formats "vmdk" and "ova"; nil
+	// otherwise (vmimage.go).
+	VMware     *VMware
+	VirtualBox *VirtualBox
 
 	Bootloader *Bootloader // nil: none
 	VM         *VM         // the installBootLoader step's machine; nil: none
@@ -167,6 +172,8 @@ func (c *Config) Filename() string {
 		return base + ".img.gz"
 	case "raw-zstd": // sd-image.nix's compressImage
 		return base + ".img.zst"
+	case "vmdk", "ova": // vmware-image.nix's, virtualbox-image.nix's vmFileName
+		return c.vmImageFilename(base, f)
 	default:
 		return base + "." + f
 	}

@@ -222,7 +222,7 @@ func TestErrors(t *testing.T) {
 
 		// purefs's own
 		{"fsType none", `{"partitionTableType": "none", "fsType": "xfs"}`, ErrFSType},
-		{"format", `{"format": "vmdk"}`, ErrFormat},
+		{"format", `{"format": "qed"}`, ErrFormat},
 		{"efiVariables missing", `{"partitionTableType": "legacy+gpt", "touchEFIVars": true}`, ErrRequired},
 		{"bootSize beyond disk", `{` + esp + `"diskSize": 200}`, ErrBootSize},
 		{"bootSize before ESP", `{` + esp + `"bootSize": "8M"}`, ErrBootSize},

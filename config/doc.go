@@ -60,7 +60,10 @@
 //	                           "vhdx" (${baseName}.vhdx, dynamic), "gce"
 //	                           (${baseName}.raw.tar.gz), "raw-gzip"
 //	                           (${baseName}.img.gz), "raw-zstd" (the raw image
-//	                           compressed by zstd, ${baseName}.img.zst).
+//	                           compressed by zstd, ${baseName}.img.zst),
+//	                           "vmdk" (${baseName}.vmdk, monolithicSparse; see
+//	                           the vmware key), "ova" (${baseName}.ova, a
+//	                           VirtualBox appliance; see the virtualbox key).
 //	baseName           string  the image's file name without extension
 //	                           (default "nixos": nixos.img, nixos.qcow2, ...).
 //	deterministic      bool    fixed GUIDs, UUIDs and time stamps (default true).
@@ -112,6 +115,35 @@
 //	                           step (kernel, initrd, append, command, share,
 //	                           qemu, firmware, accel, timeout); required with
 //	                           installBootLoader. See VM.
+//
+// # VMware and VirtualBox images
+//
+// format "vmdk" is the image of nixpkgs' vmware-image.nix (its postVM's
+// qemu-img convert -O vmdk), format "ova" the appliance of
+// virtualbox-image.nix (VBoxManage export). Their options, with the
+// modules' names and defaults, are an object each (an error with another
+// format):
+//
+//	vmware      object or null, with format "vmdk":
+//	  vmFileName   string  the image's name (default ${baseName}.vmdk)
+//	  vmSubformat  string  "monolithicSparse" (default) or "streamOptimized"
+//	  vmCompat6    bool    ddb.virtualHWVersion "6" (default false: "4")
+//	  adapterType  string  "ide" (default), "lsilogic", "buslogic", "legacyESX"
+//	virtualbox  object or null, with format "ova":
+//	  vmName            string  the virtual system's name (default "NixOS")
+//	  vmFileName        string  the appliance's name (default ${baseName}.ova)
+//	  memorySize        integer MiB of memory (default 1536)
+//	  cpus              integer virtual CPUs (default 1; the module's params.cpus)
+//	  osType            string  "Linux26_64" (default), "Linux26", "Other",
+//	                            "Other_64"
+//	  nicType           string  "virtio" (default; params.nictype1), "E1000",
+//	                            "PCNet32"
+//	  storageController string  "sata" (default; storageController.add) or "ide"
+//
+// The modules' own defaults for vmFileName and vmName name the NixOS
+// release and the system (nixos-LABEL-SYSTEM.vmdk, .ova), which the drop-in
+// passes. nix-support/hydra-build-products says "file vmdk-image PATH" and,
+// as virtualbox-image.nix writes it, "file ova PATH".
 //
 // # The sd-card layout
 //

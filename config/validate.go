@@ -66,6 +66,7 @@ func (c *Config) Validate() error {
 	switch c.Format {
 	case "raw", "qcow2", "qcow2-compressed", "vdi", "vpc", "raw-zstd":
 	case "vhdx", "gce", "raw-gzip":
+	case "vmdk", "ova":
 	default:
 		return fmt.Errorf("%w: got %q", ErrFormat, c.Format)
 	}

@@ -113,6 +113,7 @@ func writeContainer(out, raw *os.File, plan *BuildPlan) error {
 	}
 	// noZeroScan reaches the container only where it can share clusters.
 	co := container.Options{Timestamp: plan.Epoch, NoZeroScan: cfg.NoZeroScan && cfg.Format == container.QCOW2}
+	vmImageOptions(cfg, &co)
 	if err := container.Write(out, src, cfg.Format, co); err != nil {
 		return fmt.Errorf("%s: %w", cfg.Format, err)
 	}
@@ -219,7 +220,7 @@ func writeHydra(cfg *config.Config, o *output, in *Interrupt) error {
 		return err
 	}
 	defer f.Close()
-	if _, err := fmt.Fprintf(f, "file %s-image %s\n", cfg.HydraFormat(), filepath.Join(o.dir, cfg.Filename())); err != nil {
+	if _, err := fmt.Fprintf(f, "file %s %s\n", cfg.HydraProduct(), filepath.Join(o.dir, cfg.Filename())); err != nil {
 		return fmt.Errorf("%w: %v", ErrOutput, err)
 	}
 	if err := f.Sync(); err != nil {

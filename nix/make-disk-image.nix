@@ -66,7 +66,7 @@
 , # Copy the contents of the Nix store to the root of the image.
   onlyNixStore ? false
 , name ? "nixos-disk-image"
-, # qcow2, qcow2-compressed, vdi, vpc, vhdx, gce, raw-gzip, raw-zstd or raw.
+, # qcow2, qcow2-compressed, vdi, vpc, vhdx, gce, raw-gzip, raw-zstd, vmdk, ova or raw.
   format ? "raw"
 , # The image's file name without extension: $out/${baseName}.img, ...
   baseName ? "nixos"
