@@ -5,11 +5,13 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/purefs/purefs/internal/imagetest"
@@ -485,5 +487,73 @@ func TestReadErrors(t *testing.T) {
 	}
 	if _, err := r.ReadAt(buf, -1); err == nil {
 		t.Error("negative offset accepted")
+	}
+}
+
+// TestPastFirstChunk: data in blocks whose BAT entries come after a
+// sector bitmap entry (a 4 GiB + 40 MiB disk, 16 MiB blocks, 256 blocks
+// per chunk), written by Write and by qemu-img, read by both (qemu
+// through qemu-io's pattern reads: qemu-img compare would read the
+// whole disk).
+func TestPastFirstChunk(t *testing.T) {
+	oracle.Need(t, "qemu-img", "qemu-io")
+	dir := t.TempDir()
+	const size = 4*gib + 40*mib
+	pieces := []struct {
+		off, n int64
+		val    byte
+	}{{5 * mib, 100, 0xa1}, {4*gib + 20*mib + 7, 5000, 0xb2}, {size - 1, 1, 0xc3}}
+	raw := filepath.Join(dir, "big.raw")
+	f, err := os.Create(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Truncate(size)
+	for _, pc := range pieces {
+		f.WriteAt(bytes.Repeat([]byte{pc.val}, int(pc.n)), pc.off)
+	}
+	f.Close()
+	img := filepath.Join(dir, "big.vhdx")
+	if err := writeImage(t, raw, img, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	oracle.QemuImgCheck(t, img)
+	q := filepath.Join(dir, "qemu.vhdx")
+	oracle.QemuImgConvert(t, "-f", "raw", "-O", "vhdx", raw, q)
+	for _, p := range []string{img, q} {
+		r := openImage(t, p)
+		if r.g.chunkRatio != 256 || r.BlockSize() != 16*mib || r.Size() != size {
+			t.Fatalf("%s: chunk ratio %d, block size %d, size %d", p, r.g.chunkRatio, r.BlockSize(), r.Size())
+		}
+		rs, err := r.DataRanges()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var blocks []int64
+		for _, rg := range rs {
+			for b := rg.Off / (16 * mib); b <= (rg.End()-1)/(16*mib); b++ {
+				if len(blocks) == 0 || blocks[len(blocks)-1] != b {
+					blocks = append(blocks, b)
+				}
+			}
+		}
+		if fmt.Sprint(blocks) != "[0 257 258]" {
+			t.Errorf("%s: data ranges %v, want blocks 0, 257 and 258", p, rs)
+		}
+		for _, pc := range pieces {
+			got := make([]byte, pc.n+2)
+			if _, err := r.ReadAt(got, pc.off-1); err != nil && err != io.EOF {
+				t.Fatal(err)
+			}
+			want := append(append([]byte{0}, bytes.Repeat([]byte{pc.val}, int(pc.n))...), 0)
+			if !bytes.Equal(got[:min(len(got), int(size-pc.off+1))], want[:min(len(want), int(size-pc.off+1))]) {
+				t.Errorf("%s: Reader: bytes at %d differ", p, pc.off)
+			}
+			rd := oracle.Run("qemu-io", "-r", "-f", "vhdx", "-c", fmt.Sprintf("read -P %#x %d %d", pc.val, pc.off, pc.n),
+				"-c", fmt.Sprintf("read -P 0 %d 1", pc.off-1), p)
+			if rd.Code != 0 || strings.Contains(rd.Stdout, "failed") {
+				t.Errorf("qemu-io on %s: %s", p, rd)
+			}
+		}
 	}
 }
