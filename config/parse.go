@@ -242,6 +242,9 @@ func (c *Config) resolve(dir string) {
 	abs(&c.Root)
 	abs(&c.ConfigFile)
 	abs(&c.EFIVariables)
+	if c.SDImage != nil {
+		abs(&c.SDImage.Firmware)
+	}
 	for i := range c.Contents {
 		abs(&c.Contents[i].Source)
 	}

@@ -42,6 +42,8 @@
 , baseName ? "nixos"
 , nixpkgsRelease ? ""
 , vm ? null
+, # The target's Nix system name, or null for the host's.
+  system ? null
 }:
 let
   # The value of an optional key of a contents entry, as a one-key set.
@@ -64,4 +66,4 @@ in
   efiVariables = if touchEFIVars then "${efiVariables}" else null;
   configFile = if configFile == null then null else "${configFile}";
   additionalPaths = map (p: "${p}") additionalPaths;
-}
+} // (if system == null then { } else { inherit system; })

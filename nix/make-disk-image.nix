@@ -81,7 +81,8 @@
 , # Additional store paths to copy to the image's store.
   additionalPaths ? []
 , # The purefs package.
-  purefs ? pkgs.callPackage ./package.nix {}
+  # (built for the machine that runs the build: pkgs.buildPackages)
+  purefs ? pkgs.buildPackages.callPackage ./package.nix {}
 , # The nixpkgs release whose make-disk-image.nix's partitioning and "auto"
   # sizing purefs reproduces ("24.05", "25.11", ...; "" for the February
   # 2024 file's).
@@ -91,6 +92,12 @@
 , # Share the data of larger files with the store (XFS, btrfs) instead of
   # copying it; all-zero blocks inside files are then stored (see the README).
   noZeroScan ? false
+, # The target's Nix system name (x86_64-linux, aarch64-linux,
+  # riscv64-linux): the removable-media path of a native systemd-boot and
+  # the machine of the installBootLoader step. pkgs is the target's, so
+  # the guest kernel (pkgs.linux) and firmware (OVMF, which is AAVMF on
+  # aarch64) are the target's too.
+  system ? pkgs.stdenv.hostPlatform.system
 }:
 assert (lib.assertOneOf "partitionTableType" partitionTableType [ "legacy" "legacy+boot" "legacy+gpt" "efi" "efixbootldr" "hybrid" "none" ]);
 assert (lib.assertMsg (fsType == "ext4" && deterministic -> rootFSUID != null) "In deterministic mode with a ext4 partition, rootFSUID must be non-null, by default, it is equal to rootGPUID.");
@@ -211,7 +218,9 @@ let
   vm = {
     kernel = "${guestKernel}/${pkgs.stdenv.hostPlatform.linux-kernel.target}";
     initrd = "${guestInitrd}/initrd";
-    qemu = "${pkgs.qemu_kvm}/bin/qemu-system-${pkgs.stdenv.hostPlatform.qemuArch}";
+    # QEMU runs on the build machine and emulates the target (with KVM
+    # only where they are the same).
+    qemu = "${if pkgs.stdenv.buildPlatform.system == pkgs.stdenv.hostPlatform.system then pkgs.qemu_kvm else pkgs.buildPackages.qemu}/bin/qemu-system-${pkgs.stdenv.hostPlatform.qemuArch}";
     share = builtins.storeDir;
     firmware = "${efiFirmware}";
     # make-disk-image.nix's QEMU_OPTS for secure-boot OVMF.
@@ -232,7 +241,7 @@ let
     inherit diskSize additionalSpace bootSize contents partitionTableType
       installBootLoader touchEFIVars efiVariables fsType label configFile
       postVM memSize onlyNixStore name format deterministic rootGPUID
-      rootFSUID copyChannel nixpkgsCompat noZeroScan baseName nixpkgsRelease;
+      rootFSUID copyChannel nixpkgsCompat noZeroScan baseName nixpkgsRelease system;
     # Staged below by `nix copy`, with their closure and registration.
     additionalPaths = [];
     vm = if installBootLoader then vm else null;

@@ -230,7 +230,7 @@ func TestEval(t *testing.T) {
 	}
 
 	// The generated configurations are valid purefs build configurations.
-	for _, k := range []string{"defaults", "efi", "compat", "onlyNixStore", "xbootldr", "legacyBoot"} {
+	for _, k := range []string{"defaults", "efi", "compat", "onlyNixStore", "xbootldr", "legacyBoot", "aarch64", "sdImage"} {
 		b, err := json.Marshal(got[k])
 		if err != nil {
 			t.Fatal(err)

@@ -36,6 +36,37 @@ in
     name = "compat-image";
     additionalPaths = [ (stub.fake "extra") ];
   }).purefsConfig;
+  # pkgs of an aarch64 target built on x86_64: system and the VM step's
+  # machine follow pkgs.stdenv.hostPlatform.
+  aarch64 = (import ../make-disk-image.nix {
+    inherit (stub) lib config;
+    pkgs = stub.pkgs // {
+      stdenv = stub.pkgs.stdenv // {
+        hostPlatform = { system = "aarch64-linux"; qemuArch = "aarch64"; linux-kernel.target = "Image"; };
+      };
+      OVMF.fd = { firmware = stub.fake "OVMF-fd/FV/AAVMF_CODE.fd"; variables = stub.fake "OVMF-fd/FV/AAVMF_VARS.fd"; };
+    };
+    partitionTableType = "efi";
+    touchEFIVars = true;
+  }).purefsConfig;
+  # nix/sd-image.nix's configuration for an aarch64 SD card, with
+  # sd-image.nix's defaults.
+  sdImage = (import ../sd-image.nix {
+    lib = stub.lib // { mkForce = x: x; };
+    pkgs = stub.pkgs // {
+      buildPackages = stub.pkgs.buildPackages // { inherit (stub.pkgs) closureInfo; zstd = { outPath = stub.fake "zstd"; }; };
+      stdenv = stub.pkgs.stdenv // { hostPlatform = { system = "aarch64-linux"; }; };
+    };
+    config = {
+      sdImage = {
+        storePaths = [ stub.config.system.build.toplevel ];
+        firmwarePartitionOffset = 8; firmwarePartitionID = "0x2178694e"; firmwarePartitionName = "FIRMWARE";
+        firmwareSize = 30; rootVolumeLabel = "NIXOS_SD"; rootPartitionUUID = null; compressImage = true;
+        postBuildCommands = ""; populateRootCommands = ""; populateFirmwareCommands = "";
+      };
+      image = { baseName = "nixos-image-sd-card-25.11-aarch64-linux"; fileName = "nixos-image-sd-card-25.11-aarch64-linux.img.zst"; };
+    };
+  }).config.system.build.sdImage.purefsConfig;
   onlyNixStore = (image { onlyNixStore = true; installBootLoader = false; diskSize = 2048; }).purefsConfig;
   # Today's layouts and arguments; secure-boot OVMF in the bootloader step.
   xbootldr = (image {

@@ -26,6 +26,7 @@ let
     path = fake "nixpkgs";
     OVMF.fd = { firmware = fake "OVMF-fd/FV/OVMF_CODE.fd"; variables = fake "OVMF-fd/FV/OVMF_VARS.fd"; };
     callPackage = fn: args: { outPath = fake "purefs"; };
+    buildPackages = { callPackage = fn: args: { outPath = fake "purefs"; }; qemu = { outPath = fake "qemu-cross"; }; };
     inherit runCommand;
     closureInfo = { rootPaths }: { outPath = fake "closure-info"; inherit rootPaths; };
     writeScript = name: text: { outPath = fake name; inherit text; };
@@ -45,7 +46,8 @@ let
     vmTools.initrdUtils = { outPath = fake "initrd-utils"; };
     stdenv = {
       initialPath = [ (fake "coreutils") ];
-      hostPlatform = { qemuArch = "x86_64"; linux-kernel.target = "bzImage"; };
+      hostPlatform = { system = "x86_64-linux"; qemuArch = "x86_64"; linux-kernel.target = "bzImage"; };
+      buildPlatform = { system = "x86_64-linux"; };
     };
   };
 
