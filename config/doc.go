@@ -21,10 +21,11 @@
 //	bootSize           size    end of the last FAT partition (default "256M"): the
 //	                           ESP of efi and hybrid, efixbootldr's BOOT (from
 //	                           100 MiB), legacy+boot's BOOT (from 1 MiB).
-//	                           Sizes follow `numfmt --from=iec`: a plain integer
-//	                           is bytes, a number (fraction allowed) with one of
-//	                           K M G T P E (upper case) is a power of 1024,
-//	                           rounded up to a whole byte. A JSON number is bytes.
+//	                           Sizes are what `numfmt --from=iec` reads (a plain
+//	                           integer is bytes, a number, fraction allowed, with
+//	                           one of K M G T P E is a power of 1024, rounded up
+//	                           to a whole byte) and what the command line takes
+//	                           too ("512m", "64MiB"). A JSON number is bytes.
 //	                           As in make-disk-image.nix before nixpkgs 25.05, the
 //	                           partitioner reads bootSize with parted's units
 //	                           ("256M" is 256·10^6 bytes): Config.BootSizeSpec

@@ -5,9 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math/bits"
 	"strconv"
-	"strings"
+
+	"github.com/purefs/purefs/internal/size"
 )
 
 // object is one JSON object read strictly: keys in input order, values raw.
@@ -216,7 +216,7 @@ func (o *object) objects(k string) ([]*object, error) {
 	return out, nil
 }
 
-// sizeValue returns the size at k in bytes (numfmt --from=iec for a
+// sizeValue returns the size at k in bytes (internal/size's grammar for a
 // string, bytes for a JSON integer) and the text given.
 func (o *object) sizeValue(k, def string) (int64, string, error) {
 	raw, ok := o.fields[k]
@@ -230,9 +230,9 @@ func (o *object) sizeValue(k, def string) (int64, string, error) {
 	default:
 		return 0, "", o.typeErr(k, "a size (a string such as \"512M\" or a number of bytes)")
 	}
-	n, err := ParseIEC(text)
+	n, err := size.Parse(text)
 	if err != nil {
-		return 0, "", fmt.Errorf("key %q: %w", o.key(k), err)
+		return 0, "", fmt.Errorf("%w: key %q: %w", ErrSize, o.key(k), err)
 	}
 	if kindOf(raw) == "a number" {
 		// A JSON number is bytes for parted too, which reads a bare
@@ -240,73 +240,4 @@ func (o *object) sizeValue(k, def string) (int64, string, error) {
 		text += "B"
 	}
 	return n, text, nil
-}
-
-// ParseIEC reads a size the way `numfmt --from=iec` does: an unsigned
-// integer is a byte count; a decimal number (fraction allowed) followed by
-// one of K, M, G, T, P, E (upper case) is multiplied by that power of 1024
-// and rounded up to a whole byte. Results above 2^62 are refused.
-func ParseIEC(s string) (int64, error) {
-	bad := func(why string) (int64, error) {
-		return 0, fmt.Errorf("%w %q: %s", ErrSize, s, why)
-	}
-	num, shift := s, 0
-	if s != "" {
-		if i := strings.IndexByte("KMGTPE", s[len(s)-1]); i >= 0 {
-			num, shift = s[:len(s)-1], 10*(i+1)
-		}
-	}
-	intPart, frac, hasDot := strings.Cut(num, ".")
-	if intPart == "" || !allDigits(intPart) || (hasDot && (frac == "" || !allDigits(frac))) {
-		if strings.HasPrefix(s, "-") {
-			return bad("negative")
-		}
-		return bad("want a byte count or a number with K, M, G, T, P or E (powers of 1024), as numfmt --from=iec reads it")
-	}
-	if hasDot && shift == 0 {
-		return bad("a byte count must be a whole number")
-	}
-	const limit = int64(1) << 62
-	if len(intPart) > 19 {
-		return bad("too large")
-	}
-	whole, err := strconv.ParseInt(intPart, 10, 64)
-	if err != nil || whole > limit>>shift {
-		return bad("too large")
-	}
-	v := whole << shift
-	// Fraction: ceil(0.frac * 2^shift), digit by digit on an exact scale.
-	if hasDot {
-		frac = strings.TrimRight(frac, "0")
-		if len(frac) > 18 {
-			return bad("too many fraction digits")
-		}
-		if frac != "" {
-			f, _ := strconv.ParseUint(frac, 10, 64)
-			den := uint64(1)
-			for range frac {
-				den *= 10
-			}
-			// f/den * 2^shift, shift <= 60, f < den <= 1e18: split to avoid overflow.
-			hi, lo := bits.Mul64(f, uint64(1)<<shift)
-			q, r := bits.Div64(hi, lo, den) // hi < den: f < den
-			if r != 0 {
-				q++
-			}
-			v += int64(q)
-		}
-	}
-	if v > limit {
-		return bad("too large")
-	}
-	return v, nil
-}
-
-func allDigits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
 }

@@ -177,7 +177,7 @@ func diskSize(o *object) (int64, error) {
 	}
 	v, err := strconv.ParseInt(text, 10, 64)
 	switch {
-	case err != nil && allDigits(text) && text != "":
+	case err != nil && text != "" && strings.Trim(text, "0123456789") == "":
 		return 0, fmt.Errorf("%w: key %q: %s MiB is too large", ErrSize, k, text)
 	case err != nil:
 		return 0, fmt.Errorf("%w: key %q: %q is not \"auto\" or a whole number of MiB", ErrSize, k, text)

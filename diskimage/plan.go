@@ -8,9 +8,9 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/purefs/purefs/config"
 	"github.com/purefs/purefs/gpt"
 	"github.com/purefs/purefs/internal/parted"
+	"github.com/purefs/purefs/internal/size"
 	"github.com/purefs/purefs/mbr"
 	"github.com/purefs/purefs/nixpkgs"
 )
@@ -190,9 +190,9 @@ func Plan(c Config) (*Layout, error) {
 	// bootSize as the file hands it to parted.
 	bootArg := bootSize
 	if rules.RoundBootSize {
-		iec, err := config.ParseIEC(bootSize)
+		iec, err := size.Parse(bootSize)
 		if err != nil {
-			return nil, fmt.Errorf("%w %q: numfmt --from=iec cannot read it: %w", ErrBootSize, bootSize, err)
+			return nil, fmt.Errorf("%w %q: not a size: %w", ErrBootSize, bootSize, err)
 		}
 		bootArg = rules.PartedBootSize(bootSize, iec)
 	}

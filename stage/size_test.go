@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/purefs/purefs/config"
+	"github.com/purefs/purefs/internal/size"
 	"github.com/purefs/purefs/nixpkgs"
 )
 
@@ -196,11 +197,11 @@ func TestAutoSizeMatchesMakeDiskImage(t *testing.T) {
 			if err != nil {
 				t.Fatalf("make-disk-image.nix pipeline: %v: %s", err, stderrOf(err))
 			}
-			boot, err := config.ParseIEC(tc.boot)
+			boot, err := size.Parse(tc.boot)
 			if err != nil {
 				t.Fatal(err)
 			}
-			add, err := config.ParseIEC(tc.additional)
+			add, err := size.Parse(tc.additional)
 			if err != nil {
 				t.Fatal(err)
 			}

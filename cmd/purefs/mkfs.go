@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/purefs/purefs/internal/cliutil"
+	"github.com/purefs/purefs/internal/size"
 	"github.com/purefs/purefs/stage"
 	"github.com/purefs/purefs/tree"
 )
@@ -100,11 +101,11 @@ func (m *mkfsArgs) parse(fs *flag.FlagSet, args []string) error {
 	}
 	m.image = pos[0]
 	if m.sizeFlag != "" {
-		if m.size, err = cliutil.ParseSize(m.sizeFlag); err != nil {
+		if m.size, err = size.Parse(m.sizeFlag); err != nil {
 			return fmt.Errorf("--size: %w", err)
 		}
 	}
-	if m.offset, err = cliutil.ParseSize(m.offsetFlag); err != nil {
+	if m.offset, err = size.Parse(m.offsetFlag); err != nil {
 		return fmt.Errorf("--offset: %w", err)
 	}
 	epoch := m.epochFlag

@@ -11,7 +11,7 @@ import (
 	"github.com/purefs/purefs/diskimage"
 	"github.com/purefs/purefs/ext4"
 	"github.com/purefs/purefs/gpt"
-	"github.com/purefs/purefs/internal/cliutil"
+	"github.com/purefs/purefs/internal/size"
 	"github.com/purefs/purefs/stage"
 )
 
@@ -82,7 +82,7 @@ func parseMkfsExt4(args []string, stderr io.Writer) (*ext4Args, error) {
 			return nil, fmt.Errorf("--fit %s: give --fit or --size, not both", fit)
 		}
 		var err error
-		if a.fit, err = cliutil.ParseSize(fit); err != nil {
+		if a.fit, err = size.Parse(fit); err != nil {
 			return nil, fmt.Errorf("--fit: %w", err)
 		}
 		a.hasFit = true

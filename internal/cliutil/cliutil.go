@@ -1,52 +1,14 @@
-// Package cliutil holds what the purefs subcommands share: size parsing and
-// output files that leave nothing behind when a command fails.
+// Package cliutil holds what the purefs subcommands share: output files
+// that leave nothing behind when a command fails.
 package cliutil
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 
 	"github.com/purefs/purefs/sparse"
 )
-
-// ErrSize is wrapped by errors about a malformed size.
-var ErrSize = errors.New("invalid size")
-
-// ParseSize parses a byte count or a number with a K, M, G or T suffix
-// (powers of 1024; an optional trailing "iB" or "B" is accepted, as in
-// "512M", "1G", "64MiB").
-func ParseSize(s string) (int64, error) {
-	t := strings.TrimSpace(s)
-	t = strings.TrimSuffix(strings.TrimSuffix(t, "iB"), "B")
-	mult := int64(1)
-	if t != "" {
-		switch t[len(t)-1] {
-		case 'k', 'K':
-			mult = 1 << 10
-		case 'm', 'M':
-			mult = 1 << 20
-		case 'g', 'G':
-			mult = 1 << 30
-		case 't', 'T':
-			mult = 1 << 40
-		}
-		if mult != 1 {
-			t = t[:len(t)-1]
-		}
-	}
-	n, err := strconv.ParseInt(t, 10, 64)
-	if err != nil || n < 0 {
-		return 0, fmt.Errorf("%w %q: want a byte count or a number with K, M, G or T", ErrSize, s)
-	}
-	if n > (1<<62)/mult {
-		return 0, fmt.Errorf("%w %q: too large", ErrSize, s)
-	}
-	return n * mult, nil
-}
 
 // Output is an image file opened for writing in place by mkfs-like commands.
 // If the command created the file, Abort removes it; if the file existed,

@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/purefs/purefs/internal/hostio"
+	"github.com/purefs/purefs/internal/size"
 	"github.com/purefs/purefs/ova"
 	"github.com/purefs/purefs/qcow2"
 	"github.com/purefs/purefs/sparse"
@@ -269,23 +270,14 @@ func ParseOptions(s string, opts *Options) error {
 	return nil
 }
 
+// parseSize reads a cluster size (internal/size's grammar); zero is no
+// size.
 func parseSize(v string) (int64, error) {
-	mult := int64(1)
-	switch strings.ToUpper(strings.TrimSuffix(v[max(0, len(v)-1):], "B")) {
-	case "K":
-		mult = 1 << 10
-	case "M":
-		mult = 1 << 20
-	}
-	num := v
-	if mult != 1 {
-		num = v[:len(v)-1]
-	}
-	n, err := strconv.ParseInt(num, 10, 64)
-	if err != nil || n <= 0 {
+	n, err := size.Parse(v)
+	if err != nil || n == 0 {
 		return 0, fmt.Errorf("%w: size %q", ErrOptions, v)
 	}
-	return n * mult, nil
+	return n, nil
 }
 
 func parseUUID(v string) ([16]byte, error) {
