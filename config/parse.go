@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/purefs/purefs/internal/uuid"
 	"github.com/purefs/purefs/nixpkgs"
 )
 
@@ -275,28 +276,11 @@ func (c *Config) resolve(dir string) {
 	}
 }
 
-// ParseGUID checks a GUID strictly (36 characters, 8-4-4-4-12 hexadecimal
-// digits) and returns it in upper case.
+// ParseGUID checks a GUID strictly (internal/uuid.Parse: 36 characters,
+// 8-4-4-4-12 hexadecimal digits) and returns it in upper case.
 func ParseGUID(s string) (string, error) {
-	if len(s) != 36 {
-		return "", fmt.Errorf("%w %q: %d characters, want 36 (8-4-4-4-12 hexadecimal digits)", ErrGUID, s, len(s))
-	}
-	for i := 0; i < len(s); i++ {
-		ch := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if ch != '-' {
-				return "", fmt.Errorf("%w %q: want '-' at position %d", ErrGUID, s, i+1)
-			}
-		default:
-			if !isHex(ch) {
-				return "", fmt.Errorf("%w %q: %q at position %d is not a hexadecimal digit", ErrGUID, s, ch, i+1)
-			}
-		}
+	if _, err := uuid.Parse(s); err != nil {
+		return "", fmt.Errorf("%w %q: %v", ErrGUID, s, err)
 	}
 	return strings.ToUpper(s), nil
-}
-
-func isHex(ch byte) bool {
-	return ch >= '0' && ch <= '9' || ch >= 'a' && ch <= 'f' || ch >= 'A' && ch <= 'F'
 }

@@ -1,7 +1,6 @@
 package diskimage
 
 import (
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +9,7 @@ import (
 	"github.com/purefs/purefs/config"
 	"github.com/purefs/purefs/ext4"
 	"github.com/purefs/purefs/gpt"
+	"github.com/purefs/purefs/internal/uuid"
 	"github.com/purefs/purefs/nixpkgs"
 	"github.com/purefs/purefs/stage"
 	"github.com/purefs/purefs/tree"
@@ -266,12 +266,7 @@ func rootUUID(cfg *config.Config, p *BuildPlan) ([16]byte, error) {
 		}
 		return [16]byte(g), nil // gpt.GUID is in textual byte order, as ext4 stores a UUID
 	}
-	sum := sha256.Sum256([]byte(fmt.Sprintf("purefs root %s %d", cfg.Label, p.Size.DiskSize)))
-	var u [16]byte
-	copy(u[:], sum[:16])
-	u[6] = u[6]&0x0f | 0x40
-	u[8] = u[8]&0x3f | 0x80
-	return u, nil
+	return uuid.SHA256([]byte(fmt.Sprintf("purefs root %s %d", cfg.Label, p.Size.DiskSize))), nil
 }
 
 // FATTree is a FAT partition of the layout and the tree written into it.

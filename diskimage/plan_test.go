@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/purefs/purefs/config"
 	"github.com/purefs/purefs/gpt"
 	"github.com/purefs/purefs/internal/oracle"
 	"github.com/purefs/purefs/mbr"
@@ -292,4 +293,27 @@ func FuzzPlan(f *testing.F) {
 			t.Fatalf("Plan accepted %q/%d/%q but WriteTables fails: %v", tt, size, boot, err)
 		}
 	})
+}
+
+// TestRootUUIDDerived: without rootFSUID, the root file system's UUID is
+// derived from the label and the disk size as a name-based (version 8)
+// UUID, never a version 4 one.
+func TestRootUUIDDerived(t *testing.T) {
+	cfg, err := config.Parse([]byte(`{"rootFSUID": null, "deterministic": false}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &BuildPlan{Config: cfg}
+	p.Size.DiskSize = 64 << 20
+	u, err := rootUUID(cfg, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u[6]>>4 != 8 || u[8]>>6 != 2 {
+		t.Errorf("root UUID %x: not version 8, variant 10", u)
+	}
+	p.Size.DiskSize = 128 << 20
+	if v, _ := rootUUID(cfg, p); v == u {
+		t.Error("two disk sizes, one UUID")
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 
+	"github.com/purefs/purefs/internal/uuid"
 	"github.com/purefs/purefs/tree"
 )
 
@@ -59,11 +60,7 @@ func DeriveUUID(root *tree.Node, opts Options) [16]byte {
 		walk(root, 0)
 	}
 	h.Write(buf)
-	var u [16]byte
-	copy(u[:], h.Sum(nil))
-	u[6] = u[6]&0x0f | 0x80 // version 8: name-based, custom hash
-	u[8] = u[8]&0x3f | 0x80 // RFC 4122 variant
-	return u
+	return uuid.FromHash(h.Sum(nil))
 }
 
 // Need returns the smallest file-system size (a multiple of 4096) and the

@@ -5,6 +5,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strings"
+
+	"github.com/purefs/purefs/internal/uuid"
 )
 
 // GUID is a GUID in its textual byte order: GUID{0x12, 0x34, …} prints as
@@ -56,30 +58,11 @@ func GUIDFromDisk(b []byte) GUID {
 // case. Anything else — braces, missing or extra digits, misplaced hyphens —
 // is rejected with an error wrapping ErrGUID.
 func ParseGUID(s string) (GUID, error) {
-	var g GUID
-	if len(s) != 36 {
-		return g, fmt.Errorf("%w %q: %d characters, want 36 (8-4-4-4-12 hex digits)", ErrGUID, s, len(s))
+	u, err := uuid.Parse(s)
+	if err != nil {
+		return GUID{}, fmt.Errorf("%w %q: %v", ErrGUID, s, err)
 	}
-	j := 0
-	for i := 0; i < 36; {
-		switch i {
-		case 8, 13, 18, 23:
-			if s[i] != '-' {
-				return g, fmt.Errorf("%w %q: want '-' at position %d", ErrGUID, s, i+1)
-			}
-			i++
-			continue
-		}
-		hi, ok1 := hexVal(s[i])
-		lo, ok2 := hexVal(s[i+1])
-		if !ok1 || !ok2 {
-			return g, fmt.Errorf("%w %q: not a hex digit at position %d", ErrGUID, s, i+1)
-		}
-		g[j] = hi<<4 | lo
-		j++
-		i += 2
-	}
-	return g, nil
+	return GUID(u), nil
 }
 
 // MustParseGUID is ParseGUID for constants; it panics on a malformed value.

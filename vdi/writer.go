@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 
+	"github.com/purefs/purefs/internal/uuid"
 	"github.com/purefs/purefs/sparse"
 )
 
@@ -124,18 +125,14 @@ func Write(dst *os.File, src sparse.Source, opts Options) error {
 
 func roundUp(n, to int64) int64 { return (n + to - 1) / to * to }
 
-// deriveUUID returns SHA-256(label, data) shaped as an RFC 9562 version 8
-// UUID in RTUUID layout: the version nibble sits in byte 7 (the high byte
-// of the little-endian third group), the variant in byte 8.
+// deriveUUID returns SHA-256(label, data) as a version 8 UUID
+// (internal/uuid) in RTUUID layout. The hash is read in RTUUID layout, so
+// that the version nibble is the high one of byte 7 (the high byte of the
+// little-endian third group).
 func deriveUUID(label string, data []byte) [16]byte {
-	s := sha256.New()
-	s.Write([]byte(label))
-	s.Write(data)
-	var u [16]byte
-	copy(u[:], s.Sum(nil))
-	u[7] = u[7]&0x0f | 0x80
-	u[8] = u[8]&0x3f | 0x80
-	return u
+	sum := sha256.Sum256(append([]byte(label), data...))
+	rfc := FromRFC4122([16]byte(sum[:16])) // the hash's bytes, read as an RTUUID
+	return FromRFC4122(uuid.FromHash(rfc[:]))
 }
 
 // FromRFC4122 converts a UUID in RFC 4122 byte order (as printed, e.g. by

@@ -1,11 +1,11 @@
 package vhd
 
 import (
-	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
 	"os"
 
+	"github.com/purefs/purefs/internal/uuid"
 	"github.com/purefs/purefs/sparse"
 )
 
@@ -198,12 +198,7 @@ func vhdTime(unix int64) uint32 {
 	return uint32(min(max(unix-vhdEpoch, 0), 0xffffffff))
 }
 
-// deriveUUID shapes SHA-256("uuid", digest) as an RFC 9562 version 8 UUID.
+// deriveUUID is SHA-256("uuid", digest) as a version 8 UUID.
 func deriveUUID(digest []byte) [16]byte {
-	s := sha256.Sum256(append([]byte("uuid"), digest...))
-	var u [16]byte
-	copy(u[:], s[:])
-	u[6] = u[6]&0x0f | 0x80
-	u[8] = u[8]&0x3f | 0x80
-	return u
+	return uuid.SHA256([]byte("uuid"), digest)
 }

@@ -1,12 +1,12 @@
 package vhdx
 
 import (
-	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
 	"os"
 	"unicode/utf16"
 
+	"github.com/purefs/purefs/internal/uuid"
 	"github.com/purefs/purefs/sparse"
 )
 
@@ -161,15 +161,8 @@ func Write(dst *os.File, src sparse.Source, opts Options) error {
 	return nil
 }
 
-// deriveGUID shapes SHA-256(label, layout, digest) as an RFC 9562
-// version 8 UUID, stored in the on-disk GUID layout.
+// deriveGUID is SHA-256(label, layout, digest) as a version 8 UUID,
+// stored in the on-disk GUID layout.
 func deriveGUID(label, layout string, digest []byte) GUID {
-	h := sha256.New()
-	h.Write([]byte(label + "\x00" + layout + "\x00"))
-	h.Write(digest)
-	var u [16]byte
-	copy(u[:], h.Sum(nil))
-	u[6] = u[6]&0x0f | 0x80
-	u[8] = u[8]&0x3f | 0x80
-	return fromRFC(u)
+	return fromRFC(uuid.SHA256([]byte(label+"\x00"+layout+"\x00"), digest))
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/klauspost/compress/zlib"
 
 	"github.com/purefs/purefs/internal/hostio"
+	"github.com/purefs/purefs/internal/uuid"
 	"github.com/purefs/purefs/sparse"
 )
 
@@ -370,14 +371,9 @@ func (w *writer) writeAt(p []byte, off int64) error {
 	return nil
 }
 
-// deriveUUID shapes SHA-256("uuid", digest) as an RFC 9562 version 8 UUID.
+// deriveUUID is SHA-256("uuid", digest) as a version 8 UUID.
 func deriveUUID(digest []byte) [16]byte {
-	s := sha256.Sum256(append([]byte("uuid"), digest...))
-	var u [16]byte
-	copy(u[:], s[:16])
-	u[6] = u[6]&0x0f | 0x80
-	u[8] = u[8]&0x3f | 0x80
-	return u
+	return uuid.SHA256([]byte("uuid"), digest)
 }
 
 // seqWriter writes consecutive bytes from an offset, merging small writes

@@ -18,6 +18,7 @@ import (
 
 	"github.com/purefs/purefs/internal/hostio"
 	"github.com/purefs/purefs/internal/size"
+	"github.com/purefs/purefs/internal/uuid"
 	"github.com/purefs/purefs/ova"
 	"github.com/purefs/purefs/qcow2"
 	"github.com/purefs/purefs/sparse"
@@ -281,17 +282,9 @@ func parseSize(v string) (int64, error) {
 }
 
 func parseUUID(v string) ([16]byte, error) {
-	var u [16]byte
-	h := strings.ReplaceAll(v, "-", "")
-	if len(h) != 32 {
-		return u, fmt.Errorf("%w: uuid %q", ErrOptions, v)
-	}
-	for i := range u {
-		b, err := strconv.ParseUint(h[2*i:2*i+2], 16, 8)
-		if err != nil {
-			return u, fmt.Errorf("%w: uuid %q", ErrOptions, v)
-		}
-		u[i] = byte(b)
+	u, err := uuid.Parse(v)
+	if err != nil {
+		return u, fmt.Errorf("%w: uuid %q: %v", ErrOptions, v, err)
 	}
 	return u, nil
 }
