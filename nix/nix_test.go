@@ -532,3 +532,121 @@ func TestVendorHash(t *testing.T) {
 		t.Skipf("STALE: nix/package.nix has vendorHash %s, but the sources give %s: update it", want, got)
 	}
 }
+
+// TestCallers builds make-disk-image.nix with the argument sets of
+// nixpkgs' own callers (testdata/callers.nix) over the stand-ins, their
+// postVM included, and checks what each leaves in $out: the files the
+// caller's postVM makes from $diskImage (qemu-img's vpc, vhdx and vmdk,
+// tar and gzip, zstd, jq's image-info.json), checked by their tools.
+func TestCallers(t *testing.T) {
+	n := newNixStore(t)
+	oracle.Need(t, "go", "bash", "qemu-img", "gzip", "tar", "jq", "zstd")
+	work := t.TempDir()
+	purefs, tree, extra := inputs(t, work)
+	for _, c := range []struct {
+		attr  string
+		files string // the entries of $out, sorted
+		check func(t *testing.T, out string)
+	}{
+		{"azure", "nix-support nixos-image-azure.vhd", func(t *testing.T, out string) {
+			if info := oracle.QemuImgAs(t, filepath.Join(out, "nixos-image-azure.vhd"), "vpc"); info.VirtualSize%(1<<20) != 0 {
+				t.Errorf("fixed VHD of %d bytes, not whole MiB", info.VirtualSize)
+			}
+			hydra(t, out, "file raw-image "+filepath.Join(out, "nixos-image-azure.img")+"\n")
+		}},
+		{"azureV2", "nix-support nixos-image-azure.vhd", func(t *testing.T, out string) {
+			oracle.QemuImgAs(t, filepath.Join(out, "nixos-image-azure.vhd"), "vpc")
+		}},
+		{"amazon", "nix-support nixos-image-amazon.vhd", func(t *testing.T, out string) {
+			img := filepath.Join(out, "nixos-image-amazon.vhd")
+			hydra(t, out, "file vpc-image "+img+"\nfile vpc "+img+"\n")
+			b, err := os.ReadFile(filepath.Join(out, "nix-support", "image-info.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var info struct {
+				File         string `json:"file"`
+				LogicalBytes string `json:"logical_bytes"`
+			}
+			if err := json.Unmarshal(b, &info); err != nil || info.File != img || info.LogicalBytes == "" {
+				t.Errorf("image-info.json: %v\n%s", err, b)
+			}
+		}},
+		{"googleCompute", "nix-support nixos-image-google-compute.raw.tar.gz", func(t *testing.T, out string) {
+			r := oracle.Run("tar", "-tzf", filepath.Join(out, "nixos-image-google-compute.raw.tar.gz"))
+			if r.Code != 0 || strings.TrimSpace(r.Stdout) != "disk.raw" {
+				t.Errorf("tar -tzf: %s", r)
+			}
+		}},
+		{"hyperv", "nix-support nixos-image-hyperv.vhdx", func(t *testing.T, out string) {
+			oracle.QemuImgAs(t, filepath.Join(out, "nixos-image-hyperv.vhdx"), "vhdx")
+		}},
+		{"kubevirt", "nix-support nixos-image-kubevirt.qcow2", func(t *testing.T, out string) {
+			oracle.QemuImgCheck(t, filepath.Join(out, "nixos-image-kubevirt.qcow2"))
+		}},
+		{"vmware", "nix-support nixos-image-vmware.vmdk", func(t *testing.T, out string) {
+			oracle.QemuImgAs(t, filepath.Join(out, "nixos-image-vmware.vmdk"), "vmdk")
+		}},
+		{"proxmox", "nix-support nixos-image-proxmox.vma.zst", func(t *testing.T, out string) {
+			if r := oracle.Run("zstd", "-t", filepath.Join(out, "nixos-image-proxmox.vma.zst")); r.Code != 0 {
+				t.Error(r)
+			}
+			hydra(t, out, "file vma "+filepath.Join(out, "nixos-image-proxmox.vma.zst")+"\n")
+		}},
+		{"linode", "nix-support nixos-image-linode.img.gz", func(t *testing.T, out string) {
+			if r := oracle.Run("gzip", "-t", filepath.Join(out, "nixos-image-linode.img.gz")); r.Code != 0 {
+				t.Error(r)
+			}
+		}},
+		{"digitalOcean", "nix-support nixos-image-digital-ocean.qcow2.gz", func(t *testing.T, out string) {
+			if r := oracle.Run("gzip", "-t", filepath.Join(out, "nixos-image-digital-ocean.qcow2.gz")); r.Code != 0 {
+				t.Error(r)
+			}
+		}},
+		{"oci", "nix-support nixos-image-oci.qcow2", func(t *testing.T, out string) {
+			if info := oracle.QemuImgAs(t, filepath.Join(out, "nixos-image-oci.qcow2"), "qcow2"); info.VirtualSize != 8<<30 {
+				t.Errorf("virtual size %d, want 8 GiB", info.VirtualSize)
+			}
+		}},
+		{"qemuVMSystem", "efi-vars.fd nix-support nixos.qcow2", func(t *testing.T, out string) {
+			oracle.QemuImgCheck(t, filepath.Join(out, "nixos.qcow2"))
+		}},
+		{"qemuVMStore", "nix-support nixos.qcow2", func(t *testing.T, out string) {
+			oracle.QemuImgCheck(t, filepath.Join(out, "nixos.qcow2"))
+		}},
+		{"systemdBootXbootldr", "efi-vars.fd nix-support nixos.qcow2", func(t *testing.T, out string) {
+			raw := filepath.Join(t.TempDir(), "disk.raw")
+			oracle.QemuImgConvert(t, "-f", "qcow2", "-O", "raw", filepath.Join(out, "nixos.qcow2"), raw)
+			if d := oracle.SfdiskDump(t, raw); !strings.Contains(d, "BC13C2FF-59E6-4262-A352-B275FD6F7172") {
+				t.Errorf("no XBOOTLDR partition:\n%s", d)
+			}
+		}},
+	} {
+		t.Run(c.attr, func(t *testing.T) {
+			args := append([]string{"testdata/callers.nix", "-A", c.attr, "--no-out-link",
+				"--argstr", "purefs", purefs, "--argstr", "tree", tree, "--argstr", "extra", extra}, nixOptions...)
+			out := strings.TrimSpace(n.run(t, "nix-build", args...))
+			entries, err := os.ReadDir(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var names []string
+			for _, e := range entries {
+				names = append(names, e.Name())
+			}
+			if got := strings.Join(names, " "); got != c.files {
+				t.Errorf("$out holds %s, want %s", got, c.files)
+			}
+			c.check(t, out)
+		})
+	}
+}
+
+// hydra checks $out/nix-support/hydra-build-products.
+func hydra(t *testing.T, out, want string) {
+	t.Helper()
+	got, err := os.ReadFile(filepath.Join(out, "nix-support", "hydra-build-products"))
+	if err != nil || string(got) != want {
+		t.Errorf("hydra-build-products %q (%v), want %q", got, err, want)
+	}
+}

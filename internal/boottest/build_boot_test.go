@@ -4,10 +4,12 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/purefs/purefs/config"
 	"github.com/purefs/purefs/diskimage"
+	"github.com/purefs/purefs/internal/oracle"
 	"github.com/purefs/purefs/vm"
 	"github.com/purefs/purefs/vm/initrd"
 )
@@ -114,6 +116,74 @@ func TestBootPurefsBuildLegacy(t *testing.T) {
 		"vm": map[string]any{
 			"kernel": a.Kernel, "initrd": vmInitrd, "share": share, "timeout": 300,
 			"command": extlinuxInstall,
+		},
+	}, out)
+	bootAndCheck(t, vm.Options{Disks: []vm.Disk{{Path: img}}}, markerBoot, markerChecks)
+}
+
+// TestBootPurefsBuildXBOOTLDR boots an efixbootldr image written by purefs
+// build: systemd-boot on the ESP (partition 1), its loader entry and the
+// kernel on the XBOOTLDR partition (2), where systemd-boot finds them; the
+// test initrd checks the entry there through the kernel's vfat.
+func TestBootPurefsBuildXBOOTLDR(t *testing.T) {
+	a := Need(t)
+	root, contents := buildRoot(t, a)
+	initrdPath := filepath.Join(t.TempDir(), "initrd")
+	if err := os.WriteFile(initrdPath, bootInitramfs(t, a), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "out")
+	img := purefsBuild(t, map[string]any{
+		"root":               root,
+		"partitionTableType": "efixbootldr",
+		"bootSize":           "160M",
+		"additionalSpace":    "16M",
+		"contents":           contents,
+		"bootloader": map[string]any{
+			"type": "systemd-boot", "efi": a.SystemdBoot, "timeout": 0, "default": "purefs",
+			"entries": []any{map[string]any{
+				"id": "purefs", "title": "purefs boot test", "linux": a.Kernel, "initrd": initrdPath,
+				"options": "root=/dev/vda3 purefs.esp=/dev/vda2 console=ttyS0 panic=-1 loglevel=4"}},
+		},
+	}, out)
+	// The ESP holds systemd-boot and no entries: it can only boot what it
+	// finds on XBOOTLDR.
+	espOff := int64(8 << 20)
+	if list := oracle.Mdir(t, img, espOff, "::/loader"); strings.Contains(list, "entries") {
+		t.Fatalf("the ESP holds loader entries:\n%s", list)
+	}
+	bootEFIAndCheck(t, a, img)
+}
+
+// TestBootPurefsBuildLegacyBoot builds a legacy+boot image (MBR, a FAT BOOT
+// partition holding the root's /boot, root on partition 2) whose
+// installBootLoader step installs extlinux onto BOOT, mounted at /mnt/boot
+// as make-disk-image.nix mounts it, then boots it through the BIOS.
+func TestBootPurefsBuildLegacyBoot(t *testing.T) {
+	a := Need(t)
+	root, contents := buildRoot(t, a)
+	put(t, root, "boot/vmlinuz", 0o644, mustRead(t, a.Kernel))
+	put(t, root, "boot/initrd", 0o644, bootInitramfs(t, a))
+	put(t, root, "boot/extlinux/extlinux.conf", 0o644, []byte(strings.NewReplacer(
+		"/boot/vmlinuz", "/vmlinuz", "/boot/initrd", "/initrd", "root=/dev/vda1", "root=/dev/vda2").Replace(extlinuxConf)))
+	share := extlinuxShare(t, a)
+	vmInitrd := filepath.Join(t.TempDir(), "vm-initrd")
+	if err := initrd.Write(vmInitrd, initrd.Options{Busybox: a.Busybox, ModDir: a.ModDir, Modules: initrd.DefaultModules}); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "out")
+	img := purefsBuild(t, map[string]any{
+		"root":               root,
+		"partitionTableType": "legacy+boot",
+		"bootSize":           "96M",
+		"additionalSpace":    "16M",
+		"contents":           contents,
+		"installBootLoader":  true,
+		"memSize":            512,
+		"vm": map[string]any{
+			"kernel": a.Kernel, "initrd": vmInitrd, "share": share, "timeout": 300,
+			// make-disk-image.nix already marks BOOT active.
+			"command": strings.Replace(extlinuxInstall, "printf '\\200' | dd of=/dev/vda bs=1 seek=446 count=1 conv=notrunc\n", "", 1),
 		},
 	}, out)
 	bootAndCheck(t, vm.Options{Disks: []vm.Disk{{Path: img}}}, markerBoot, markerChecks)

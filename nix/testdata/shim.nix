@@ -11,100 +11,12 @@
 #   extra   a directory grafted in by contents and added by additionalPaths
 { purefs, tree, extra }:
 let
-  stub = import ./stub.nix;
-  inherit (stub) lib;
-  system = builtins.currentSystem;
-  hostPath = "/usr/bin:/bin";
-
-  # stdenv's runCommand, reduced: bash runs the script with the
-  # nativeBuildInputs' bin directories on PATH; passthru is kept out of the
-  # derivation and added to the result. The final `exit 0` keeps bash from
-  # exec'ing the script's last command, as stdenv's builder never does:
-  # Nix 2.8 without a sandbox sometimes reports such a builder as killed
-  # by signal 9.
-  runCommand = name: env: script:
-    let
-      attrs = builtins.removeAttrs env [ "passthru" "nativeBuildInputs" ];
-      drv = derivation (attrs // {
-        inherit name system;
-        builder = "/bin/bash";
-        args = [ "-e" "-c" (script + "\nexit 0\n") ];
-        PATH = lib.makeBinPath (env.nativeBuildInputs or [ ]) + ":" + hostPath;
-      });
-    in
-    drv // (env.passthru or { });
-
-  # An executable bin/NAME running text with bash -e.
-  script = name: text: runCommand name { text = "#!/bin/bash\nset -e\n" + text; } ''
-    mkdir -p $out/bin
-    printf '%s\n' "$text" > $out/bin/${name}
-    chmod +x $out/bin/${name}
-  '';
-
-  treeSrc = builtins.path { path = tree; name = "tree"; };
-
-  config = {
-    system.nixos = { version = "shim"; versionSuffix = ""; };
-    system.build = {
-      toplevel = runCommand "nixos-system-shim" { } "mkdir -p $out/sw/bin";
-      # Stages the root: tree's files, and the system's store path.
-      nixos-install = script "nixos-install" ''
-        root= system=
-        while [ $# -gt 0 ]; do
-          case $1 in
-            --root) root=$2; shift ;;
-            --system) system=$2; shift ;;
-          esac
-          shift
-        done
-        cp -R --no-preserve=mode ${treeSrc}/. "$root"
-        mkdir -p "$root/nix/store" "$root/nix/var/nix/profiles"
-        cp -R "$system" "$root/nix/store/"
-        ln -s "$system" "$root/nix/var/nix/profiles/system"
-      '';
-      nixos-enter = script "nixos-enter" "exit 1";
-    };
-    boot.loader.grub = { enable = false; device = "nodev"; };
-  };
-
-  pkgs = stub.pkgs // {
-    inherit runCommand;
-    closureInfo = { rootPaths }: runCommand "closure-info" { } ''
-      mkdir -p $out
-      printf '%s\n' ${lib.concatStringsSep " " rootPaths} > $out/store-paths
-      : > $out/registration
-    '';
-    nix = runCommand "nix-shim" { } ''
-      mkdir -p $out/bin
-      cp ${script "nix-store" ''[ "$1" = --load-db ] && cat > /dev/null || true''}/bin/nix-store $out/bin/
-      # nix copy --to ROOT --no-check-sigs PATH...
-      cp ${script "nix" ''
-        while [ "$1" != --to ]; do shift; done
-        root=$2
-        shift 3
-        mkdir -p "$root/nix/store"
-        for p in "$@"; do cp -R "$p" "$root/nix/store/"; done
-      ''}/bin/nix $out/bin/
-    '';
-    util-linux = runCommand "util-linux-shim" { } "mkdir -p $out/bin";
-    rsync = runCommand "rsync-shim" { } "mkdir -p $out/bin";
-    parted = runCommand "parted-shim" { } "mkdir -p $out/bin";
-    e2fsprogs = runCommand "e2fsprogs-shim" { } "mkdir -p $out/bin";
-    gptfdisk = runCommand "gptfdisk-shim" { } "mkdir -p $out/bin";
-    systemdMinimal = runCommand "systemd-shim" { } "mkdir -p $out/bin";
-    stdenv = stub.pkgs.stdenv // { initialPath = [ ]; };
-  };
-
-  purefsPackage = runCommand "purefs" { } ''
-    mkdir -p $out/bin
-    cp ${builtins.path { path = purefs; name = "purefs-bin"; }} $out/bin/purefs
-  '';
-
-  extraSrc = builtins.path { path = extra; name = "extra"; };
+  s = import ./standins.nix { inherit purefs tree extra; };
+  inherit (s) pkgs lib config extraSrc;
 in
 import ../make-disk-image.nix {
   inherit pkgs lib config;
-  purefs = purefsPackage;
+  inherit (s) purefs;
   partitionTableType = "hybrid";
   format = "qcow2";
   bootSize = "64M";
