@@ -108,9 +108,6 @@ func writeContainer(out, raw *os.File, plan *BuildPlan) error {
 		return err
 	}
 	cfg := plan.Config
-	if cfg.Format == "raw-zstd" {
-		return writeRawZstd(out, raw)
-	}
 	// noZeroScan reaches the container only where it can share clusters.
 	co := container.Options{Timestamp: plan.Epoch, NoZeroScan: cfg.NoZeroScan && cfg.Format == container.QCOW2}
 	vmImageOptions(cfg, &co)
