@@ -35,8 +35,10 @@
 // -no-reboot a guest that powers off, resets or triple-faults looks the
 // same, so callers check the serial console for what they expect.
 //
-// Only x86_64 (and i386) guests are tested; other architectures get the
-// matching qemu-system binary and the "virt" machine, but no KVM probe.
+// x86_64 and aarch64 guests are tested (aarch64 on the "virt" machine with
+// a Cortex-A57 under TCG, AAVMF as its UEFI firmware); riscv64 gets
+// qemu-system-riscv64 and "virt" untested. Only x86 guests are probed for
+// KVM.
 // Every run is bounded by Options.Timeout; on expiry QEMU is killed and
 // Run returns an error wrapping ErrTimeout.
 package vm
