@@ -27,20 +27,24 @@ var (
 // bytes that version writes.
 //
 // The versions, from the history of nixos/lib/make-disk-image.nix in
-// NixOS/nixpkgs:
+// NixOS/nixpkgs. Each rule is pinned to the file's text at a commit that
+// has it (the commit that changed it where known):
 //
-//   - the February 2024 file (commit 9188bb5186, "OVMF: Add test with
-//     secure boot enabled"), purefs's default: legacy, legacy+gpt, efi,
-//     hybrid and none; "-1" for the end of the disk, "1MB 2MB" for
-//     legacy+gpt's BIOS boot partition, bootSize handed to parted as
-//     given; du counts a hard-linked file once; a disk size already a
-//     whole number of MiB is kept. The partitioning and sizing of 23.11
-//     are the same.
-//   - 24.05 and 24.11: the layout efixbootldr is added (NixOS/nixpkgs
-//     pull request 285401, "nixos/systemd-boot: Add support for an
-//     XBOOTLDR partition", merged March 2024), with the same rules
-//     otherwise (the file as stored at NixOS/nixpkgs commit
-//     025640dcb7270faa6fe80089fda831b89f3824a9).
+//   - the February 2024 file, purefs's default: NixOS/nixpkgs commit
+//     9188bb5186 ("OVMF: Add test with secure boot enabled"), master
+//     between 23.11 and 24.05. Layouts legacy, legacy+gpt, efi, hybrid
+//     and none; "-1" for the end of the disk; "1MB 2MB" for legacy+gpt's
+//     BIOS boot partition with align-check optimal 1 and 2; bootSize
+//     handed to parted as given; du counts a hard-linked file once; a disk
+//     size already a whole number of MiB is kept. 23.11's partitioning
+//     and sizing are the same.
+//   - 24.05 and 24.11: the layout efixbootldr is added by NixOS/nixpkgs
+//     pull request 285401 ("nixos/systemd-boot: Add support for an
+//     XBOOTLDR partition", merged March 2024), the rules otherwise
+//     unchanged: the file at NixOS/nixpkgs commit
+//     025640dcb7270faa6fe80089fda831b89f3824a9, and still after the
+//     tree-wide nixfmt formatting of December 2024 (infinixbot/nixpkgs
+//     commit 2620bf231addfb8a210afb78bb3bb5128f4d262f).
 //   - 25.05 and later: baseName and the layout legacy+boot; "100%" for
 //     the end of the disk, "1MiB 2MiB" for the BIOS boot partition,
 //     align-check of the partitions that follow, print; bootSize becomes
@@ -50,7 +54,11 @@ var (
 //     block and the disk size to a MiB (both grow by a whole unit when
 //     already aligned); du counts every link of a hard-linked file
 //     (--count-links, NixOS/nixpkgs pull request 330055, "Count hard
-//     links separately when sizing virtual disks").
+//     links separately when sizing virtual disks"). The file as a
+//     nixpkgs fork of early 2025 holds it (loongson-community/nixpkgs
+//     commit 2eb0578457838ef764d6f9956a3629b094b33d5f, before limine's
+//     support was added) and as 25.11 holds it (faukah/nixpkgs commit
+//     3b20077cd82fd1f099e92e2792d73e3176d4869d).
 type Rules struct {
 	// Release is the nixpkgs release ("24.05"), "" for the February 2024
 	// file.

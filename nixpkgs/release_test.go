@@ -8,9 +8,13 @@ import (
 
 // TestParted pins each version's parted commands to the text of its
 // make-disk-image.nix (partitionDiskScript), with $bootSize / $bootSizeMiB
-// written B: the February 2024 file (as 23.11's and 24.05's but for
-// efixbootldr), 24.05's efixbootldr (NixOS/nixpkgs pull request 285401)
-// and today's (25.05 and later).
+// written B: the February 2024 file (NixOS/nixpkgs 9188bb5186, "OVMF: Add
+// test with secure boot enabled"; as 23.11's and 24.05's but for
+// efixbootldr), 24.05's efixbootldr (NixOS/nixpkgs pull request 285401,
+// "nixos/systemd-boot: Add support for an XBOOTLDR partition"; the file at
+// NixOS/nixpkgs 025640dcb7270faa6fe80089fda831b89f3824a9) and today's
+// (25.05 and later; loongson-community/nixpkgs 2eb0578457838ef764d6f9956a3629b094b33d5f,
+// faukah/nixpkgs 3b20077cd82fd1f099e92e2792d73e3176d4869d).
 func TestParted(t *testing.T) {
 	for _, c := range []struct {
 		release string

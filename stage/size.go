@@ -28,7 +28,9 @@ type Usage struct {
 	// hard-linked files counted once.
 	Blocks int64
 	// LinkBlocks is Blocks with du --count-links: every name of a
-	// hard-linked file counts (make-disk-image.nix since nixpkgs 25.05).
+	// hard-linked file counts (make-disk-image.nix since nixpkgs 25.05;
+	// NixOS/nixpkgs pull request 330055, "Count hard links separately when
+	// sizing virtual disks").
 	LinkBlocks int64
 	// Entries is `find . | wc -l`: every name including directories and
 	// the root, a hard-linked file once per name (and a name holding
