@@ -86,12 +86,12 @@ func (fc *fileCopy) fromBytes(d []byte) error {
 	nb := (len(d) + BlockSize - 1) / BlockSize
 	blk := func(i int) []byte { return d[i*BlockSize : min((i+1)*BlockSize, len(d))] }
 	for b := 0; b < nb; {
-		if isZero(blk(b)) {
+		if sparse.IsZero(blk(b)) {
 			b++
 			continue
 		}
 		e := b + 1
-		for e < nb && !isZero(blk(e)) {
+		for e < nb && !sparse.IsZero(blk(e)) {
 			e++
 		}
 		if err := fc.emit(uint64(b), d[b*BlockSize:min(e*BlockSize, len(d))], uint64(e-b)); err != nil {
@@ -157,12 +157,12 @@ func (fc *fileCopy) scanChunk(chunk []byte, b uint64) error {
 	}
 	k := uint64(len(chunk) / BlockSize)
 	for i := uint64(0); i < k; {
-		if isZero(chunk[i*BlockSize : (i+1)*BlockSize]) {
+		if sparse.IsZero(chunk[i*BlockSize : (i+1)*BlockSize]) {
 			i++
 			continue
 		}
 		j := i + 1
-		for j < k && !isZero(chunk[j*BlockSize:(j+1)*BlockSize]) {
+		for j < k && !sparse.IsZero(chunk[j*BlockSize:(j+1)*BlockSize]) {
 			j++
 		}
 		if err := fc.emit(b+i, chunk[i*BlockSize:j*BlockSize], j-i); err != nil {
@@ -289,19 +289,3 @@ type windowError struct{ err error }
 
 func (e *windowError) Error() string { return e.err.Error() }
 func (e *windowError) Unwrap() error { return e.err }
-
-// isZero reports whether b holds only zeros, eight bytes at a time.
-func isZero(b []byte) bool {
-	for len(b) >= 32 {
-		if le.Uint64(b)|le.Uint64(b[8:])|le.Uint64(b[16:])|le.Uint64(b[24:]) != 0 {
-			return false
-		}
-		b = b[32:]
-	}
-	for _, c := range b {
-		if c != 0 {
-			return false
-		}
-	}
-	return true
-}

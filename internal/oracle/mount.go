@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/purefs/purefs/sparse"
 )
 
 // Mount mounts the file system at off in img read-only through a loop
@@ -82,7 +84,7 @@ func Window(t testing.TB, img string, off, size int64) string {
 		if _, err := src.ReadAt(b, off+pos); err != nil && err != io.EOF {
 			t.Fatal(err)
 		}
-		if allZero(b) {
+		if sparse.IsZero(b) {
 			continue
 		}
 		if _, err := dst.WriteAt(b, pos); err != nil {
@@ -90,15 +92,6 @@ func Window(t testing.TB, img string, off, size int64) string {
 		}
 	}
 	return dst.Name()
-}
-
-func allZero(b []byte) bool {
-	for _, c := range b {
-		if c != 0 {
-			return false
-		}
-	}
-	return true
 }
 
 // MountXFS mounts a new, empty XFS with reflink=1 (a 1 GiB sparse file
