@@ -147,9 +147,6 @@ func (c *Config) ContainerFormat() string {
 	return c.Format
 }
 
-// Compressed reports whether the qcow2 output is compressed.
-func (c *Config) Compressed() bool { return c.Format == "qcow2-compressed" }
-
 // Filename is the image's name in the output directory, as make-disk-image.nix names
 // it: ${baseName}.img, .qcow2, .vdi, .vhd, .vhdx (baseName "nixos" by
 // default); the archive formats as nixpkgs' image modules name them.

@@ -81,8 +81,8 @@ func TestFull(t *testing.T) {
 	if c.RootGPUID != nixpkgs.DefaultRootGPUID || c.RootFSUID != "" {
 		t.Errorf("guids %q %q", c.RootGPUID, c.RootFSUID)
 	}
-	if c.Filename() != "nixos.qcow2" || c.ContainerFormat() != "qcow2" || !c.Compressed() || c.PartitionTableType.RootPartition() != 2 {
-		t.Errorf("format %q %q %v %d", c.Filename(), c.ContainerFormat(), c.Compressed(), c.PartitionTableType.RootPartition())
+	if c.Filename() != "nixos.qcow2" || c.ContainerFormat() != "qcow2" || c.Format != "qcow2-compressed" || c.PartitionTableType.RootPartition() != 2 {
+		t.Errorf("format %q %q %q %d", c.Filename(), c.ContainerFormat(), c.Format, c.PartitionTableType.RootPartition())
 	}
 	if got := c.ReservedSpace(); got != 512*34+512*MiB {
 		t.Errorf("reserved %d", got)

@@ -108,17 +108,11 @@ func MakePlan(cfg *config.Config, opts BuildOptions) (*BuildPlan, error) {
 			return nil, err
 		}
 	}
-	params := stage.ParamsFromConfig(cfg)
-	if cfg.AutoSize() {
-		p.Size, err = stage.AutoSize(res.Usage, params)
-		if err == nil && opts.Log != nil {
-			fmt.Fprint(opts.Log, p.Size.Report())
-		}
-	} else {
-		p.Size, err = stage.FixedSize(cfg.DiskSize, res.Usage, params)
-	}
-	if err != nil {
+	if p.Size, err = stage.SizeFor(cfg, res.Usage); err != nil {
 		return nil, err
+	}
+	if p.Size.Auto && opts.Log != nil {
+		fmt.Fprint(opts.Log, p.Size.Report())
 	}
 	bootSize := cfg.BootSizeSpec
 	if bootSize == "" {

@@ -98,15 +98,6 @@ type Reowned struct {
 	SetID   int
 }
 
-// Build stages in and returns the tree to write. See Stage.
-func Build(in Input) (*tree.Node, error) {
-	r, err := Stage(in)
-	if err != nil {
-		return nil, err
-	}
-	return r.Tree, nil
-}
-
 // Stage builds one in-memory tree from the root directory, the contents
 // list, configFile and additionalPaths, without copying any file data: the
 // regular files' Source fields name the host files.

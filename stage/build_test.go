@@ -420,7 +420,7 @@ func TestGlobMerge(t *testing.T) {
 		{Source: filepath.Join(top, "a/*"), Target: "/usr"},
 		{Source: filepath.Join(top, "b/*"), Target: "/usr"},
 	}}
-	root, err := Build(in)
+	root, err := build(in)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -432,7 +432,7 @@ func TestGlobMerge(t *testing.T) {
 		t.Errorf("dup from %s", n.Source)
 	}
 	in.Contents = append(in.Contents, config.Content{Source: filepath.Join(top, "c/*"), Target: "/usr"})
-	if _, err := Build(in); !errors.Is(err, ErrConflict) {
+	if _, err := build(in); !errors.Is(err, ErrConflict) {
 		t.Errorf("file over a merged directory: %v", err)
 	}
 }
@@ -444,14 +444,14 @@ func TestXattrs(t *testing.T) {
 	if err := unix.Setxattr(p, "user.purefs", []byte("v"), 0); err != nil {
 		t.Skipf("no user xattrs here: %v", err)
 	}
-	r, err := Build(Input{Root: dir})
+	r, err := build(Input{Root: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if x := find(t, r, "/f").Xattrs; len(x) != 1 || x[0].Name != "user.purefs" || string(x[0].Value) != "v" {
 		t.Errorf("xattrs %+v", x)
 	}
-	r, err = Build(Input{Root: dir, Walk: WalkOptions{NoXattrs: true}})
+	r, err = build(Input{Root: dir, Walk: WalkOptions{NoXattrs: true}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -463,7 +463,7 @@ func TestXattrs(t *testing.T) {
 func TestSplitBoot(t *testing.T) {
 	root := t.TempDir()
 	files(t, root, map[string]string{"boot/EFI/BOOT/BOOTX64.EFI": "pe", "boot/loader/loader.conf": "timeout 0\n", "etc/x": ""})
-	tr, err := Build(Input{Root: root, FixTimes: true, Epoch: 7})
+	tr, err := build(Input{Root: root, FixTimes: true, Epoch: 7})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -477,7 +477,7 @@ func TestSplitBoot(t *testing.T) {
 	if b := find(t, tr, "/boot"); len(b.Entries) != 0 {
 		t.Errorf("/boot keeps %d entries", len(b.Entries))
 	}
-	empty, err := Build(Input{})
+	empty, err := build(Input{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -486,7 +486,7 @@ func TestSplitBoot(t *testing.T) {
 	}
 	odd := t.TempDir()
 	files(t, odd, map[string]string{"boot": "->/nowhere"})
-	tr, err = Build(Input{Root: odd})
+	tr, err = build(Input{Root: odd})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -533,4 +533,13 @@ func TestStageReowned(t *testing.T) {
 	if r, err := Stage(Input{Root: one, Epoch: 5}); err != nil || r.Reowned != (Reowned{}) {
 		t.Errorf("one owner: %+v, %v", r.Reowned, err)
 	}
+}
+
+// build stages in and returns the tree to write.
+func build(in Input) (*tree.Node, error) {
+	r, err := Stage(in)
+	if err != nil {
+		return nil, err
+	}
+	return r.Tree, nil
 }
