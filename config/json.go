@@ -224,7 +224,10 @@ func (o *object) sizeValue(k, def string) (int64, string, error) {
 	switch {
 	case !ok:
 	case kindOf(raw) == "a string":
-		_ = json.Unmarshal(raw, &text)
+		var err error
+		if text, err = o.str(k, def); err != nil {
+			return 0, "", err
+		}
 	case kindOf(raw) == "a number":
 		text = string(bytes.TrimSpace(raw))
 	default:

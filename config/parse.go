@@ -167,7 +167,10 @@ func diskSize(o *object) (int64, error) {
 	var text string
 	switch kindOf(raw) {
 	case "a string":
-		text, _ = o.str(k, "")
+		var err error
+		if text, err = o.str(k, ""); err != nil {
+			return 0, err
+		}
 		if text == "auto" {
 			return 0, nil
 		}

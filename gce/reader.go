@@ -170,8 +170,12 @@ func (t *tarReader) next() (*header, error) {
 		if h.mtime, err = number(b[offMTime : offMTime+12]); err != nil {
 			return nil, err
 		}
-		h.uid, _ = number(b[offUID : offUID+8])
-		h.gid, _ = number(b[offGID : offGID+8])
+		if h.uid, err = number(b[offUID : offUID+8]); err != nil {
+			return nil, err
+		}
+		if h.gid, err = number(b[offGID : offGID+8]); err != nil {
+			return nil, err
+		}
 		if string(b[offMagic:offMagic+6]) == ustarMagic {
 			if p := cstring(b[offPrefix : offPrefix+155]); p != "" {
 				h.name = p + "/" + h.name

@@ -45,8 +45,12 @@ func parseMkfsVfat(args []string, stderr io.Writer) (*vfatArgs, error) {
 	}
 	if fatType != "" {
 		switch fatType {
-		case "12", "16", "32":
-			a.opts.FATType, _ = strconv.Atoi(fatType)
+		case "12":
+			a.opts.FATType = 12
+		case "16":
+			a.opts.FATType = 16
+		case "32":
+			a.opts.FATType = 32
 		default:
 			return nil, fmt.Errorf("--fat %q: %w", fatType, fat.ErrType)
 		}
