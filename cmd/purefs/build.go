@@ -16,7 +16,7 @@ import (
 	"github.com/purefs/purefs/diskimage"
 )
 
-func init() { register("build", "build a disk image from a make-disk-image config", buildMain) }
+func init() { register("build", "build a disk image as nixpkgs' make-disk-image.nix does", buildMain) }
 
 func buildMain(args []string) error {
 	fl := flag.NewFlagSet("purefs build", flag.ContinueOnError)
