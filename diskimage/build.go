@@ -1,6 +1,7 @@
 package diskimage
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -210,7 +211,10 @@ func Build(plan *BuildPlan, opts BuildOptions) (err error) {
 	}
 	if cfg.InstallBootLoader {
 		opts.Progress.set(raw, "installing the bootloader (VM)")
-		if err := installBootLoader(in.context(), raw.Name(), plan, opts, efiVars); err != nil {
+		err := in.runVM(func(ctx context.Context) error {
+			return installBootLoader(ctx, raw.Name(), plan, opts, efiVars)
+		})
+		if err != nil {
 			raw.Close()
 			return err
 		}

@@ -59,7 +59,8 @@ type Interrupt struct {
 	postVM  int     // process group of a running postVM, else 0
 	cancel  func()  // cancels the VM step's context
 	ctx     context.Context
-	created []string // directories made above OutDir, removed on abort
+	vm      sync.WaitGroup // the VM step, which a stop waits for
+	created []string       // directories made above OutDir, removed on abort
 }
 
 type txState int
@@ -98,14 +99,22 @@ func (in *Interrupt) Stopped() bool {
 	return in.state == txStopped
 }
 
-// context is cancelled when the build is stopped.
-func (in *Interrupt) context() context.Context {
+// runVM runs the VM step with a context that a stop cancels, and which
+// the stop waits for.
+func (in *Interrupt) runVM(step func(ctx context.Context) error) error {
 	in.mu.Lock()
-	defer in.mu.Unlock()
+	if in.state != txOpen {
+		in.mu.Unlock()
+		return ErrInterrupted
+	}
 	if in.ctx == nil {
 		in.ctx, in.cancel = context.WithCancel(context.Background())
 	}
-	return in.ctx
+	ctx := in.ctx
+	in.vm.Add(1)
+	in.mu.Unlock()
+	defer in.vm.Done()
+	return step(ctx)
 }
 
 // locked runs fn if the build is still open, under the lock, so that no
@@ -132,6 +141,9 @@ func (in *Interrupt) abort() {
 func (in *Interrupt) rollbackLocked() {
 	if in.cancel != nil {
 		in.cancel()
+		// QEMU is killed through the context; its temporaries go
+		// when vm.Run returns, before the process exits.
+		in.vm.Wait()
 	}
 	if in.postVM != 0 {
 		_ = syscall.Kill(-in.postVM, syscall.SIGKILL) // already gone: nothing to kill
