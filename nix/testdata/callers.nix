@@ -7,15 +7,17 @@
 # included. config.image.baseName is "nixos-image-TAG" and fileName its
 # baseName plus the module's image.extension, as file-options.nix makes
 # them. The stand-in system has no boot loader installer, so each build
-# sets installBootLoader = false; nix_test.go evaluates the callers' own
-# values separately.
+# sets installBootLoader = false; with build = false the callers' own
+# values are kept and each attribute is the purefs configuration the
+# drop-in generates (nix_test.go checks that purefs accepts each).
 #
 #   purefs, tree, extra  as for standins.nix
-{ purefs, tree, extra }:
+{ purefs, tree, extra, build ? true }:
 let
   s = import ./standins.nix { inherit purefs tree extra; };
   inherit (s) pkgs lib config;
-  image = args: import ../make-disk-image.nix ({ inherit pkgs lib config; inherit (s) purefs; } // args // { installBootLoader = false; });
+  dropIn = args: import ../make-disk-image.nix ({ inherit pkgs lib config; inherit (s) purefs; } // args);
+  image = args: if build then dropIn (args // { installBootLoader = false; }) else (dropIn args).purefsConfig;
   configFile = builtins.toFile "configuration.nix" "{ ... }: { }\n";
   # OVMF with real files: touchEFIVars copies its variables.
   OVMF = {
@@ -195,6 +197,7 @@ in
     onlyNixStore = false;
     label = "nixos";
     partitionTableType = "efi";
+    installBootLoader = true; # useBootLoader && useDefaultFilesystems
     touchEFIVars = true;
     diskSize = "auto";
     additionalSpace = "0M";
@@ -207,6 +210,7 @@ in
     onlyNixStore = true;
     label = "nix-store";
     partitionTableType = "none";
+    installBootLoader = false;
     touchEFIVars = false;
     diskSize = "auto";
     additionalSpace = "0M";
@@ -218,6 +222,7 @@ in
     format = "qcow2";
     partitionTableType = "efixbootldr";
     touchEFIVars = true;
+    installBootLoader = true;
     copyChannel = false;
     inherit OVMF;
   };
