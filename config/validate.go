@@ -110,8 +110,8 @@ func (c *Config) Validate() error {
 
 	// (4) layout
 	fats := c.PartitionTableType.FATPartitions()
-	if start := bootStart(c.PartitionTableType); len(fats) > 0 && c.BootSize <= start {
-		return fmt.Errorf("%w: bootSize %q (%d bytes) must lie beyond the %s partition's start at %d MiB", ErrBootSize, c.BootSizeSpec, c.BootSize, fats[len(fats)-1].Label, start/MiB)
+	if start := bootStart(c.PartitionTableType); len(fats) > 0 && c.BootSizeBytes() <= start {
+		return fmt.Errorf("%w: bootSize %q (%d bytes) must lie beyond the %s partition's start at %d MiB", ErrBootSize, c.BootSizeSpec, c.BootSizeBytes(), fats[len(fats)-1].Label, start/MiB)
 	}
 	if c.DiskSize > 0 {
 		if len(fats) > 0 && c.BootSizeBytes() >= c.DiskSize {

@@ -1,12 +1,16 @@
 // Package diskimage lays out and writes whole disk images: the partition
 // layout of make-disk-image.nix's partitionTableType (nixpkgs.TableType:
-// legacy, legacy+gpt, efi, hybrid, none), the partition tables, and — in later stages — the
-// file systems and containers that fill them. It is the only package that
+// legacy, legacy+boot, legacy+gpt, efi, efixbootldr, hybrid, none), the
+// partition tables, the FAT partitions (ESP, XBOOTLDR, BOOT) and the root
+// file system that fill them, and the containers. It is the only package that
 // knows every format.
 //
 // Plan is a pure function from make-disk-image.nix's arguments to a Layout: every
 // partition's place, type, name and GUID, exactly where make-disk-image.nix's
-// `parted --script … mkpart …` commands put them. parted's placement rules
+// `parted --script … mkpart …` commands put them — the commands of the
+// nixpkgs release Config.Release names (nixpkgs.Rules: "-1" or "100%",
+// "1MB 2MB" or "1MiB 2MiB", bootSize as given or rounded up to the next
+// MiB, align-check). parted's placement rules
 // (package internal/parted) are reproduced, not approximated: a location such as "256M" is read in
 // parted's units (M is 10^6 bytes) with parted's tolerance of half a unit
 // either way, "8MiB" is exact, negative locations count from the end, and
@@ -26,9 +30,10 @@
 //     loader there; the boot loader step overwrites it anyway).
 //
 // What parted's flags become: on a GPT, `set 1 boot on` turns the ESP's
-// type into EFI System (attributes stay zero) and `bios_grub` makes a BIOS
-// boot partition; the names are the mkpart names ("ESP", "no-fs",
-// "primary"). The hybrid layout gets, like make-disk-image.nix's, a plain protective
+// type into EFI System (attributes stay zero), `bios_grub` makes a BIOS
+// boot partition and `bls_boot` an XBOOTLDR partition; the names are the
+// mkpart names ("ESP", "BOOT", "ROOT", "no-fs", "primary"). On an MBR a
+// fat32 partition is type 0x0C and `boot` sets its active flag. The hybrid layout gets, like make-disk-image.nix's, a plain protective
 // MBR: parted writes no legacy entries next to the 0xEE one.
 //
 // parted 3.5 ends a partition given as "…KiB" one sector later than 3.6
