@@ -203,7 +203,8 @@ func TestErrors(t *testing.T) {
 		{"baseName not in release", `{"nixpkgsRelease": "24.05", "baseName": "disk"}`, nixpkgs.ErrBaseName},
 		{"baseName slash", `{"baseName": "a/b"}`, ErrPath},
 		{"baseName dots", `{"baseName": ".."}`, ErrPath},
-		{"bootSize before BOOT", `{"partitionTableType": "efixbootldr", "bootSize": "100M"}`, ErrBootSize},
+		{"bootSize before BOOT", `{"partitionTableType": "efixbootldr", "bootSize": "99M"}`, ErrBootSize},
+		{"bootSize before BOOT, 24.05", `{"partitionTableType": "efixbootldr", "bootSize": "100M", "nixpkgsRelease": "24.05"}`, ErrBootSize},
 		{"bootSize past disk", `{"partitionTableType": "legacy+boot", "diskSize": 256, "nixpkgsRelease": "25.05"}`, ErrBootSize},
 
 		// make-disk-image.nix's assertions
