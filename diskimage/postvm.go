@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"syscall"
 )
 
@@ -29,14 +30,15 @@ type postVMEnv struct {
 
 // runPostVM runs make-disk-image.nix's postVM shell code with bash -e in
 // the build's working directory (where make-disk-image.nix's builder runs
-// it, not in $out), with the build's PATH: the drop-in puts
-// make-disk-image.nix's tools there. It runs in a process group of its
+// it, not in $out), with the build's PATH (the drop-in puts
+// make-disk-image.nix's tools there) and, after it, the host's sbin
+// directories (postVMPath). It runs in a process group of its
 // own, which Interrupt.Stop kills. Its error output reaches standard
 // error; its standard output goes to log.
 func runPostVM(script string, env postVMEnv, dir string, log io.Writer, in *Interrupt) error {
 	cmd := exec.Command("bash", "-e", "-c", postVMPrelude+script)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "out="+env.Out, "diskImage="+env.DiskImage)
+	cmd.Env = append(os.Environ(), "out="+env.Out, "diskImage="+env.DiskImage, "PATH="+postVMPath(os.Getenv("PATH")))
 	if env.EFIVars != "" {
 		cmd.Env = append(cmd.Env, "efiVars="+env.EFIVars)
 	}
@@ -63,4 +65,32 @@ func runPostVM(script string, env postVMEnv, dir string, log io.Writer, in *Inte
 		return fmt.Errorf("%w: %v", ErrPostVM, err)
 	}
 	return nil
+}
+
+// sbinDirs are where hosts such as Debian keep the tools make-disk-image.nix
+// puts on postVM's PATH (parted, sgdisk, mkfs.ext4, tune2fs), outside a
+// user's PATH.
+var sbinDirs = []string{"/usr/local/sbin", "/usr/sbin", "/sbin"}
+
+// postVMPath is path with the sbin directories the host has and path
+// lacks appended, so that postVM finds make-disk-image.nix's tools where
+// the host has them; path's own directories come first.
+func postVMPath(path string) string {
+	have := map[string]bool{}
+	for _, d := range filepath.SplitList(path) {
+		have[filepath.Clean(d)] = true
+	}
+	for _, d := range sbinDirs {
+		if have[d] {
+			continue
+		}
+		if fi, err := os.Stat(d); err == nil && fi.IsDir() {
+			if path != "" {
+				path += string(filepath.ListSeparator)
+			}
+			path += d
+			have[d] = true
+		}
+	}
+	return path
 }

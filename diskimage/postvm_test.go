@@ -179,3 +179,28 @@ func TestPostVMFailureNew(t *testing.T) {
 		t.Errorf("a failed build left %q", got)
 	}
 }
+
+// TestPostVMPath: postVM finds make-disk-image.nix's tools where the host
+// keeps them (Debian: /usr/sbin), even when the build's PATH lacks that
+// directory; the build's own directories come first.
+func TestPostVMPath(t *testing.T) {
+	oracle.Need(t, "bash", "parted", "sgdisk", "mkfs.ext4")
+	if got := postVMPath("/usr/bin:/usr/sbin"); !strings.HasPrefix(got, "/usr/bin:/usr/sbin") || strings.Count(got, ":/usr/sbin") != 1 {
+		t.Errorf("postVMPath: %q", got)
+	}
+	root := buildTree(t)
+	work := t.TempDir()
+	t.Setenv("PATH", "/usr/bin:/bin")
+	script := `command -v parted sgdisk mkfs.ext4 > tools`
+	if _, err := buildIn(t, map[string]any{"root": root, "partitionTableType": "none", "additionalSpace": "8M", "postVM": script},
+		filepath.Join(t.TempDir(), "out"), work); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(work, "tools"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(strings.Fields(string(b))); n != 3 {
+		t.Errorf("postVM found %d of parted, sgdisk and mkfs.ext4: %q", n, b)
+	}
+}
