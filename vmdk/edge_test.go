@@ -10,11 +10,12 @@ import (
 	"github.com/purefs/purefs/internal/imagetest"
 )
 
-// sample returns a small image of each subformat: 3 MiB with data in
+// sample returns a small image of each subformat: 70 MiB (three grain
+// tables' spans) with data in
 // grains 0 and 20.
 func sample(t *testing.T, sub string) []byte {
 	t.Helper()
-	src := make(memSource, 3<<20)
+	src := make(memSource, 70<<20)
 	copy(src[100:], "purefs edge cases")
 	for i := range 5000 {
 		src[20*grainSize+i] = byte(i)
@@ -38,6 +39,13 @@ func readErr(img []byte) error {
 func TestBadImages(t *testing.T) {
 	le := binary.LittleEndian
 	sparseImg, stream := sample(t, MonolithicSparse), sample(t, StreamOptimized)
+	// One shared zero table for two empty spans reads as empty.
+	shared := bytes.Clone(sparseImg)
+	gd := int(le.Uint64(shared[0x38:])) * sectorSize
+	le.PutUint32(shared[gd+8:], le.Uint32(shared[gd+4:]))
+	if err := readErr(shared); err != nil {
+		t.Errorf("two directory entries naming one empty table: %v", err)
+	}
 	if err := readErr(sparseImg); err != nil {
 		t.Fatal(err)
 	}
@@ -85,6 +93,8 @@ func TestBadImages(t *testing.T) {
 		{"stream grain marker lba", edit(stream, func(b []byte) []byte { le.PutUint64(b[128*sectorSize:], 9); return b }), ErrCorrupt},
 		{"stream grain marker size", edit(stream, func(b []byte) []byte { le.PutUint32(b[128*sectorSize+8:], 1<<30); return b }), ErrCorrupt},
 		{"stream grain data", edit(stream, func(b []byte) []byte { copy(b[128*sectorSize+12:], "garbage!"); return b }), ErrCorrupt},
+		{"shared grain table", edit(stream, func(b []byte) []byte { le.PutUint32(b[streamGD+4:], le.Uint32(b[streamGD:])); return b }), ErrCorrupt},
+		{"overlapping grain tables", edit(stream, func(b []byte) []byte { le.PutUint32(b[streamGD+4:], le.Uint32(b[streamGD:])+1); return b }), ErrCorrupt},
 		{"stream table past the end", edit(stream, func(b []byte) []byte { le.PutUint32(b[streamGD:], 0x7ffffff0); return b }), ErrCorrupt},
 	} {
 		t.Run(c.name, func(t *testing.T) {

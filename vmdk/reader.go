@@ -173,7 +173,9 @@ func (rd *Reader) readTables() error {
 	}
 	le := binary.LittleEndian
 	// Tables may not overlap: then their entries, and so the data ranges
-	// and the memory they take, are bounded by the file size.
+	// and the memory they take, are bounded by the file size. Entries
+	// that share one table are allowed if it maps nothing (a writer may
+	// point every empty span at one zero table).
 	tableBytes := int64(h.numGTEsPerGT) * 4
 	type place struct{ sector, index int64 }
 	var places []place
@@ -182,27 +184,38 @@ func (rd *Reader) readTables() error {
 			places = append(places, place{int64(s), i})
 		}
 	}
-	slices.SortFunc(places, func(a, b place) int { return cmp.Compare(a.sector, b.sector) })
-	for k := 1; k < len(places); k++ {
-		if (places[k].sector-places[k-1].sector)*sectorSize < tableBytes {
-			return fmt.Errorf("%w: the grain tables of directory entries %d and %d overlap", ErrCorrupt, places[k-1].index, places[k].index)
-		}
-	}
+	slices.SortStableFunc(places, func(a, b place) int { return cmp.Compare(a.sector, b.sector) })
 	rd.gtIndex = make([]int32, gdEntries)
 	for i := range rd.gtIndex {
 		rd.gtIndex[i] = -1
 	}
 	tb := make([]byte, tableBytes)
-	for _, pl := range places {
+	for k := 0; k < len(places); {
+		pl := places[k]
+		n := 1 // entries naming this table
+		for k+n < len(places) && places[k+n].sector == pl.sector {
+			n++
+		}
+		if next := k + n; next < len(places) && (places[next].sector-pl.sector)*sectorSize < tableBytes {
+			return fmt.Errorf("%w: the grain tables of directory entries %d and %d overlap", ErrCorrupt, pl.index, places[next].index)
+		}
 		if err := rd.readFull(tb, pl.sector*sectorSize, fmt.Sprintf("grain table %d", pl.index)); err != nil {
 			return err
 		}
 		t := make([]uint32, h.numGTEsPerGT)
+		used := false
 		for j := range t {
 			t[j] = le.Uint32(tb[4*j:])
+			used = used || rd.allocated(t[j])
 		}
-		rd.gtIndex[pl.index] = int32(len(rd.tables))
-		rd.tables = append(rd.tables, t)
+		switch {
+		case n > 1 && used:
+			return fmt.Errorf("%w: directory entries %d and %d share a grain table", ErrCorrupt, pl.index, places[k+1].index)
+		case n == 1:
+			rd.gtIndex[pl.index] = int32(len(rd.tables))
+			rd.tables = append(rd.tables, t)
+		}
+		k += n
 	}
 	// Data ranges, and a check that every grain starts inside the file.
 	for i, k := range rd.gtIndex {
