@@ -37,7 +37,7 @@ func parseConvert(args []string, stderr io.Writer) (convertArgs, error) {
 	var optList []string
 	fs.StringVar(&a.format, "O", "", "output `FORMAT`")
 	fs.StringVar(&a.inFormat, "f", "", "input `FORMAT` (default: detected)")
-	fs.Func("o", "output `OPTIONS`, comma separated: subformat=dynamic|fixed|static, force_size, round_up, compression_type=zlib|zstd, cluster_size=SIZE, uuid=UUID, block_size=SIZE, log_size=SIZE (vhdx), level=N (gce, raw-gzip, raw-zstd), subformat=monolithicSparse|streamOptimized, adapter_type=ide|lsilogic|buslogic|legacyESX, compat6, hwversion=N (vmdk, ova)", func(s string) error {
+	fs.Func("o", "output `OPTIONS`, comma separated: subformat=dynamic|fixed|static, force_size, round_up, compression_type=zlib|zstd, cluster_size=SIZE, uuid=UUID, block_size=SIZE, log_size=SIZE (vhdx), level=N (gce, raw-gzip, raw-zstd, streamOptimized vmdk, ova), subformat=monolithicSparse|streamOptimized, adapter_type=ide|lsilogic|buslogic|legacyESX, compat6, hwversion=N (vmdk, ova)", func(s string) error {
 		optList = append(optList, s)
 		return nil
 	})

@@ -111,7 +111,7 @@ func onlyOptions(format string, opts Options, allowed ...string) error {
 // fitsOptions refuses the options of the vhdx and archive formats given
 // to another format.
 func fitsOptions(format string, opts Options) error {
-	if err := vmdkOptionsFit(format, opts); err != nil {
+	if done, err := vmdkOptionsFit(format, opts); done || err != nil {
 		return err
 	}
 	switch {

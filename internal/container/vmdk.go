@@ -35,33 +35,38 @@ func init() {
 }
 
 // vmdkOptionsFit refuses the vmdk options for other formats, and the
-// other formats' options for vmdk and ova.
-func vmdkOptionsFit(format string, opts Options) error {
+// other formats' options for vmdk and ova; done says that format is vmdk
+// or ova, whose options it has checked in full.
+func vmdkOptionsFit(format string, opts Options) (done bool, err error) {
 	switch format {
 	case VMDK:
-		return onlyOptions(format, opts, "subformat", "uuid")
+		if opts.Level != 0 && opts.Subformat != vmdk.StreamOptimized {
+			return true, fmt.Errorf("%w: level applies to streamOptimized vmdk, not %s", ErrOptions, vmdk.MonolithicSparse)
+		}
+		return true, onlyOptions(format, opts, "subformat", "uuid", "level")
 	case OVA:
 		if opts.Subformat != "" && opts.Subformat != vmdk.StreamOptimized {
-			return fmt.Errorf("%w: an ova's disk is streamOptimized, not %s", ErrOptions, opts.Subformat)
+			return true, fmt.Errorf("%w: an ova's disk is streamOptimized, not %s", ErrOptions, opts.Subformat)
 		}
 		opts.Subformat = ""
-		return onlyOptions(format, opts, "uuid")
+		return true, onlyOptions(format, opts, "uuid", "level")
 	}
 	for _, o := range []struct {
 		name string
 		set  bool
 	}{{"adapter_type", opts.AdapterType != ""}, {"compat6", opts.Compat6}, {"hwversion", opts.HWVersion != ""}} {
 		if o.set {
-			return fmt.Errorf("%w: %s applies to vmdk and ova, not %s", ErrOptions, o.name, describe(format, opts.Compress))
+			return true, fmt.Errorf("%w: %s applies to vmdk and ova, not %s", ErrOptions, o.name, describe(format, opts.Compress))
 		}
 	}
-	return nil
+	return false, nil
 }
 
 // vmdkOptions are the vmdk package's options from opts.
 func vmdkOptions(opts Options) vmdk.Options {
 	return vmdk.Options{Subformat: opts.Subformat, AdapterType: opts.AdapterType, Compat6: opts.Compat6,
-		HWVersion: opts.HWVersion, FileName: filepath.Base(opts.Name), UUID: opts.UUID, Workers: opts.Workers}
+		HWVersion: opts.HWVersion, FileName: filepath.Base(opts.Name), UUID: opts.UUID, Workers: opts.Workers,
+		Level: opts.Level}
 }
 
 // writeVMDK writes a vmdk: subformat monolithicSparse (the default) or

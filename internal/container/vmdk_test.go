@@ -18,6 +18,7 @@ func TestVMDKOptions(t *testing.T) {
 	src := openDetected(t, raw, Raw)
 	for _, c := range []struct{ format, opts string }{
 		{VMDK, "subformat=streamOptimized,adapter_type=buslogic"},
+		{VMDK, "subformat=streamOptimized,level=1"},
 		{VMDK, "compat6"},
 		{VMDK, "hwversion=7,adapter_type=legacyESX"},
 		{OVA, "subformat=streamOptimized,adapter_type=lsilogic"},
@@ -42,7 +43,8 @@ func TestVMDKOptions(t *testing.T) {
 		{VMDK, "subformat=monolithicFlat"},
 		{VMDK, "adapter_type=pvscsi"},
 		{VMDK, "compat6,hwversion=7"},
-		{VMDK, "level=3"},
+		{VMDK, "level=3"}, // monolithicSparse: not compressed
+		{VMDK, "subformat=streamOptimized,level=10"},
 		{OVA, "subformat=monolithicSparse"},
 		{OVA, "force_size"},
 	} {
