@@ -8,8 +8,10 @@
 #
 # Environment: BENCH_DIR (work directory, default /tmp/purefs-bench-convert),
 # BENCH_RUNS (timed runs per tool and row, default 3; the best is kept),
-# BENCH_MB (megabytes of files, default 200), PUREFS (a purefs binary to
-# use instead of building ./cmd/purefs).
+# BENCH_MB (megabytes of files, default 200), BENCH_TREE (a real directory
+# tree instead of the generated files, e.g. /usr/lib/x86_64-linux-gnu: the
+# 1 GiB image is then made by purefs mkfs ext4 from it), PUREFS (a purefs
+# binary to use instead of building ./cmd/purefs).
 #
 # Each row converts the same input with both tools, alternating runs, and
 # prints the best wall time of each, the speed-up (peer time / purefs
@@ -30,6 +32,8 @@ ROWS=(
   "gce|-O gce|sh:tar -Sc -C DIR disk.raw | gzip -6 > OUT"
   "raw-gzip|-O raw-gzip|sh:gzip -6 -c IMG > OUT"
   "raw-zstd|-O raw-zstd|sh:zstd -q -T2 -c IMG > OUT"
+  "vmdk|-O vmdk|-O vmdk"
+  "vmdk-stream|-O vmdk -o subformat=streamOptimized|-O vmdk -o subformat=streamOptimized"
 )
 
 dir=${BENCH_DIR:-/tmp/purefs-bench-convert}
@@ -40,6 +44,13 @@ purefs=${PUREFS:-$dir/purefs}
 [ -n "${PUREFS:-}" ] || go build -o "$purefs" ./cmd/purefs
 
 img=$dir/ext4-$mb.raw
+if [ -n "${BENCH_TREE:-}" ]; then
+  img=$dir/ext4-tree-$(printf '%s' "$BENCH_TREE" | tr -c 'A-Za-z0-9' _).raw
+  if [ ! -e "$img" ]; then
+    "$purefs" mkfs ext4 --root "$BENCH_TREE" --size 1G --epoch 1 --owner 0:0 "$img.tmp"
+    mv "$img.tmp" "$img"
+  fi
+fi
 if [ ! -e "$img" ]; then
   rm -rf "$dir/tree"
   go run ./bench/convertgen "$dir/tree" "$mb"
@@ -85,7 +96,7 @@ for row in "${ROWS[@]}"; do
   raw-zstd) zstd -q -dc "$dir/out.p" | cmp -s "$img" - || { echo "$name: purefs output differs from the input" >&2; exit 1; } ;;
   *)
     qemu-img compare -q -f raw -F "$fmt" "$img" "$dir/out.p" || { echo "$name: purefs output differs from the input" >&2; exit 1; }
-    case $fmt in qcow2|vdi|vhdx) qemu-img check -q -f "$fmt" "$dir/out.p" || { echo "$name: qemu-img check fails on purefs output" >&2; exit 1; } ;; esac ;;
+    case $fmt in qcow2|vdi|vhdx|vmdk) qemu-img check -q -f "$fmt" "$dir/out.p" || { echo "$name: qemu-img check fails on purefs output" >&2; exit 1; } ;; esac ;;
   esac
   p=$(best "${pw[@]}") q=$(best "${qw[@]}")
   printf '%-18s %9.2f %9.2f %7.2fx %9.2f %9.2f %13d %13d %10.4f\n' "$name" "$p" "$q" "$(echo "$q / $p" | bc -l)" \
