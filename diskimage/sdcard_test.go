@@ -13,9 +13,11 @@ import (
 	"testing"
 
 	"github.com/purefs/purefs/config"
+	"github.com/purefs/purefs/ext4"
 	"github.com/purefs/purefs/internal/manifest"
 	"github.com/purefs/purefs/internal/oracle"
 	"github.com/purefs/purefs/nixpkgs"
+	"github.com/purefs/purefs/stage"
 )
 
 // firmwareDir makes what a populateFirmwareCommands could leave in
@@ -412,5 +414,30 @@ func TestPlanSDCard(t *testing.T) {
 		if l.RootOffset != (c.off+c.fw)<<20 || l.RootSize != c.root || l.ESPOffset != c.off<<20 || l.ESPSize != c.fw<<20 {
 			t.Errorf("%+v: layout %+v", c, l)
 		}
+	}
+}
+
+// TestFitExt4 checks that the fitted size is the least that holds the
+// tree plus the free space asked for: one block less than the least does
+// not hold it.
+func TestFitExt4(t *testing.T) {
+	src := sdRootTree(t)
+	root, err := stage.Dir(src, stage.WalkOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := ext4.Options{Label: "NIXOS_SD"}
+	size, err := FitExt4(root, opts, nixpkgs.Ext4Slack)
+	if err != nil {
+		t.Fatal(err)
+	}
+	least := size - nixpkgs.Ext4Slack
+	opts.Size = least
+	if err := ext4.Check(root, opts); err != nil {
+		t.Errorf("the least size %d does not hold the tree: %v", least, err)
+	}
+	opts.Size = least - ext4.BlockSize
+	if err := ext4.Check(root, opts); !errors.Is(err, ext4.ErrNoSpace) {
+		t.Errorf("one block less (%d) holds the tree too: %v", opts.Size, err)
 	}
 }

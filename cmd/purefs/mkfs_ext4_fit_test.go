@@ -40,7 +40,6 @@ func TestMkfsExt4Fit(t *testing.T) {
 	if free*4096 < 14<<20 || free*4096 > 17<<20 {
 		t.Errorf("%d bytes free, want about 16 MiB", free*4096)
 	}
-	// One block less than the least, plus 16 MiB, would leave less free.
 	if _, err := parseMkfsExt4([]string{"--fit", "16M", "--size", "64M", img}, io.Discard); err == nil {
 		t.Error("--fit with --size: no error")
 	}
