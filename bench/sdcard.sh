@@ -12,7 +12,8 @@
 # from the packages that stage downloaded (dosfstools, fdisk, mtools),
 # unpacked into a copy of the tree (the SYSROOT, cached next to it). The
 # firmware partition gets a few files. compressImage is off on both sides
-# (zstd is the same work for both).
+# (zstd is the same work for both); both keep the tree's owners (mke2fs -d
+# does; the module runs it under fakeroot, which makes them root's).
 #
 # In a Nix build with boot.binfmt.emulatedSystems the whole builder
 # (bash, coreutils, du, dd) runs under qemu-user too; here only the
@@ -113,7 +114,7 @@ EOF
 go build -o "$work/purefs" ./cmd/purefs
 cat >"$work/sd.json" <<EOF
 {"root": "$tree", "partitionTableType": "sd-card", "system": "aarch64-linux",
- "firmware": "$work/firmware", "compressImage": false}
+ "firmware": "$work/firmware", "compressImage": false, "keepOwners": true}
 EOF
 cat >"$work/purefs.sh" <<'EOF'
 set -eu
