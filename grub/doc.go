@@ -23,8 +23,9 @@
 //     other software partly overwrote; Options.NoReedSolomon gives
 //     `grub-bios-setup --no-rs-codes`'s layout.
 //
-// The result is byte for byte what grub-bios-setup (GRUB 2.06 and 2.12)
-// writes for the same boot.img, core.img and disk. Setup does not read or
+// The result is byte for byte what grub-bios-setup writes for the same
+// boot.img, core.img and disk (the tests compare them with GRUB 2.06's,
+// Debian 12's grub-pc-bin, on msdos and GPT disks). Setup does not read or
 // make the core image's contents: which modules it holds and its prefix
 // (where normal.mod and grub.cfg are found, e.g. "(,msdos1)/boot/grub",
 // the partition of the boot disk) are grub-mkimage's arguments.
