@@ -38,7 +38,10 @@ import (
 // An entry's "linux" and "initrd" (one path or a list, may be absent) name
 // files already in the image with "esp:/PATH" (a file of the ESP) or
 // "boot:/PATH" (a file of the image's /boot, wherever it lands: the ESP of
-// efi and hybrid, the root file system of legacy and legacy+gpt); these
+// efi and hybrid, efixbootldr's XBOOTLDR partition, where the entries go
+// too, legacy+boot's BOOT partition, the root file system of legacy and
+// legacy+gpt; the two prefixes name the same files, those of the
+// partition that holds the entries); these
 // are not copied, so the entry keeps pointing at what the distribution
 // installs there. Any other path is a host file, copied to
 // TOKEN/VERSION/ (or, without a version, EFI/purefs/ID/) as kernel-install

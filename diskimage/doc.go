@@ -29,6 +29,12 @@
 //   - the legacy MBR's boot code area is zero (parted writes a small
 //     loader there; the boot loader step overwrites it anyway).
 //
+// Boot loaders installed without a VM (Config.Bootloader): systemd-boot
+// onto the ESP, its entries in kernel-install's layout (entries.go), and
+// GRUB for BIOS (grub.go): grub-mkimage's core image and boot.img placed by
+// package grub after the tables are written, grub.cfg and GRUB's modules
+// in the tree that holds /boot.
+//
 // What parted's flags become: on a GPT, `set 1 boot on` turns the ESP's
 // type into EFI System (attributes stay zero), `bios_grub` makes a BIOS
 // boot partition and `bls_boot` an XBOOTLDR partition; the names are the
