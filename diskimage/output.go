@@ -55,9 +55,10 @@ var ErrInterrupted = errors.New("diskimage: build interrupted")
 type Interrupt struct {
 	mu      sync.Mutex
 	state   txState
-	out     *output // the transaction, once Build has begun it
-	postVM  int     // process group of a running postVM, else 0
-	cancel  func()  // cancels the VM step's context
+	out     *output       // the transaction, once Build has begun it
+	postVM  int           // process group of a running postVM, else 0
+	waited  chan struct{} // closed when that postVM has been reaped
+	cancel  func()        // cancels the VM step's context
 	ctx     context.Context
 	vm      sync.WaitGroup // the VM step, which a stop waits for
 	created []string       // directories made above OutDir, removed on abort
@@ -147,6 +148,7 @@ func (in *Interrupt) rollbackLocked() {
 	}
 	if in.postVM != 0 {
 		_ = syscall.Kill(-in.postVM, syscall.SIGKILL) // already gone: nothing to kill
+		<-in.waited                                   // then nothing of it writes any more
 		in.postVM = 0
 	}
 	if in.out != nil {
@@ -470,9 +472,9 @@ func listing(dir string) map[string]bool {
 // removes what it can.
 func (o *output) rollback() {
 	if o.link {
-		if target, err := os.Readlink(o.dir); err == nil && target == filepath.Base(o.stage) {
-			_ = os.Remove(o.dir)
-		}
+		// OutDir did not exist: whatever is there now is the build's,
+		// the link or what postVM put in its place.
+		_ = os.RemoveAll(o.dir)
 		o.link = false
 	}
 	if o.exposed && !o.fresh {
@@ -528,6 +530,9 @@ func (o *output) land(hook func(string)) (landed bool, warning, err error) {
 	switch {
 	case o.fresh:
 		if o.link {
+			if target, err := os.Readlink(o.dir); err != nil || target != filepath.Base(o.stage) {
+				return false, nil, fmt.Errorf("%w: postVM replaced the link %s with something else", ErrOutput, o.dir)
+			}
 			if err := os.Remove(o.dir); err != nil {
 				return false, nil, wrap(err)
 			}

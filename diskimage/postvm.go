@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"syscall"
+	"time"
 )
 
 // ErrPostVM is wrapped by the error of a failing postVM.
@@ -47,17 +48,23 @@ func runPostVM(script string, env postVMEnv, dir string, log io.Writer, in *Inte
 	}
 	cmd.Stdout, cmd.Stderr = log, os.Stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// A process postVM left behind that holds its output open does not
+	// hold up the build (or a stop) for longer than this.
+	cmd.WaitDelay = 5 * time.Second
+	waited := make(chan struct{})
 	err := in.locked(func() error {
 		if err := cmd.Start(); err != nil {
 			return fmt.Errorf("%w: %v", ErrPostVM, err)
 		}
 		in.postVM = cmd.Process.Pid
+		in.waited = waited
 		return nil
 	})
 	if err != nil {
 		return err
 	}
 	err = cmd.Wait()
+	close(waited)
 	in.mu.Lock()
 	in.postVM = 0
 	in.mu.Unlock()

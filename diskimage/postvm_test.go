@@ -204,3 +204,20 @@ func TestPostVMPath(t *testing.T) {
 		t.Errorf("postVM found %d of parted, sgdisk and mkfs.ext4: %q", n, b)
 	}
 }
+
+// TestPostVMReplacesOut: a postVM that replaces $out (the link to the
+// staging directory) with a directory of its own fails the build, and
+// nothing is left.
+func TestPostVMReplacesOut(t *testing.T) {
+	oracle.Need(t, "bash")
+	parent := t.TempDir()
+	out := filepath.Join(parent, "out")
+	_, err := buildIn(t, map[string]any{"root": buildTree(t), "partitionTableType": "none", "additionalSpace": "8M",
+		"postVM": `rm -f $out; mkdir $out; echo mine > $out/file`}, out, t.TempDir())
+	if !errors.Is(err, ErrOutput) {
+		t.Fatalf("got %v, want ErrOutput", err)
+	}
+	if got := names(t, parent); len(got) != 0 {
+		t.Errorf("a failed build left %q", got)
+	}
+}
