@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -85,13 +86,13 @@ func buildMain(args []string) error {
 		return err
 	}
 	if !*quiet {
-		fi, _ := os.Stat(*out + "/" + cfg.Filename())
-		var size int64
-		if fi != nil {
-			size = fi.Size()
+		// postVM may have moved the image away (proxmox-image.nix does).
+		size := "moved by postVM"
+		if fi, err := os.Stat(filepath.Join(*out, cfg.Filename())); err == nil {
+			size = fmt.Sprintf("%d bytes", fi.Size())
 		}
-		fmt.Fprintf(os.Stderr, "purefs build: %s/%s (%s, %d bytes, disk %d bytes) in %.1fs\n",
-			*out, cfg.Filename(), cfg.Format, size, plan.Layout.DiskSize, time.Since(start).Seconds())
+		fmt.Fprintf(os.Stderr, "purefs build: %s (%s, %s, disk %d bytes) in %.1fs\n",
+			filepath.Join(*out, cfg.Filename()), cfg.Format, size, plan.Layout.DiskSize, time.Since(start).Seconds())
 	}
 	return nil
 }
