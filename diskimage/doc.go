@@ -46,4 +46,13 @@
 // does (hybrid's "mkpart no-fs 0 1024KiB"): Config.Parted35 selects 3.5's
 // placement; the default is that of parted 3.6 and later, which nixpkgs
 // ships.
+//
+// MakePlan stages the trees and plans the disk without writing anything;
+// Build then writes the outputs as one transaction, in steps: the raw
+// image, the VM step of installBootLoader, the container, efi-vars.fd and
+// nix-support, postVM (in the caller's working directory, with $out and
+// $diskImage as make-disk-image.nix gives them), and the commit, the one
+// point where the outputs become visible (output.go says exactly what is
+// visible when). Interrupt.Stop, called by a signal handler, ends a build
+// before that point and leaves the output directory as it was.
 package diskimage
