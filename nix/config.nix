@@ -44,6 +44,9 @@
 , vm ? null
 , # The target's Nix system name, or null for the host's.
   system ? null
+, # vmware-image.nix's and virtualbox-image.nix's options, or null.
+  vmware ? null
+, virtualbox ? null
 }:
 let
   # The value of an optional key of a contents entry, as a one-key set.
@@ -67,3 +70,5 @@ in
   configFile = if configFile == null then null else "${configFile}";
   additionalPaths = map (p: "${p}") additionalPaths;
 } // (if system == null then { } else { inherit system; })
+  // (if vmware == null then { } else { inherit vmware; })
+  // (if virtualbox == null then { } else { inherit virtualbox; })

@@ -11,6 +11,8 @@
      nixpkgsCompat  reproduce make-disk-image.nix's partition-table quirks byte for byte
      noZeroScan     share the larger files' blocks with the store instead
                     of copying them, where the store is on XFS or btrfs
+     vmware, virtualbox  vmware-image.nix's and virtualbox-image.nix's
+                    options for format "vmdk" and "ova" (config/doc.go)
 
    The root is staged as make-disk-image.nix stages it: the closure of the system (and
    the channel, and additionalPaths) is registered from pkgs.closureInfo,
@@ -92,6 +94,12 @@
 , # Share the data of larger files with the store (XFS, btrfs) instead of
   # copying it; all-zero blocks inside files are then stored (see the README).
   noZeroScan ? false
+, # With format "vmdk": vmware-image.nix's options { vmFileName, vmSubformat,
+  # vmCompat6 } and adapterType; null: qemu-img's defaults.
+  vmware ? null
+, # With format "ova": virtualbox-image.nix's options { vmName, vmFileName,
+  # memorySize } and cpus, osType, nicType, storageController; null: its defaults.
+  virtualbox ? null
 , # The target's Nix system name (x86_64-linux, aarch64-linux,
   # riscv64-linux): the removable-media path of a native systemd-boot and
   # the machine of the installBootLoader step. pkgs is the target's, so
@@ -241,7 +249,8 @@ let
     inherit diskSize additionalSpace bootSize contents partitionTableType
       installBootLoader touchEFIVars efiVariables fsType label configFile
       postVM memSize onlyNixStore name format deterministic rootGPUID
-      rootFSUID copyChannel nixpkgsCompat noZeroScan baseName nixpkgsRelease system;
+      rootFSUID copyChannel nixpkgsCompat noZeroScan baseName nixpkgsRelease system
+      vmware virtualbox;
     # Staged below by `nix copy`, with their closure and registration.
     additionalPaths = [];
     vm = if installBootLoader then vm else null;

@@ -36,6 +36,9 @@ in
     name = "compat-image";
     additionalPaths = [ (stub.fake "extra") ];
   }).purefsConfig;
+  # vmware-image.nix's and virtualbox-image.nix's options pass through.
+  vmware = (image { format = "vmdk"; vmware = { vmFileName = "nixos-test.vmdk"; vmSubformat = "streamOptimized"; vmCompat6 = true; }; }).purefsConfig;
+  virtualbox = (image { format = "ova"; virtualbox = { vmName = "NixOS test"; memorySize = 2048; }; }).purefsConfig;
   # pkgs of an aarch64 target built on x86_64: system and the VM step's
   # machine follow pkgs.stdenv.hostPlatform.
   aarch64 = (import ../make-disk-image.nix {
