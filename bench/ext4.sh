@@ -4,14 +4,24 @@
 #
 #   bench/ext4.sh [WORKDIR]
 #
-# Cases (each timed best of $RUNS, default 3, wall clock):
+# Timing: with farm-bench installed (unless FARM=0), purefs and its peer
+# run in turn, $RUNS pairs (default 5) after a warm-up, and the figures
+# are medians: of the wall times, of the ratios taken pair by pair and of
+# purefs's peak RSS; every command overwrites its last output. Without
+# farm-bench, each is timed best of $RUNS (default 3) with its output
+# removed untimed.
+#
+# Cases:
 #   minbase  a Debian minbase root: $MINBASE_SRC if set (a directory, or
 #            "generated"); else, as root with debootstrap and the Debian
-#            mirror reachable, `debootstrap --variant=minbase bookworm`;
-#            else a generated tree of the same shape (~7k entries, ~200 MB;
-#            bench/ext4tree). Made once per WORKDIR.
-#   large    a tree of >= 100k entries and >= 3 GB: $LARGE_SRC if set
-#            (e.g. /usr), else generated; only with BENCH_LARGE=1
+#            mirror reachable, `debootstrap --variant=minbase bookworm`
+#            into $BENCH_CACHE/minbase (default /var/cache/purefs-bench,
+#            kept across runs); else a generated tree of the same shape
+#            (~7k entries, ~200 MB; bench/ext4tree).
+#   large    a tree of >= 100k entries and >= 5 GB: $LARGE_SRC if set
+#            (e.g. /usr), else generated once into $BENCH_CACHE/large;
+#            only with BENCH_LARGE=1. purefs vs tar and peak RSS (mke2fs
+#            too with MKE2FS_LARGE=1: it takes minutes)
 #   flat-N   one directory of N empty files: mke2fs -d up to $MKE2FS_FLAT_MAX
 #            entries (default 40000; it is quadratic), purefs up to 500k
 #   xfs      the minbase tree and the image on a loop-mounted XFS made with
@@ -23,7 +33,9 @@
 # xfsprogs and root for the XFS case.
 set -euo pipefail
 
-RUNS=${RUNS:-3}
+. "$(dirname "$0")/lib.sh"
+if have_farm; then RUNS=${RUNS:-5}; else RUNS=${RUNS:-3}; fi
+BENCH_CACHE=${BENCH_CACHE:-/var/cache/purefs-bench}
 CASES=${CASES:-minbase large flat xfs}
 want() { case " $CASES " in *" $1 "*) return 0 ;; esac; return 1; }
 WORK=${1:-$(mktemp -d /tmp/purefs-bench.XXXXXX)}
@@ -31,8 +43,6 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 mkdir -p "$WORK"
 PUREFS=$WORK/purefs
 (cd "$ROOT" && go build -o "$PUREFS" ./cmd/purefs)
-
-. "$(dirname "$0")/lib.sh"
 
 # once CMD...: one timed run (for the slow quadratic cases).
 once() {
@@ -60,7 +70,30 @@ run_purefs() { "$PUREFS" mkfs ext4 --size "$3" --root "$1" "${@:4}" "$2"; }
 run_mke2fs() { truncate -s "$3" "$2"; mke2fs -q -F -t ext4 -b 4096 -d "$1" "$2"; }
 run_tar() { tar -C "$1" -cf "$2" .; }
 
+# farm_row name tree [mke2fs]: the row with farm-bench's paired medians.
+farm_row() {
+	local name=$1 tree=$2 size pt pm
+	size=$(size_for "$tree")
+	pt=$(farm "$PUREFS mkfs ext4 --size $size --root $tree $WORK/p.img" "tar -C $tree -cf $WORK/t.tar .")
+	e2fsck -fn "$WORK/p.img" >/dev/null 2>&1 || echo "e2fsck: problems in $WORK/p.img"
+	set -- $pt
+	printf '%-10s purefs %6ss  tar %6ss  %5.2fx tar' "$name" "$1" "$2" "$3"
+	local rss=$4
+	if [ "$name" != large ] || [ "${MKE2FS_LARGE:-0}" = 1 ]; then
+		pm=$(farm "$PUREFS mkfs ext4 --size $size --root $tree $WORK/p.img" \
+			"truncate -s $size $WORK/m.img && mke2fs -q -F -t ext4 -b 4096 -d $tree $WORK/m.img")
+		set -- $pm
+		printf '   mke2fs %6ss  %5.2fx faster than mke2fs' "$2" "$(echo "1 / $3" | bc -l)"
+	fi
+	printf '   peak RSS %s MiB (medians of %s pairs)\n' "$rss" "$RUNS"
+	rm -f "$WORK/p.img" "$WORK/m.img" "$WORK/t.tar"
+}
+
 row() { # name tree
+	if have_farm; then
+		farm_row "$@"
+		return
+	fi
 	local name=$1 tree=$2 size p m t
 	size=$(size_for "$tree")
 	p=$(CLEAN=$WORK/p.img best run_purefs "$tree" "$WORK/p.img" "$size")
@@ -72,16 +105,22 @@ row() { # name tree
 		"$(rss "$tree" "$WORK/p.img" "$size")"
 }
 
+cached=$BENCH_CACHE/minbase-${MINBASE_SUITE:-bookworm}
 if [ ! -d "$WORK/minbase" ]; then
 	src=${MINBASE_SRC:-}
 	if [ -n "$src" ] && [ "$src" != generated ]; then
 		cp -a "$src" "$WORK/minbase"
-	elif [ -z "$src" ] && [ "$(id -u)" = 0 ] && command -v debootstrap >/dev/null &&
-		debootstrap --variant=minbase "${MINBASE_SUITE:-bookworm}" "$WORK/minbase.tmp" \
-			"${MINBASE_MIRROR:-http://deb.debian.org/debian}" >"$WORK/debootstrap.log" 2>&1; then
-		mv "$WORK/minbase.tmp" "$WORK/minbase"
-		echo "(minbase: debootstrap --variant=minbase ${MINBASE_SUITE:-bookworm})" >"$WORK/minbase.what"
+	elif [ -z "$src" ] && [ -d "$cached" ]; then
+		cp -a "$cached" "$WORK/minbase"
+		echo "(minbase: debootstrap --variant=minbase ${MINBASE_SUITE:-bookworm}, cached in $cached)" >"$WORK/minbase.what"
+	elif [ -z "$src" ] && [ "$(id -u)" = 0 ] && command -v debootstrap >/dev/null && mkdir -p "$BENCH_CACHE" &&
+		debootstrap --variant=minbase "${MINBASE_SUITE:-bookworm}" "$cached.tmp" \
+			"${MINBASE_MIRROR:-http://deb.debian.org/debian}" >"$BENCH_CACHE/debootstrap.log" 2>&1; then
+		mv "$cached.tmp" "$cached"
+		cp -a "$cached" "$WORK/minbase"
+		echo "(minbase: debootstrap --variant=minbase ${MINBASE_SUITE:-bookworm}, cached in $cached)" >"$WORK/minbase.what"
 	else
+		rm -rf "$cached.tmp"
 		rm -rf "$WORK/minbase.tmp"
 		gen "$WORK/minbase" 7000 200000000
 		echo "(minbase: generated by bench/ext4tree)" >"$WORK/minbase.what"
@@ -89,14 +128,18 @@ if [ ! -d "$WORK/minbase" ]; then
 fi
 [ -f "$WORK/minbase.what" ] && cat "$WORK/minbase.what"
 echo "minbase: $(find "$WORK/minbase" | wc -l) entries, $(du -sm "$WORK/minbase" | cut -f1) MB"
-echo "purefs mkfs ext4 vs mke2fs -t ext4 -d vs tar -cf (best of $RUNS, $(nproc) cores)"
-printf '%-10s %9s %9s %9s\n' case purefs mke2fs tar
+if have_farm; then
+	echo "purefs mkfs ext4 vs tar -cf and mke2fs -t ext4 -d (farm-bench, medians of $RUNS pairs, $(nproc) cores)"
+else
+	echo "purefs mkfs ext4 vs mke2fs -t ext4 -d vs tar -cf (best of $RUNS, $(nproc) cores)"
+	printf '%-10s %9s %9s %9s\n' case purefs mke2fs tar
+fi
 if want minbase; then row minbase "$WORK/minbase"; fi
 
 if want large && [ "${BENCH_LARGE:-0}" = 1 ]; then
 	if [ -n "${LARGE_SRC:-}" ]; then large=$LARGE_SRC; else
-		large=$WORK/large
-		[ -d "$large" ] || gen "$large" 110000 3200000000
+		large=$BENCH_CACHE/large
+		[ -d "$large" ] || { mkdir -p "$BENCH_CACHE" && gen "$large.tmp" 150000 5400000000 && mv "$large.tmp" "$large"; }
 	fi
 	row large "$large"
 fi
@@ -127,11 +170,18 @@ if want xfs && [ "$(id -u)" = 0 ] && command -v mkfs.xfs >/dev/null; then
 	trap 'umount "$x"' EXIT
 	cp -a "$WORK/minbase" "$x/minbase"
 	size=$(size_for "$x/minbase")
+	if have_farm; then
+		set -- $(farm "$PUREFS mkfs ext4 --size $size --root $x/minbase $x/p.img" "tar -C $x/minbase -cf $x/t.tar .")
+		printf 'xfs        purefs %ss, tar %ss: %.2fx tar\n' "$1" "$2" "$3"
+		set -- $(farm "$PUREFS mkfs ext4 --no-zero-scan --size $size --root $x/minbase $x/p.img" "tar -C $x/minbase -cf $x/t.tar .")
+		printf 'xfs        purefs --no-zero-scan %ss, tar %ss: %.2fx tar\n' "$1" "$2" "$3"
+		e2fsck -fn "$x/p.img" >/dev/null 2>&1 || echo "e2fsck: problems in $x/p.img"
+	fi
 	p=$(CLEAN=$x/p.img best run_purefs "$x/minbase" "$x/p.img" "$size")
 	c=$(CLEAN=$x/p.img best run_purefs "$x/minbase" "$x/p.img" "$size" --no-zero-scan)
 	t=$(CLEAN=$x/t.tar best run_tar "$x/minbase" "$x/t.tar")
 	e2fsck -fn "$x/p.img" >/dev/null 2>&1 || echo "e2fsck: problems in $x/p.img"
-	printf 'xfs        purefs %ss (%.2fx tar), --no-zero-scan %ss (%.2fx tar), tar %ss\n' \
+	printf 'xfs        best of %s: purefs %ss (%.2fx tar), --no-zero-scan %ss (%.2fx tar), tar %ss\n' "$RUNS" \
 		"$p" "$(echo "$p / $t" | bc -l)" "$c" "$(echo "$c / $t" | bc -l)" "$t"
 	# The container step on the same XFS: the image above to qcow2.
 	if command -v qemu-img >/dev/null; then

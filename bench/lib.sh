@@ -20,3 +20,26 @@ best() {
 	done
 	printf '%.3f' "$b"
 }
+
+# farm "A" "B": A against B with farm-bench, paired (A B A B ...), $RUNS
+# pairs after one warm-up each; A and B are shell command lines (no
+# single quotes in B). Prints "A-median B-median A/B-median A-peak-MiB":
+# medians of the wall times, of the ratios taken pair by pair, and of A's
+# peak memory. Each command overwrites its output: that is timed, for
+# both alike.
+farm() {
+	local out
+	out=$(farm-bench -n "$RUNS" --timeout "${FARM_TIMEOUT:-1800}" --vs "sh -c '$2'" -- sh -c "$1" 2>&1) || {
+		echo "farm-bench failed: $out" >&2
+		return 1
+	}
+	echo "$out" | awk '
+		$1 == "A" && $2 == "wall" { a = $5 }
+		$1 == "B" && $2 == "wall" { b = $5 }
+		$1 == "A/B" && $2 == "wall" { r = $4 }
+		$1 == "A" && $2 == "peak" { p = $5 }
+		END { if (r == "") exit 1; printf "%s %s %s %s\n", a, b, r, p }'
+}
+
+# have_farm: farm-bench is installed and not disabled with FARM=0.
+have_farm() { [ "${FARM:-1}" = 1 ] && command -v farm-bench >/dev/null; }

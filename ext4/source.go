@@ -41,7 +41,8 @@ func startPrefetch(recs []inodeRec, opts Options, retire func(func()) error) *ho
 			}
 		}
 	}
-	o := hostio.PrefetchOptions{Small: readWhole(opts), Retire: retire}
+	// Without NoZeroScan, the larger sources are read for all-zero blocks.
+	o := hostio.PrefetchOptions{Small: readWhole(opts), Retire: retire, ReadAhead: !opts.NoZeroScan}
 	if opts.NoZeroScan {
 		o.Tail = BlockSize
 	}

@@ -108,7 +108,7 @@ func Write(w io.WriterAt, root *tree.Node, opts Options) error {
 		wr.win, wr.clone = *win, true
 	}
 	// The sources are read from now on, on other goroutines.
-	wr.pf = hostio.StartPrefetch(sources(rootPlan), hostio.PrefetchOptions{Small: smallFile, Exact: true})
+	wr.pf = hostio.StartPrefetch(sources(rootPlan), hostio.PrefetchOptions{Small: smallFile, Exact: true, ReadAhead: true})
 	defer wr.pf.Close()
 	// (3) Directories.
 	for _, d := range wr.dirs {

@@ -36,6 +36,10 @@ type PrefetchOptions struct {
 	// Exact makes a source whose size is no longer the one given an
 	// error (ErrChanged).
 	Exact bool
+	// ReadAhead tells the host that the larger sources will be read from
+	// start to end (posix_fadvise SEQUENTIAL), so that it reads further
+	// ahead; leave it off where they are copied unread.
+	ReadAhead bool
 }
 
 // ErrChanged is a source whose size changed since the tree was read.
@@ -183,7 +187,9 @@ func (b *batch) load(p *Prefetcher) {
 			Close(fd)
 			continue
 		}
-		adviseSequential(fd, it.Size)
+		if p.o.ReadAhead {
+			adviseSequential(fd, it.Size)
+		}
 		it.Ranges, it.Err = sparse.DataRangesFd(fd, it.Size)
 		if t := p.tailLen(it.Size); it.Err == nil && p.o.Tail != 0 {
 			it.Tail, it.Err = readTail(fd, it.Size, it.Ranges, b.buf[off:off+t])
