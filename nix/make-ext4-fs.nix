@@ -39,12 +39,9 @@
 let
   sdClosureInfo = pkgs.buildPackages.closureInfo { rootPaths = storePaths; };
 in
-pkgs.stdenv.mkDerivation {
-  name = "ext4-fs.img${lib.optionalString compressImage ".zst"}";
-
+pkgs.runCommand "ext4-fs.img${lib.optionalString compressImage ".zst"}" {
   nativeBuildInputs = [ purefs ] ++ lib.optional compressImage zstd;
-
-  buildCommand = ''
+} ''
     ${if compressImage then "img=temp.img" else "img=$out"}
     (
     mkdir -p ./files
@@ -72,5 +69,4 @@ pkgs.stdenv.mkDerivation {
       echo "Compressing image"
       zstd -T$NIX_BUILD_CORES -v --no-progress ./$img -o $out
     fi
-  '';
-}
+''

@@ -26,6 +26,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -676,5 +677,52 @@ func hydra(t *testing.T, out, want string) {
 	got, err := os.ReadFile(filepath.Join(out, "nix-support", "hydra-build-products"))
 	if err != nil || string(got) != want {
 		t.Errorf("hydra-build-products %q (%v), want %q", got, err, want)
+	}
+}
+
+// TestMakeExt4FS builds nix/make-ext4-fs.nix with the stand-ins and checks
+// the file system: clean, make-ext4-fs.nix's label and UUID, the closure
+// under /nix/store, populateImageCommands' files at the top, about 16 MiB
+// free; compressed, the same image in a zstd frame.
+func TestMakeExt4FS(t *testing.T) {
+	n := newNixStore(t)
+	oracle.Need(t, "go", "bash", "e2fsck", "dumpe2fs", "debugfs", "zstd")
+	work := t.TempDir()
+	purefs, tree, extra := inputs(t, work)
+	args := append([]string{"testdata/ext4fs.nix", "--no-out-link",
+		"--argstr", "purefs", purefs, "--argstr", "tree", tree, "--argstr", "extra", extra}, nixOptions...)
+	img := strings.TrimSpace(n.run(t, "nix-build", args...))
+	if !strings.HasSuffix(img, "-ext4-fs.img") {
+		t.Fatalf("nix-build printed %q", img)
+	}
+	oracle.E2fsck(t, img, 0)
+	d := oracle.Dumpe2fs(t, img, 0)
+	if d["Filesystem volume name"] != "NIXOS_SD" || d["Filesystem UUID"] != "44444444-4444-4444-8888-888888888888" {
+		t.Errorf("label %q UUID %q", d["Filesystem volume name"], d["Filesystem UUID"])
+	}
+	// The tree is tiny: the least size is ext4.MinSize's 8 MiB, part of it
+	// free, then 16 MiB more.
+	if free, _ := strconv.ParseInt(d["Free blocks"], 10, 64); free*4096 < 16<<20 || free*4096 > 24<<20 {
+		t.Errorf("%d bytes free, want 16 MiB and what the 8 MiB minimum leaves", free*4096)
+	}
+	ls := oracle.Debugfs(t, img, 0, "ls -l /nix/store") + oracle.Debugfs(t, img, 0, "ls -l /") + oracle.Debugfs(t, img, 0, "cat /boot/extlinux.conf")
+	for _, want := range []string{"-nixos-system-shim", "-extra", "nix-path-registration", "DEFAULT nixos"} {
+		if !strings.Contains(ls, want) {
+			t.Errorf("the file system lacks %q:\n%s", want, ls)
+		}
+	}
+	zargs := append(append([]string{}, args...), "--arg", "compressImage", "true")
+	zimg := strings.TrimSpace(n.run(t, "nix-build", zargs...))
+	if !strings.HasSuffix(zimg, "-ext4-fs.img.zst") {
+		t.Fatalf("nix-build printed %q", zimg)
+	}
+	dec := filepath.Join(work, "dec.img")
+	if r := oracle.Run("zstd", "-d", "-q", zimg, "-o", dec); r.Code != 0 {
+		t.Fatal(r)
+	}
+	a, _ := os.ReadFile(img)
+	b, _ := os.ReadFile(dec)
+	if !bytes.Equal(a, b) {
+		t.Error("the .zst does not hold the same file system")
 	}
 }

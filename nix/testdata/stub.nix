@@ -18,6 +18,7 @@ let
     optionalString = cond: s: if cond then s else "";
     subtractLists = e: builtins.filter (x: !(builtins.elem x e));
     concatStringsSep = builtins.concatStringsSep;
+    escapeShellArg = s: "'" + builtins.replaceStrings [ "'" ] [ "'\\''" ] s + "'";
     makeBinPath = ps: concatStringsSep ":" (map (p: "${p}/bin") ps);
     cleanSource = src: { outPath = fake "source"; };
   };
