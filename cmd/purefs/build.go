@@ -5,10 +5,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"golang.org/x/term"
@@ -62,7 +60,7 @@ func buildMain(args []string) error {
 	// written, unless it has reached its commit point: then it completes
 	// and exits 0.
 	handled := make(chan struct{}, 1)
-	stopOnSignals(opts.Interrupt, *out, handled)
+	stopOnSignals("build", opts.Interrupt.Stop, "nothing written to "+*out, handled)
 	opts.Hook = pauseHook(handled)
 	start := time.Now()
 	plan, err := diskimage.MakePlan(cfg, opts)
@@ -95,31 +93,6 @@ func buildMain(args []string) error {
 			filepath.Join(*out, cfg.Filename()), cfg.Format, size, plan.Layout.DiskSize, time.Since(start).Seconds())
 	}
 	return nil
-}
-
-// stopOnSignals stops the build on SIGINT, SIGTERM or SIGHUP (SIGHUP only
-// if it is not ignored, as under nohup) and exits with 128 + the signal's
-// number; a signal after the commit point is noted on handled and the
-// build completes.
-func stopOnSignals(in *diskimage.Interrupt, out string, handled chan<- struct{}) {
-	sigs := []os.Signal{syscall.SIGINT, syscall.SIGTERM}
-	if !signal.Ignored(syscall.SIGHUP) {
-		sigs = append(sigs, syscall.SIGHUP)
-	}
-	ch := make(chan os.Signal, 1)
-	signal.Notify(ch, sigs...)
-	go func() {
-		for s := range ch {
-			if in.Stop() {
-				fmt.Fprintf(os.Stderr, "\npurefs build: interrupted by %v; nothing written to %s\n", s, out)
-				os.Exit(128 + int(s.(syscall.Signal)))
-			}
-			select {
-			case handled <- struct{}{}:
-			default:
-			}
-		}
-	}()
 }
 
 // pauseHook is the test hook of the output transaction: with

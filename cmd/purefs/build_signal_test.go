@@ -378,3 +378,81 @@ func TestBuildKilled(t *testing.T) {
 		r.check("the build after a SIGKILL", 0, 0, old)
 	}
 }
+
+// TestConvertSignals interrupts purefs convert at moments spread over a
+// conversion: the output is either absent, with no temporary, and the
+// exit status 128 + the signal, or complete (exit 0).
+func TestConvertSignals(t *testing.T) {
+	oracle.Need(t, "go", "qemu-img")
+	work := t.TempDir()
+	bin := filepath.Join(work, "purefs")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	in := filepath.Join(work, "in.raw")
+	b := make([]byte, 48<<20)
+	x := uint32(7)
+	for i := range b {
+		x = x*1664525 + 1013904223
+		b[i] = "abcdefgh"[x>>29]
+	}
+	if err := os.WriteFile(in, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(work, "out")
+	out := filepath.Join(dir, "out.qcow2")
+	convert := func() *exec.Cmd { return exec.Command(bin, "convert", "-O", "qcow2-compressed", in, out) }
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// Timed the second time, with the input cached as in the trials.
+	var total time.Duration
+	for range 2 {
+		start := time.Now()
+		if b, err := convert().CombinedOutput(); err != nil {
+			t.Fatalf("convert: %v\n%s", err, b)
+		}
+		total = time.Since(start)
+	}
+	oracle.QemuImgCompareAs(t, in, "raw", out, "qcow2")
+	want, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const moments = 12
+	stopped := 0
+	for i := range moments {
+		sig := trialSignals[i%len(trialSignals)]
+		if err := os.RemoveAll(dir); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		cmd := convert()
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		delay := total * time.Duration(i+1) / (moments - 2) // the last two after the end
+		timer := time.AfterFunc(delay, func() { cmd.Process.Signal(sig) })
+		cmd.Wait()
+		timer.Stop()
+		code := cmd.ProcessState.ExitCode()
+		entries, _ := os.ReadDir(dir)
+		switch code {
+		case 128 + int(sig), -1:
+			stopped++
+			if len(entries) != 0 {
+				t.Errorf("%v after %v: exit %d, but %s holds %v", sig, delay, code, dir, entries)
+			}
+		case 0:
+			got, err := os.ReadFile(out)
+			if err != nil || len(entries) != 1 || string(got) != string(want) {
+				t.Errorf("%v after %v: exit 0, but the output is not complete (%v, %d entries)", sig, delay, err, len(entries))
+			}
+		default:
+			t.Errorf("%v after %v: exit %d", sig, delay, code)
+		}
+	}
+	t.Logf("%d of %d conversions stopped by a signal, the others complete", stopped, moments)
+}

@@ -107,10 +107,14 @@ func convert(a convertArgs) error {
 	if err != nil {
 		return err
 	}
+	stopOnSignals("convert", out.Stop, "nothing written to "+a.out, nil)
 	if a.opts.Name == "" {
 		a.opts.Name = filepath.Base(a.out) // a vmdk's extent name, an ova's member names
 	}
 	if err := container.Write(out.File, src, a.format, a.opts); err != nil {
+		if out.Stopped() {
+			select {} // the signal handler reports it and exits
+		}
 		out.Abort()
 		return fmt.Errorf("%s (%s) to %s: %w", a.in, format, a.format, err)
 	}

@@ -24,7 +24,11 @@ func mkfsWindow(image string, offset, size int64, check func(size int64) error, 
 	if err != nil {
 		return err
 	}
+	stopOnSignals("mkfs", out.Stop, image+" removed if it was new, else cut back to its old size", nil)
 	if err := fillWindow(out, image, offset, size, check, write); err != nil {
+		if out.Stopped() {
+			select {} // the signal handler reports it and exits
+		}
 		out.Abort()
 		return err
 	}

@@ -1,11 +1,13 @@
 // Package cliutil holds what the purefs subcommands share: output files
-// that leave nothing behind when a command fails.
+// that leave nothing behind when a command fails or is stopped by a
+// signal before its commit.
 package cliutil
 
 import (
 	"errors"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/purefs/purefs/sparse"
 )
@@ -18,6 +20,7 @@ type Output struct {
 	*os.File
 	created bool
 	oldSize int64
+	guard
 }
 
 // OpenOutput opens path for read-write, creating it if needed.
@@ -50,11 +53,19 @@ func OpenOutput(path string) (*Output, error) {
 func (o *Output) Size() (int64, error) { return sparse.FileSize(o.File) }
 
 // Commit syncs nothing (callers decide) and closes the file.
-func (o *Output) Commit() error { return o.Close() }
+func (o *Output) Commit() error {
+	return o.commit(o.Close)
+}
+
+// Stop is Abort for a signal handler: it reports false, changing
+// nothing, once Commit has begun.
+func (o *Output) Stop() bool { return o.stop(o.undo) }
 
 // Abort undoes what it can: a created file is removed, an extended one is
 // truncated back to its old size.
-func (o *Output) Abort() {
+func (o *Output) Abort() { o.stop(o.undo) }
+
+func (o *Output) undo() {
 	name := o.Name()
 	switch {
 	case o.created:
@@ -73,7 +84,7 @@ func (o *Output) Abort() {
 type AtomicFile struct {
 	*os.File
 	target string
-	done   bool
+	guard
 }
 
 // CreateAtomic starts a new output file for target.
@@ -90,29 +101,86 @@ func CreateAtomic(target string, perm os.FileMode) (*AtomicFile, error) {
 	return &AtomicFile{File: f, target: target}, nil
 }
 
-// Commit closes the file and renames it to its target.
+// Commit syncs and closes the file, renames it to its target and syncs
+// the directory. A signal's Stop after Commit has begun changes nothing.
 func (a *AtomicFile) Commit() error {
-	if a.done {
-		return errors.New("cliutil: output already finished")
-	}
-	a.done = true
-	if err := a.Close(); err != nil {
-		os.Remove(a.Name())
+	return a.commit(func() error {
+		err := a.Sync()
+		if cerr := a.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil {
+			err = os.Rename(a.Name(), a.target)
+		}
+		if err != nil {
+			_ = os.Remove(a.Name()) // the temporary, if it is still there
+			return err
+		}
+		d, err := os.Open(filepath.Dir(a.target))
+		if err != nil {
+			return err
+		}
+		err = d.Sync()
+		if cerr := d.Close(); err == nil {
+			err = cerr
+		}
 		return err
-	}
-	if err := os.Rename(a.Name(), a.target); err != nil {
-		os.Remove(a.Name())
-		return err
-	}
-	return nil
+	})
 }
 
 // Abort closes and removes the temporary file; after Commit it does nothing.
-func (a *AtomicFile) Abort() {
-	if a.done {
-		return
+func (a *AtomicFile) Abort() { a.stop(a.undo) }
+
+// Stop is Abort for a signal handler: it reports false, changing
+// nothing, once Commit has begun.
+func (a *AtomicFile) Stop() bool { return a.stop(a.undo) }
+
+func (a *AtomicFile) undo() {
+	_ = a.Close()
+	_ = os.Remove(a.Name())
+}
+
+// ErrStopped is returned by Commit after Stop or Abort.
+var ErrStopped = errors.New("cliutil: output stopped")
+
+// guard makes an output's commit and its abort exclusive: whichever
+// comes first wins.
+type guard struct {
+	mu    sync.Mutex
+	state int // 0 open, 1 committed (or committing), 2 aborted
+}
+
+func (g *guard) commit(fn func() error) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	switch g.state {
+	case 1:
+		return errors.New("cliutil: output already committed")
+	case 2:
+		return ErrStopped
 	}
-	a.done = true
-	a.Close()
-	os.Remove(a.Name())
+	g.state = 1
+	return fn()
+}
+
+// stop runs undo unless the output is committed; it reports whether the
+// output is (now) aborted.
+func (g *guard) stop(undo func()) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	switch g.state {
+	case 1:
+		return false
+	case 0:
+		g.state = 2
+		undo()
+	}
+	return true
+}
+
+// Stopped reports whether the output was aborted.
+func (g *guard) Stopped() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.state == 2
 }
