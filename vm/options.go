@@ -109,8 +109,8 @@ type archInfo struct {
 	console string
 	x86     bool
 	// cpu is the -cpu model under TCG ("max" when empty): a Cortex-A57
-	// for arm64, whose emulation is much faster than max's (pointer
-	// authentication makes TCG slow) and which Debian's kernels run on.
+	// for arm64, which has no pointer authentication for TCG to emulate
+	// (max has) and which Debian's kernels run on.
 	cpu string
 }
 
