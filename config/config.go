@@ -115,6 +115,11 @@ type Config struct {
 	// otherwise (vmimage.go).
 	VMware     *VMware
 	VirtualBox *VirtualBox
+	// HyperV holds hyperv-image.nix's vmFileName for format "vhdx";
+	// CompressionLevel the level of formats gce, raw-gzip and raw-zstd (0:
+	// the tool's default) (archive.go).
+	HyperV           *HyperV
+	CompressionLevel int
 
 	Bootloader *Bootloader // nil: none
 	VM         *VM         // the installBootLoader step's machine; nil: none
@@ -171,6 +176,11 @@ func (c *Config) Filename() string {
 		return base + ".img.zst"
 	case "vmdk", "ova": // vmware-image.nix's, virtualbox-image.nix's vmFileName
 		return c.vmImageFilename(base, f)
+	case "vhdx": // hyperv-image.nix's vmFileName
+		if c.HyperV != nil && c.HyperV.VMFileName != "" {
+			return c.HyperV.VMFileName
+		}
+		return base + ".vhdx"
 	default:
 		return base + "." + f
 	}

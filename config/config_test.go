@@ -465,3 +465,39 @@ func TestSizeForms(t *testing.T) {
 		}
 	}
 }
+
+// TestArchiveOptions: the hyperv and compressionLevel keys, with their
+// formats only.
+func TestArchiveOptions(t *testing.T) {
+	for _, c := range []struct {
+		json  string
+		file  string
+		level int
+		want  error
+	}{
+		{`{"format": "vhdx", "hyperv": {"vmFileName": "nixos-24.05-x86_64-linux.vhdx"}}`, "nixos-24.05-x86_64-linux.vhdx", 0, nil},
+		{`{"format": "vhdx", "baseName": "disk"}`, "disk.vhdx", 0, nil},
+		{`{"format": "gce", "compressionLevel": 9}`, "nixos.raw.tar.gz", 9, nil},
+		{`{"format": "raw-gzip"}`, "nixos.img.gz", 0, nil},
+		{`{"format": "raw-zstd", "compressionLevel": 19}`, "nixos.img.zst", 19, nil},
+		{`{"format": "raw-gzip", "compressionLevel": 10}`, "", 0, ErrArchiveOption},
+		{`{"format": "qcow2", "compressionLevel": 1}`, "", 0, ErrArchiveOption},
+		{`{"format": "raw", "hyperv": {}}`, "", 0, ErrArchiveOption},
+		{`{"format": "vhdx", "hyperv": {"vmFileName": "../x.vhdx"}}`, "", 0, ErrArchiveOption},
+		{`{"format": "vhdx", "hyperv": {"vmSize": 1}}`, "", 0, ErrUnknownKey},
+	} {
+		cfg, err := Parse([]byte(c.json))
+		if c.want != nil {
+			if !errors.Is(err, c.want) {
+				t.Errorf("%s: %v, want %v", c.json, err, c.want)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", c.json, err)
+		}
+		if cfg.Filename() != c.file || cfg.CompressionLevel != c.level {
+			t.Errorf("%s: file %q, level %d", c.json, cfg.Filename(), cfg.CompressionLevel)
+		}
+	}
+}

@@ -146,6 +146,23 @@
 // passes. nix-support/hydra-build-products says "file vmdk-image PATH" and,
 // as virtualbox-image.nix writes it, "file ova PATH".
 //
+// # Hyper-V, Google Compute, Linode and DigitalOcean images
+//
+// format "vhdx" is the image of hyperv-image.nix (its postVM's qemu-img
+// convert -O vhdx -o subformat=dynamic), "gce" the tarball of
+// google-compute-image.nix (tar -Sc | gzip), "raw-gzip" the image of
+// linode-image.nix (gzip) and, as a raw disk, of digital-ocean-image.nix.
+// Their options (errors with another format):
+//
+//	hyperv            object or null, with format "vhdx":
+//	  vmFileName      string  the image's name (default ${baseName}.vhdx;
+//	                          the module's is nixos-LABEL-SYSTEM.vhdx)
+//	compressionLevel  integer with "gce" and "raw-gzip": gzip's level, 1 to 9
+//	                          (default 6, the modules' compressionLevel);
+//	                          with "raw-zstd": zstd's, 1 to 19 (default 3)
+//
+// nix-support/hydra-build-products says "file FORMAT-image PATH".
+//
 // # The sd-card layout
 //
 // partitionTableType "sd-card" is the image of nixpkgs'

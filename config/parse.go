@@ -141,6 +141,9 @@ func (c *Config) decode(o *object) error {
 	if err := c.decodeVMImage(o); err != nil {
 		return err
 	}
+	if err := c.decodeArchive(o); err != nil {
+		return err
+	}
 	if c.AdditionalPaths, err = o.strList("additionalPaths", false); err != nil {
 		return err
 	}

@@ -83,3 +83,31 @@ func TestBuildArchiveFormats(t *testing.T) {
 		}
 	}
 }
+
+// TestBuildArchiveKeys: compressionLevel reaches the compressor (gzip's
+// header says level 1) and hyperv's vmFileName names the vhdx.
+func TestBuildArchiveKeys(t *testing.T) {
+	oracle.Need(t, "gzip")
+	root := buildTree(t)
+	out := filepath.Join(t.TempDir(), "gz")
+	cfg := map[string]any{"root": root, "partitionTableType": "none", "additionalSpace": "8M", "format": "raw-gzip", "compressionLevel": 1}
+	if _, err := build(t, cfg, out); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(out, "nixos.img.gz"))
+	if err != nil || len(b) < 10 || b[8] != 4 {
+		t.Errorf("gzip header %x (%v), want XFL 4 (level 1)", b[:min(len(b), 10)], err)
+	}
+	if r := oracle.Run("gzip", "-t", filepath.Join(out, "nixos.img.gz")); r.Code != 0 {
+		t.Errorf("%s", r)
+	}
+	out = filepath.Join(t.TempDir(), "vhdx")
+	cfg = map[string]any{"root": root, "partitionTableType": "none", "additionalSpace": "8M", "format": "vhdx",
+		"hyperv": map[string]any{"vmFileName": "nixos-test-x86_64-linux.vhdx"}}
+	if _, err := build(t, cfg, out); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(out, "nixos-test-x86_64-linux.vhdx")); err != nil {
+		t.Error(err)
+	}
+}

@@ -111,6 +111,7 @@ func writeContainer(out, raw *os.File, plan *BuildPlan) error {
 	// noZeroScan reaches the container only where it can share clusters.
 	co := container.Options{Timestamp: plan.Epoch, NoZeroScan: cfg.NoZeroScan && cfg.Format == container.QCOW2}
 	vmImageOptions(cfg, &co)
+	co.Level = cfg.CompressionLevel // gce, raw-gzip, raw-zstd
 	if err := container.Write(out, src, cfg.Format, co); err != nil {
 		return fmt.Errorf("%s: %w", cfg.Format, err)
 	}

@@ -47,6 +47,9 @@
 , # vmware-image.nix's and virtualbox-image.nix's options, or null.
   vmware ? null
 , virtualbox ? null
+, # hyperv-image.nix's options and the archive formats' level, or null.
+  hyperv ? null
+, compressionLevel ? null
 }:
 let
   # The value of an optional key of a contents entry, as a one-key set.
@@ -72,3 +75,5 @@ in
 } // (if system == null then { } else { inherit system; })
   // (if vmware == null then { } else { inherit vmware; })
   // (if virtualbox == null then { } else { inherit virtualbox; })
+  // (if hyperv == null then { } else { inherit hyperv; })
+  // (if compressionLevel == null then { } else { inherit compressionLevel; })

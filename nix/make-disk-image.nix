@@ -13,6 +13,9 @@
                     of copying them, where the store is on XFS or btrfs
      vmware, virtualbox  vmware-image.nix's and virtualbox-image.nix's
                     options for format "vmdk" and "ova" (config/doc.go)
+     hyperv, compressionLevel  hyperv-image.nix's { vmFileName } for
+                    format "vhdx"; the gzip or zstd level of formats "gce",
+                    "raw-gzip" and "raw-zstd" (config/doc.go)
 
    The root is staged as make-disk-image.nix stages it: the closure of the system (and
    the channel, and additionalPaths) is registered from pkgs.closureInfo,
@@ -100,6 +103,12 @@
 , # With format "ova": virtualbox-image.nix's options { vmName, vmFileName,
   # memorySize } and cpus, osType, nicType, storageController; null: its defaults.
   virtualbox ? null
+, # With format "vhdx": hyperv-image.nix's options { vmFileName }; null:
+  # ${baseName}.vhdx.
+  hyperv ? null
+, # With format "gce" or "raw-gzip": gzip's level (1-9, the modules'
+  # compressionLevel); with "raw-zstd": zstd's (1-19); null: 6 and 3.
+  compressionLevel ? null
 , # The target's Nix system name (x86_64-linux, aarch64-linux,
   # riscv64-linux): the removable-media path of a native systemd-boot and
   # the machine of the installBootLoader step. pkgs is the target's, so
@@ -250,7 +259,7 @@ let
       installBootLoader touchEFIVars efiVariables fsType label configFile
       postVM memSize onlyNixStore name format deterministic rootGPUID
       rootFSUID copyChannel nixpkgsCompat noZeroScan baseName nixpkgsRelease system
-      vmware virtualbox;
+      vmware virtualbox hyperv compressionLevel;
     # Staged below by `nix copy`, with their closure and registration.
     additionalPaths = [];
     vm = if installBootLoader then vm else null;
