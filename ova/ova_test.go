@@ -121,6 +121,9 @@ func TestOVA(t *testing.T) {
 	p := filepath.Join(dir, "nixos.ova")
 	opts := Options{Name: "NixOS 25.05 <test> & co", Base: "nixos", MemoryMiB: 2048, CPUs: 2, ModTime: 1700000000}
 	writeOVA(t, src, p, opts)
+	if left, _ := filepath.Glob(filepath.Join(dir, ".purefs-ova-*")); len(left) != 0 {
+		t.Errorf("temporary files left: %v", left)
+	}
 
 	// (1) GNU tar: members, order, owner, mode, time.
 	r := oracle.Run("tar", "--numeric-owner", "--full-time", "-tvf", p)

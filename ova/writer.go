@@ -119,20 +119,24 @@ func check(opts Options) (settings, error) {
 // ustar archive of (1) the OVF 1.0 descriptor Base.ovf, (2) the
 // streamOptimized disk Base-disk001.vmdk and (3) the manifest Base.mf
 // with the SHA-256 of both, in the form `SHA256(name)= hex`. The disk is
-// written to a temporary file next to dst first (its size goes into the
-// descriptor, which comes first), then copied in. Write does not close or
+// written to an unlinked temporary file next to dst first (its size goes
+// into the descriptor, which comes first), then copied in. Write does not close or
 // sync dst.
 func Write(dst *os.File, src sparse.Source, opts Options) error {
 	s, err := check(opts)
 	if err != nil {
 		return err
 	}
+	// The disk's temporary file is unlinked at once: nothing is left
+	// behind, whatever ends the process.
 	tmp, err := os.CreateTemp(filepath.Dir(dst.Name()), ".purefs-ova-*.vmdk")
 	if err != nil {
 		return fmt.Errorf("ova: %w", err)
 	}
-	defer os.Remove(tmp.Name())
 	defer tmp.Close()
+	if err := os.Remove(tmp.Name()); err != nil {
+		return fmt.Errorf("ova: %w", err)
+	}
 	if err := vmdk.Write(tmp, src, s.VMDK); err != nil {
 		return err
 	}
