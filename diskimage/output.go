@@ -19,7 +19,8 @@ var ErrInterrupted = errors.New("diskimage: build interrupted")
 // The output transaction
 //
 // A build's outputs (the image, efi-vars.fd, nix-support/) become visible
-// at one commit point, never before, and never partly:
+// at one commit point, never before, and never partly (with one exception,
+// postVM into an existing OutDir, below):
 //
 //   - Where OutDir does not exist (the Nix case: $out), everything is
 //     written in a sibling directory named ".NAME.purefs-tmp-PID" (NAME
@@ -43,12 +44,17 @@ var ErrInterrupted = errors.New("diskimage: build interrupted")
 //     replace are kept in the temporary directory, and a failed or
 //     interrupted postVM puts them back and removes what postVM added to
 //     OutDir and OutDir/nix-support; postVM's changes to other files are
-//     not undone.
+//     not undone. That is the exception: while postVM runs, the new
+//     outputs are visible, and a SIGKILL or a power loss then leaves them
+//     (and postVM's partial work) in place; the set-aside files go with
+//     the temporary directory.
 //
 // A SIGKILL or a power loss before the commit leaves only those
 // temporaries (and the link, while postVM runs); the next build into the
 // same OutDir removes them: exactly the names above, with the PID of a
-// process that no longer exists.
+// process that no longer exists. A postVM killed with purefs (its own
+// process group) is not waited for; a stop (SIGINT, SIGTERM, SIGHUP)
+// kills it and waits for it before removing anything.
 
 // Interrupt lets a signal handler stop a build in progress. The zero value
 // is ready to use; one Interrupt serves one build.
