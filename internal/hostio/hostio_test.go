@@ -254,3 +254,33 @@ func TestPrefetch(t *testing.T) {
 		}
 	})
 }
+
+// TestWriteIovSplits: a write of many slices, larger than one call
+// takes, lands whole at its offset with the fast path and the fallback.
+func TestWriteIovSplits(t *testing.T) {
+	var iov [][]byte
+	var want []byte
+	for i := range 40 {
+		b := pattern(100<<10+i*37, byte(i))
+		iov = append(iov, b)
+		want = append(want, b...)
+	}
+	withPortable(t, func(t *testing.T, _ bool) {
+		f, err := os.Create(filepath.Join(t.TempDir(), "img"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		w := Window{F: f, Off: 512}
+		if err := w.WriteIov(append([][]byte(nil), iov...), 1000); err != nil {
+			t.Fatal(err)
+		}
+		got := make([]byte, len(want))
+		if _, err := f.ReadAt(got, 512+1000); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Error("the bytes written differ")
+		}
+	})
+}

@@ -100,7 +100,17 @@ func (w Window) WriteIov(iov [][]byte, off int64) error {
 		return nil
 	}
 	for len(iov) > 0 {
-		n, err := pwritev(fd, iov, w.Off+off)
+		// At most about maxWrite bytes a call: in one call of many
+		// MiB the kernel spends more (large page-cache folios, memory
+		// compaction) than the calls saved.
+		part, sum := iov, 0
+		for k, b := range iov {
+			if sum += len(b); sum >= maxWrite {
+				part = iov[:k+1]
+				break
+			}
+		}
+		n, err := pwritev(fd, part, w.Off+off)
 		if err == unix.EINTR {
 			continue
 		}
@@ -123,6 +133,10 @@ func (w Window) WriteIov(iov [][]byte, off int64) error {
 	}
 	return nil
 }
+
+// maxWrite is the size from which WriteIov splits a write into several
+// pwritev calls (whole slices each, at least one).
+const maxWrite = 1 << 20
 
 func pwriteFull(fd int, b []byte, off int64) error {
 	for len(b) > 0 {
