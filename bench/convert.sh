@@ -15,8 +15,10 @@
 #
 # Each row converts the same input with both tools, alternating runs, and
 # prints the best wall time of each, the speed-up (peer time / purefs
-# time), the best CPU time (user + system) of each and the output sizes. qemu-img runs with -t unsafe (no flush at the
-# end), since purefs convert does not sync either. To add a row, add a line
+# time), the best CPU time (user + system) of each and the output sizes.
+# purefs convert syncs its output before renaming it into place, so every
+# peer's output is synced too (`sync OUT` after it: qemu-img convert's
+# default cache mode does not flush the data). To add a row, add a line
 # to ROWS: name, purefs convert arguments, qemu-img convert arguments.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -80,9 +82,9 @@ for row in "${ROWS[@]}"; do
     read -r w c < <(timed "$purefs" convert $pargs "$img" "$dir/out.p"); pw+=("$w") pc+=("$c")
     if [[ $qargs == sh:* ]]; then
       peer=${qargs#sh:}; peer=${peer//IMG/$img}; peer=${peer//DIR/$dir}; peer=${peer//OUT/$dir/out.q}
-      read -r w c < <(timed sh -c "$peer"); qw+=("$w") qc+=("$c")
+      read -r w c < <(timed sh -c "$peer && sync $dir/out.q"); qw+=("$w") qc+=("$c")
     else
-      read -r w c < <(timed qemu-img convert -t unsafe -f raw $qargs "$img" "$dir/out.q"); qw+=("$w") qc+=("$c")
+      read -r w c < <(timed sh -c "qemu-img convert -f raw $qargs $img $dir/out.q && sync $dir/out.q"); qw+=("$w") qc+=("$c")
     fi
   done
   ps=$(stat -c %s "$dir/out.p") qs=$(stat -c %s "$dir/out.q")
