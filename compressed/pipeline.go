@@ -33,6 +33,7 @@ type pipeline struct {
 	zeroDict []byte
 	order    chan *job
 	work     chan *job
+	slots    chan struct{} // one per chunk buffer in flight
 	workers  sync.WaitGroup
 	done     chan struct{} // closed when the output goroutine ends
 	out      struct {
@@ -61,8 +62,11 @@ func newPipeline(w io.Writer, chunk, dictSize, workers int, newFunc func() compr
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
+	// Chunks of zeros cost no buffer: many may queue behind a chunk being
+	// compressed while the next chunks with data reach idle workers.
 	p := &pipeline{w: w, chunk: chunk, dictSize: dictSize, newFunc: newFunc,
-		order: make(chan *job, 2*workers), work: make(chan *job, workers), done: make(chan struct{})}
+		order: make(chan *job, 1024), work: make(chan *job, workers), slots: make(chan struct{}, 2*workers),
+		done: make(chan struct{})}
 	if dictSize > 0 {
 		p.zeroDict = make([]byte, dictSize)
 	}
@@ -100,6 +104,7 @@ func (p *pipeline) output() {
 			<-j.done
 			b, crc, n = j.out.Bytes(), j.crc, int64(len(j.data))
 			p.free.Put(j.data[:0])
+			<-p.slots
 		}
 		if p.out.err == nil {
 			if _, err := p.w.Write(b); err != nil {
@@ -127,6 +132,7 @@ func (p *pipeline) submit() {
 		p.buf = p.buf[:0]
 		return
 	}
+	p.slots <- struct{}{}
 	j := &job{data: p.buf, dict: p.tail, done: make(chan struct{})}
 	if p.dictSize > 0 {
 		p.tail = bytes.Clone(j.data[max(0, len(j.data)-p.dictSize):])
