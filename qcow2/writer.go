@@ -7,10 +7,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime"
 	"slices"
-	"sync"
 
+	"github.com/purefs/purefs/internal/blockpipe"
 	"github.com/purefs/purefs/internal/hostio"
 	"github.com/purefs/purefs/sparse"
 )
@@ -473,20 +472,14 @@ func wrapWrite(err error) error {
 	return nil
 }
 
-// A job is a run of virtual clusters [first, first+n) read and encoded by
-// one worker. Only spans (the source's data ranges inside the run) are
-// read; the rest of the run reads as zeros.
-type job struct {
-	first int64
-	n     int64
-	spans []sparse.Range
-	buf   []byte // n clusters of source data
+// clusters is a job's results, per cluster of the job.
+type clusters struct {
 	out   []byte // compressed clusters, back to back
 	kinds []kind // per cluster
 	ends  []int  // per compressed cluster: end of its data in out
-	err   error
-	done  chan struct{}
 }
+
+type job = blockpipe.Job[*clusters]
 
 type kind uint8
 
@@ -496,128 +489,52 @@ const (
 	kindCompressed
 )
 
-// data reads and places every data cluster of src: a producer cuts the
-// data ranges into jobs, workers read and encode them, and the calling
-// goroutine places their results in order.
+// data reads and places every data cluster of src: workers read and
+// encode runs of clusters, and the calling goroutine places their results
+// in order (see internal/blockpipe).
 func (w *writer) data(src sparse.Source, ranges []sparse.Range, opts Options) error {
 	g := w.g
-	workers := opts.Workers
-	if workers == 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
 	batch := max(1, int64(1<<20)>>g.clusterBits)
-	pool := sync.Pool{New: func() any {
-		return &job{buf: make([]byte, batch*g.cs), kinds: make([]kind, batch), ends: make([]int, batch)}
-	}}
-	quit := make(chan struct{})
-	work := make(chan *job, workers)
-	order := make(chan *job, 4*workers)
-	var wg sync.WaitGroup
-
-	var rangeErr error
-	wg.Add(1)
-	go func() { // producer
-		defer wg.Done()
-		defer close(order)
-		defer close(work)
-		var cur *job
-		emit := func() bool {
-			j := cur
-			cur = nil
-			select {
-			case order <- j:
-			case <-quit:
-				return false
-			}
-			select {
-			case work <- j:
-			case <-quit:
-				return false
-			}
-			return true
-		}
-		prevEnd := int64(0)
-		for _, r := range ranges {
-			start, end := max(r.Off, prevEnd), min(r.End(), src.Size())
-			if r.Off < 0 || r.Len < 0 {
-				rangeErr = fmt.Errorf("qcow2: source reports a bad data range %+v", r)
-				break
-			}
-			for off := start; off < end; {
-				c := off >> g.clusterBits
-				if cur != nil && c >= cur.first+batch {
-					if !emit() {
-						return
-					}
-				}
-				if cur == nil {
-					cur = pool.Get().(*job)
-					cur.first, cur.n, cur.spans, cur.err = c, 0, cur.spans[:0], nil
-					cur.done = make(chan struct{})
-				}
-				stop := min(end, (cur.first+batch)<<g.clusterBits)
-				cur.spans = append(cur.spans, sparse.Range{Off: off, Len: stop - off})
-				cur.n = (stop+g.cs-1)>>g.clusterBits - cur.first
-				off = stop
-			}
-			prevEnd = max(prevEnd, end)
-		}
-		if cur != nil {
-			emit()
-		}
-	}()
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			enc := newEncoder(g, opts.Compress)
-			for j := range work {
-				j.err = enc.run(j, src)
-				close(j.done)
-			}
-		}()
-	}
-
-	err := func() error {
-		for j := range order {
-			<-j.done
-			if j.err != nil {
-				return j.err
-			}
-			prev := 0
-			for i := int64(0); i < j.n; i++ {
-				vc := j.first + i
-				var err error
-				switch j.kinds[i] {
-				case kindRaw: // with the raw clusters that follow it
-					k := i + 1
-					for k < j.n && j.kinds[k] == kindRaw {
-						k++
-					}
-					err = w.putClusters(vc, j.buf[i*g.cs:k*g.cs])
-					i = k - 1
-				case kindCompressed:
-					err = w.putCompressed(vc, j.out[prev:j.ends[i]])
-					prev = j.ends[i]
-				}
-				if err != nil {
-					return err
-				}
-			}
-			pool.Put(j)
-		}
-		return rangeErr
-	}()
-	if err != nil {
-		close(quit)
-		for range order { // let the producer and workers finish
-		}
-	}
-	wg.Wait()
-	return err
+	return blockpipe.Run(src, ranges, blockpipe.Config[*clusters]{
+		Name:      "qcow2",
+		BlockSize: g.cs,
+		JobBlocks: batch,
+		Workers:   opts.Workers,
+		NewAux: func() *clusters {
+			return &clusters{kinds: make([]kind, batch), ends: make([]int, batch)}
+		},
+		NewEncoder: func() func(*job) error { return newEncoder(g, opts.Compress).run },
+		Place:      w.place,
+	})
 }
 
-// encoder is one worker's reading and compression state.
+// place stores a job's clusters that hold data.
+func (w *writer) place(j *job) error {
+	cs, a := w.g.cs, j.Aux
+	prev := 0
+	for i := int64(0); i < j.N; i++ {
+		vc := j.First + i
+		var err error
+		switch a.kinds[i] {
+		case kindRaw: // with the raw clusters that follow it
+			k := i + 1
+			for k < j.N && a.kinds[k] == kindRaw {
+				k++
+			}
+			err = w.putClusters(vc, j.Buf[i*cs:k*cs])
+			i = k - 1
+		case kindCompressed:
+			err = w.putCompressed(vc, a.out[prev:a.ends[i]])
+			prev = a.ends[i]
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// encoder is one worker's compression state.
 type encoder struct {
 	g        geometry
 	compress bool
@@ -632,40 +549,27 @@ func newEncoder(g geometry, compress bool) *encoder {
 	return e
 }
 
-// run reads j's spans and classifies (and compresses) each cluster.
-func (e *encoder) run(j *job, src sparse.Source) error {
-	cs := e.g.cs
-	buf := j.buf[:j.n*cs]
-	clear(buf)
-	base := j.first * cs
-	for _, s := range j.spans {
-		p := buf[s.Off-base : s.End()-base]
-		n, err := src.ReadAt(p, s.Off)
-		if n < len(p) {
-			if err == nil || errors.Is(err, io.EOF) {
-				err = io.ErrUnexpectedEOF
-			}
-			return fmt.Errorf("qcow2: reading the source at %d: %w", s.Off+int64(n), err)
-		}
-	}
-	j.out = j.out[:0]
-	for i := range j.n {
-		c := buf[i*cs : (i+1)*cs]
+// run classifies (and compresses) each cluster of j, read into j.Buf.
+func (e *encoder) run(j *job) error {
+	cs, a := e.g.cs, j.Aux
+	a.out = a.out[:0]
+	for i := range j.N {
+		c := j.Buf[i*cs : (i+1)*cs]
 		switch {
 		case sparse.IsZero(c):
-			j.kinds[i] = kindZero
+			a.kinds[i] = kindZero
 		case !e.compress:
-			j.kinds[i] = kindRaw
+			a.kinds[i] = kindRaw
 		default:
-			start := len(j.out)
+			start := len(a.out)
 			var ok bool
-			j.out, ok = e.c.compress(j.out, c)
-			if ok && len(j.out)-start < int(cs) {
-				j.kinds[i] = kindCompressed
-				j.ends[i] = len(j.out)
+			a.out, ok = e.c.compress(a.out, c)
+			if ok && len(a.out)-start < int(cs) {
+				a.kinds[i] = kindCompressed
+				a.ends[i] = len(a.out)
 			} else {
-				j.out = j.out[:start]
-				j.kinds[i] = kindRaw
+				a.out = a.out[:start]
+				a.kinds[i] = kindRaw
 			}
 		}
 	}

@@ -3,18 +3,15 @@ package vmdk
 import (
 	"crypto/sha256"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"hash/crc32"
-	"io"
 	"os"
-	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/klauspost/compress/zlib"
 
+	"github.com/purefs/purefs/internal/blockpipe"
 	"github.com/purefs/purefs/internal/hostio"
 	"github.com/purefs/purefs/internal/uuid"
 	"github.com/purefs/purefs/sparse"
@@ -433,155 +430,73 @@ func (s *seqWriter) put(p []byte) error {
 	return nil
 }
 
-// A job is a run of grains [first, first+n) read and encoded by one
-// worker. Only spans (the source's data ranges inside the run) are read;
-// the rest reads as zeros.
-type job struct {
-	first int64
-	n     int64
-	spans []sparse.Range
-	buf   []byte   // n grains of source data
-	crcs  []uint32 // per grain; a zero grain is marked by zero[i]
-	zero  []bool
-	out   []byte // stream: encoded grains back to back
-	ends  []int  // stream: per grain, end of its encoding in out
-	err   error
-	done  chan struct{}
+// grains is a job's results, per grain of the job.
+type grains struct {
+	crcs []uint32 // per grain; a zero grain is marked by zero[i]
+	zero []bool
+	out  []byte // stream: encoded grains back to back
+	ends []int  // stream: per grain, end of its encoding in out
 }
+
+type job = blockpipe.Job[*grains]
 
 // jobGrains is the number of grains per job (1 MiB).
 const jobGrains = 16
 
-// data reads and places every grain of src that holds data: a producer
-// cuts the data ranges into jobs, workers read (and for a stream,
-// compress) them, and the calling goroutine places their results in
-// order, so the output does not depend on the number of workers.
+// data reads and places every grain of src that holds data: workers read
+// (and for a stream, compress) runs of grains, and the calling goroutine
+// places their results in order, so the output does not depend on the
+// number of workers (see internal/blockpipe).
 func (w *writer) data(src sparse.Source, ranges []sparse.Range, workers int) error {
 	l := w.l
-	if workers == 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
 	if l.stream {
 		w.gd = make([]uint32, l.gtCount)
 	}
-	size := src.Size()
-	pool := sync.Pool{New: func() any {
-		return &job{buf: make([]byte, jobGrains*grainSize), crcs: make([]uint32, jobGrains),
-			zero: make([]bool, jobGrains), ends: make([]int, jobGrains)}
-	}}
-	quit := make(chan struct{})
-	work := make(chan *job, workers)
-	order := make(chan *job, 4*workers)
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { // producer
-		defer wg.Done()
-		defer close(order)
-		defer close(work)
-		var cur *job
-		emit := func() bool {
-			j := cur
-			cur = nil
-			select {
-			case order <- j:
-			case <-quit:
-				return false
-			}
-			select {
-			case work <- j:
-			case <-quit:
-				return false
-			}
-			return true
-		}
-		for _, r := range ranges {
-			end := min(r.End(), size)
-			for off := r.Off; off < end; {
-				g := off / grainSize
-				if cur != nil && g >= cur.first+jobGrains {
-					if !emit() {
-						return
-					}
-				}
-				if cur == nil {
-					cur = pool.Get().(*job)
-					cur.first, cur.n, cur.spans, cur.err = g, 0, cur.spans[:0], nil
-					cur.done = make(chan struct{})
-				}
-				stop := min(end, (cur.first+jobGrains)*grainSize)
-				cur.spans = append(cur.spans, sparse.Range{Off: off, Len: stop - off})
-				cur.n = (stop+grainSize-1)/grainSize - cur.first
-				off = stop
-			}
-		}
-		if cur != nil {
-			emit()
-		}
-	}()
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			e := newEncoder(l)
-			for j := range work {
-				j.err = e.run(j, src)
-				close(j.done)
-			}
-		}()
-	}
-	err := func() error {
-		for j := range order {
-			<-j.done
-			if j.err != nil {
-				return j.err
-			}
-			if err := w.place(j); err != nil {
-				return err
-			}
-			pool.Put(j)
-		}
-		return nil
-	}()
-	if err != nil {
-		close(quit)
-		for range order { // let the producer and workers finish
-		}
-	}
-	wg.Wait()
-	return err
+	return blockpipe.Run(src, ranges, blockpipe.Config[*grains]{
+		Name:      "vmdk",
+		BlockSize: grainSize,
+		JobBlocks: jobGrains,
+		Workers:   workers,
+		NewAux: func() *grains {
+			return &grains{crcs: make([]uint32, jobGrains), zero: make([]bool, jobGrains), ends: make([]int, jobGrains)}
+		},
+		NewEncoder: func() func(*job) error { return newEncoder(l).run },
+		Place:      w.place,
+	})
 }
 
 // place stores a job's grains that hold data.
 func (w *writer) place(j *job) error {
+	a := j.Aux
 	prev := 0
-	for i := int64(0); i < j.n; i++ {
-		if j.zero[i] {
+	for i := int64(0); i < j.N; i++ {
+		if a.zero[i] {
 			continue
 		}
-		g := j.first + i
+		g := j.First + i
 		if !w.l.stream { // with the data grains that follow it
 			k := i + 1
-			for k < j.n && !j.zero[k] {
+			for k < j.N && !a.zero[k] {
 				k++
 			}
 			for m := i; m < k; m++ {
-				w.digest.Add(&sparse.Block{Idx: j.first + m, CRC: j.crcs[m]})
+				w.digest.Add(&sparse.Block{Idx: j.First + m, CRC: a.crcs[m]})
 			}
-			if err := w.putRaw(g, j.buf[i*grainSize:k*grainSize]); err != nil {
+			if err := w.putRaw(g, j.Buf[i*grainSize:k*grainSize]); err != nil {
 				return err
 			}
 			i = k - 1
 			continue
 		}
-		w.digest.Add(&sparse.Block{Idx: g, CRC: j.crcs[i]})
+		w.digest.Add(&sparse.Block{Idx: g, CRC: a.crcs[i]})
 		start := prev
 		if i > 0 {
-			start = j.ends[i-1]
+			start = a.ends[i-1]
 		}
-		if err := w.putCompressed(g, j.out[start:j.ends[i]]); err != nil {
+		if err := w.putCompressed(g, a.out[start:a.ends[i]]); err != nil {
 			return err
 		}
-		prev = j.ends[i]
+		prev = a.ends[i]
 	}
 	return nil
 }
@@ -614,36 +529,25 @@ func (w *appendWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// run reads j's spans, finds its zero grains, and for a stream encodes
-// every other grain: marker (lba, size), zlib stream, zeros to a sector.
-func (e *encoder) run(j *job, src sparse.Source) error {
-	buf := j.buf[:j.n*grainSize]
-	clear(buf)
-	base := j.first * grainSize
-	for _, s := range j.spans {
-		p := buf[s.Off-base : s.End()-base]
-		n, err := src.ReadAt(p, s.Off)
-		if n < len(p) {
-			if err == nil || errors.Is(err, io.EOF) {
-				err = io.ErrUnexpectedEOF
-			}
-			return fmt.Errorf("vmdk: reading the source at %d: %w", s.Off+int64(n), err)
-		}
-	}
-	j.out = j.out[:0]
-	for i := range j.n {
-		c := buf[i*grainSize : (i+1)*grainSize]
-		j.zero[i] = sparse.IsZero(c)
-		if j.zero[i] {
-			j.ends[i] = len(j.out)
+// run finds the zero grains of j, read into j.Buf, and for a stream
+// encodes every other grain: marker (lba, size), zlib stream, zeros to a
+// sector.
+func (e *encoder) run(j *job) error {
+	a := j.Aux
+	a.out = a.out[:0]
+	for i := range j.N {
+		c := j.Buf[i*grainSize : (i+1)*grainSize]
+		a.zero[i] = sparse.IsZero(c)
+		if a.zero[i] {
+			a.ends[i] = len(a.out)
 			continue
 		}
-		j.crcs[i] = crc32.Checksum(c, castagnoli)
+		a.crcs[i] = crc32.Checksum(c, castagnoli)
 		if !e.l.stream {
 			continue
 		}
-		start := len(j.out)
-		e.aw.b = append(j.out, make([]byte, grainMarkerLen)...)
+		start := len(a.out)
+		e.aw.b = append(a.out, make([]byte, grainMarkerLen)...)
 		e.zw.Reset(&e.aw)
 		if _, err := e.zw.Write(c); err != nil {
 			return fmt.Errorf("vmdk: compressing: %w", err)
@@ -652,13 +556,13 @@ func (e *encoder) run(j *job, src sparse.Source) error {
 			return fmt.Errorf("vmdk: compressing: %w", err)
 		}
 		out := e.aw.b
-		binary.LittleEndian.PutUint64(out[start:], uint64((j.first+i)*grainSectors))        // lba
+		binary.LittleEndian.PutUint64(out[start:], uint64((j.First+i)*grainSectors))        // lba
 		binary.LittleEndian.PutUint32(out[start+8:], uint32(len(out)-start-grainMarkerLen)) // size
 		if pad := (len(out) - start) % sectorSize; pad != 0 {
 			out = append(out, make([]byte, sectorSize-pad)...)
 		}
-		j.out = out
-		j.ends[i] = len(j.out)
+		a.out = out
+		a.ends[i] = len(a.out)
 	}
 	return nil
 }
