@@ -85,18 +85,6 @@ func RandomGUID() (GUID, error) {
 	return g, nil
 }
 
-func hexVal(c byte) (byte, bool) {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0', true
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10, true
-	case 'A' <= c && c <= 'F':
-		return c - 'A' + 10, true
-	}
-	return 0, false
-}
-
 // SgdiskGUID returns the GUID sgdisk 1.0.9 stores when given s as
 // --disk-guid or --partition-guid, which for a malformed s is not what s
 // seems to say: sgdisk removes spaces and braces, then reads two
@@ -169,7 +157,7 @@ func scanHex(s string) (byte, bool) {
 	var v uint32
 	n := 0
 	for ; i < len(s); i++ {
-		d, ok := hexVal(s[i])
+		d, ok := uuid.HexDigit(s[i])
 		if !ok {
 			break
 		}

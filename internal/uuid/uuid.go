@@ -38,8 +38,8 @@ func Parse(s string) ([16]byte, error) {
 			i++
 			continue
 		}
-		hi, ok1 := hexVal(s[i])
-		lo, ok2 := hexVal(s[i+1])
+		hi, ok1 := HexDigit(s[i])
+		lo, ok2 := HexDigit(s[i+1])
 		if !ok1 || !ok2 {
 			return u, fmt.Errorf("%w: not a hexadecimal digit at position %d", ErrSyntax, i+1)
 		}
@@ -50,7 +50,9 @@ func Parse(s string) ([16]byte, error) {
 	return u, nil
 }
 
-func hexVal(c byte) (byte, bool) {
+// HexDigit returns the value of the hexadecimal digit c (either case), as
+// Parse reads it.
+func HexDigit(c byte) (byte, bool) {
 	switch {
 	case '0' <= c && c <= '9':
 		return c - '0', true
