@@ -75,13 +75,7 @@ func Fetch(ctx context.Context) (*Assets, error) {
 	if err != nil {
 		return nil, err
 	}
-	a.KernelVersion = strings.TrimPrefix(strings.TrimSuffix(kpkg, "-unsigned"), "linux-image-")
-	a.Kernel = filepath.Join(kroot, "boot", "vmlinuz-"+a.KernelVersion)
-	a.ModDir = filepath.Join(kroot, "lib", "modules", a.KernelVersion)
-	if _, err := os.Stat(a.ModDir); err != nil {
-		// Newer Debian kernels install modules under /usr/lib.
-		a.ModDir = filepath.Join(kroot, "usr", "lib", "modules", a.KernelVersion)
-	}
+	a.KernelVersion, a.Kernel, a.ModDir = kernelPaths(kroot, kpkg)
 	sroot, err := unpacked(ctx, dir, "systemd-boot-efi")
 	if err != nil {
 		return nil, err
@@ -120,13 +114,34 @@ func Fetch(ctx context.Context) (*Assets, error) {
 	}
 	a.OVMFCode = filepath.Join(ovmf, "OVMF_CODE.fd")
 	a.OVMFVars = filepath.Join(ovmf, "OVMF_VARS.fd")
-	for _, p := range []string{a.Kernel, a.ModDir, a.SystemdBoot, a.Busybox, a.OVMFCode, a.OVMFVars,
-		a.Extlinux, a.SyslinuxMBR, filepath.Join(a.LibDir, "libc.so.6"), filepath.Join(a.LibDir, "ld-linux-x86-64.so.2")} {
-		if _, err := os.Stat(p); err != nil {
-			return nil, fmt.Errorf("%w: expected file missing after unpacking: %w", ErrAssets, err)
-		}
+	if err := present(a.Kernel, a.ModDir, a.SystemdBoot, a.Busybox, a.OVMFCode, a.OVMFVars,
+		a.Extlinux, a.SyslinuxMBR, filepath.Join(a.LibDir, "libc.so.6"), filepath.Join(a.LibDir, "ld-linux-x86-64.so.2")); err != nil {
+		return nil, err
 	}
 	return &a, nil
+}
+
+// kernelPaths returns the kernel version, the vmlinuz and the modules
+// directory of the kernel package kpkg unpacked at kroot.
+func kernelPaths(kroot, kpkg string) (version, kernel, modDir string) {
+	version = strings.TrimPrefix(strings.TrimSuffix(kpkg, "-unsigned"), "linux-image-")
+	kernel = filepath.Join(kroot, "boot", "vmlinuz-"+version)
+	modDir = filepath.Join(kroot, "lib", "modules", version)
+	if _, err := os.Stat(modDir); err != nil {
+		// Newer Debian kernels install modules under /usr/lib.
+		modDir = filepath.Join(kroot, "usr", "lib", "modules", version)
+	}
+	return version, kernel, modDir
+}
+
+// present checks that every path exists after unpacking.
+func present(paths ...string) error {
+	for _, p := range paths {
+		if _, err := os.Stat(p); err != nil {
+			return fmt.Errorf("%w: expected file missing after unpacking: %w", ErrAssets, err)
+		}
+	}
+	return nil
 }
 
 // kernelPackage resolves linux-image-amd64 to the versioned kernel package
@@ -136,13 +151,22 @@ func kernelPackage(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if p, ok := kernelDependency(out); ok {
+		return p, nil
+	}
+	return "", fmt.Errorf("%w: apt-cache knows no kernel package behind linux-image-amd64 (run apt-get update)", ErrAssets)
+}
+
+// kernelDependency finds the versioned kernel package in the output of
+// `apt-cache depends --important linux-image-ARCH`.
+func kernelDependency(out string) (string, bool) {
 	for _, l := range strings.Split(out, "\n") {
 		l = strings.TrimSpace(l)
 		if p, ok := strings.CutPrefix(l, "Depends: "); ok && strings.HasPrefix(p, "linux-image-") {
-			return strings.TrimSpace(p), nil
+			return strings.TrimSpace(p), true
 		}
 	}
-	return "", fmt.Errorf("%w: apt-cache knows no kernel package behind linux-image-amd64 (run apt-get update)", ErrAssets)
+	return "", false
 }
 
 // unpacked returns dir/pkg/root, downloading and unpacking pkg first if
@@ -157,7 +181,33 @@ func unpacked(ctx context.Context, dir, pkg string) (string, error) {
 // unpackedWith is unpacked with download, which must leave pkg's .deb in
 // the directory it is given.
 func unpackedWith(ctx context.Context, dir, pkg string, download func(work string) error) (string, error) {
-	final := filepath.Join(dir, pkg)
+	return cached(dir, pkg, func(tmp string) (string, error) {
+		// apt drops privileges to _apt when it can; let it write here.
+		os.Chmod(tmp, 0o777)
+		if err := download(tmp); err != nil {
+			return "", err
+		}
+		debs, _ := filepath.Glob(filepath.Join(tmp, "*.deb"))
+		if len(debs) != 1 {
+			return "", fmt.Errorf("%w: apt-get download %s left %d .deb files", ErrAssets, pkg, len(debs))
+		}
+		if _, err := run(ctx, tmp, "dpkg-deb", "-x", debs[0], filepath.Join(tmp, "root")); err != nil {
+			return "", err
+		}
+		if err := os.Remove(debs[0]); err != nil {
+			return "", fmt.Errorf("%w: %w", ErrAssets, err)
+		}
+		return filepath.Base(debs[0]), nil
+	})
+}
+
+// cached returns dir/name/root, making it first with fill unless a
+// complete copy is there. fill works in a new directory tmp under dir,
+// makes tmp/root and returns the line to record in tmp/complete; tmp then
+// takes the name dir/name, so that a copy is either complete or absent.
+// The caller holds dir's lock.
+func cached(dir, name string, fill func(tmp string) (string, error)) (string, error) {
+	final := filepath.Join(dir, name)
 	root := filepath.Join(final, "root")
 	if _, err := os.Stat(filepath.Join(final, "complete")); err == nil {
 		return root, nil
@@ -165,27 +215,16 @@ func unpackedWith(ctx context.Context, dir, pkg string, download func(work strin
 	if err := os.RemoveAll(final); err != nil {
 		return "", fmt.Errorf("%w: %w", ErrAssets, err)
 	}
-	tmp, err := os.MkdirTemp(dir, pkg+".tmp-")
+	tmp, err := os.MkdirTemp(dir, name+".tmp-")
 	if err != nil {
 		return "", fmt.Errorf("%w: %w", ErrAssets, err)
 	}
 	defer os.RemoveAll(tmp)
-	// apt drops privileges to _apt when it can; let it write here.
-	os.Chmod(tmp, 0o777)
-	if err := download(tmp); err != nil {
+	stamp, err := fill(tmp)
+	if err != nil {
 		return "", err
 	}
-	debs, _ := filepath.Glob(filepath.Join(tmp, "*.deb"))
-	if len(debs) != 1 {
-		return "", fmt.Errorf("%w: apt-get download %s left %d .deb files", ErrAssets, pkg, len(debs))
-	}
-	if _, err := run(ctx, tmp, "dpkg-deb", "-x", debs[0], filepath.Join(tmp, "root")); err != nil {
-		return "", err
-	}
-	if err := os.Remove(debs[0]); err != nil {
-		return "", fmt.Errorf("%w: %w", ErrAssets, err)
-	}
-	if err := os.WriteFile(filepath.Join(tmp, "complete"), []byte(filepath.Base(debs[0])+"\n"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(tmp, "complete"), []byte(stamp+"\n"), 0o644); err != nil {
 		return "", fmt.Errorf("%w: %w", ErrAssets, err)
 	}
 	if err := os.Chmod(tmp, 0o755); err != nil {
@@ -197,20 +236,32 @@ func unpackedWith(ctx context.Context, dir, pkg string, download func(work strin
 	return root, nil
 }
 
-// run runs a command with a time limit and returns its standard output
-// followed by its standard error.
+// run runs a command with a time limit of 10 minutes (see runEnv).
 func run(ctx context.Context, dir, name string, args ...string) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	return runEnv(ctx, 10*time.Minute, dir, nil, name, args...)
+}
+
+// runEnv runs a command in dir with a time limit, LC_ALL=C and env added
+// to the environment, and returns its standard output followed by its
+// standard error; a failure's error ends with the last 4000 bytes of
+// them.
+func runEnv(ctx context.Context, limit time.Duration, dir string, env []string, name string, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "LC_ALL=C")
+	cmd.Env = append(append(os.Environ(), "LC_ALL=C"), env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("%w: %s %s: %w\n%s", ErrAssets, name, strings.Join(args, " "), err, stderr.Bytes())
+		return "", fmt.Errorf("%w: %s %s: %w\n%s", ErrAssets, name, strings.Join(args, " "), err, tail(stdout.String()+stderr.String()))
 	}
 	return stdout.String() + stderr.String(), nil
+}
+
+// tail is the last 4000 bytes of s.
+func tail(s string) string {
+	return s[max(0, len(s)-4000):]
 }
 
 // lockDir takes an exclusive lock on dir/.lock, waiting at most until ctx

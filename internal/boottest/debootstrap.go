@@ -106,59 +106,30 @@ func Debootstrap(ctx context.Context, t Tree) (string, error) {
 		return "", err
 	}
 	defer unlock()
-	if _, err := os.Stat(filepath.Join(final, "complete")); err == nil {
-		return root, nil // made by another process while we waited
-	}
-	if err := os.RemoveAll(final); err != nil {
-		return "", fmt.Errorf("%w: %w", ErrAssets, err)
-	}
-	tmp, err := os.MkdirTemp(dir, t.key()+".tmp-")
-	if err != nil {
-		return "", fmt.Errorf("%w: %w", ErrAssets, err)
-	}
-	defer os.RemoveAll(tmp)
-	args := []string{}
-	if t.Variant != "" {
-		args = append(args, "--variant="+t.Variant)
-	}
-	if t.Arch != "" {
-		args = append(args, "--arch="+t.Arch)
-	}
-	if len(t.Include) > 0 {
-		args = append(args, "--include="+strings.Join(t.Include, ","))
-	}
-	if t.Foreign {
-		args = append(args, "--foreign")
-	}
-	args = append(args, t.Suite, filepath.Join(tmp, "root"), Mirror())
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "debootstrap", args...)
-	cmd.Env = append(os.Environ(), "LC_ALL=C", "DEBIAN_FRONTEND=noninteractive")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		tail := string(out)
-		if len(tail) > 4000 {
-			tail = tail[len(tail)-4000:]
+	// cached looks again: another process may have made it meanwhile.
+	return cached(dir, t.key(), func(tmp string) (string, error) {
+		args := []string{}
+		if t.Variant != "" {
+			args = append(args, "--variant="+t.Variant)
 		}
-		if log, lerr := os.ReadFile(filepath.Join(tmp, "root", "debootstrap", "debootstrap.log")); lerr == nil && len(log) > 0 {
-			if len(log) > 4000 {
-				log = log[len(log)-4000:]
+		if t.Arch != "" {
+			args = append(args, "--arch="+t.Arch)
+		}
+		if len(t.Include) > 0 {
+			args = append(args, "--include="+strings.Join(t.Include, ","))
+		}
+		if t.Foreign {
+			args = append(args, "--foreign")
+		}
+		args = append(args, t.Suite, filepath.Join(tmp, "root"), Mirror())
+		if _, err := runEnv(ctx, 30*time.Minute, "", []string{"DEBIAN_FRONTEND=noninteractive"}, "debootstrap", args...); err != nil {
+			if log, lerr := os.ReadFile(filepath.Join(tmp, "root", "debootstrap", "debootstrap.log")); lerr == nil && len(log) > 0 {
+				return "", fmt.Errorf("%w\ndebootstrap.log:\n%s", err, tail(string(log)))
 			}
-			tail += "\ndebootstrap.log:\n" + string(log)
+			return "", err
 		}
-		return "", fmt.Errorf("%w: debootstrap %s: %w\n%s", ErrAssets, strings.Join(args, " "), err, tail)
-	}
-	if err := os.WriteFile(filepath.Join(tmp, "complete"), []byte(strings.Join(args, " ")+"\n"), 0o644); err != nil {
-		return "", fmt.Errorf("%w: %w", ErrAssets, err)
-	}
-	if err := os.Chmod(tmp, 0o755); err != nil {
-		return "", fmt.Errorf("%w: %w", ErrAssets, err)
-	}
-	if err := os.Rename(tmp, final); err != nil {
-		return "", fmt.Errorf("%w: %w", ErrAssets, err)
-	}
-	return root, nil
+		return strings.Join(args, " "), nil
+	})
 }
 
 var trees sync.Map // Tree.key() → *treeResult

@@ -103,14 +103,10 @@ func FetchForeign(ctx context.Context, arch string) (*ForeignAssets, error) {
 		return nil
 	}
 	get := func(pkg string) (string, error) {
-		final := filepath.Join(dir, pkg)
-		if _, err := os.Stat(filepath.Join(final, "complete")); err == nil {
-			return filepath.Join(final, "root"), nil
-		}
-		if err := update(); err != nil {
-			return "", err
-		}
 		return unpackedWith(ctx, dir, pkg, func(work string) error {
+			if err := update(); err != nil {
+				return err
+			}
 			_, err := aptForeign(ctx, dir, arch, work, "apt-get", "download", "-q", pkg)
 			return err
 		})
@@ -123,12 +119,7 @@ func FetchForeign(ctx context.Context, arch string) (*ForeignAssets, error) {
 	if err != nil {
 		return nil, err
 	}
-	a.KernelVersion = strings.TrimSuffix(strings.TrimPrefix(kpkg, "linux-image-"), "-unsigned")
-	a.Kernel = filepath.Join(kroot, "boot", "vmlinuz-"+a.KernelVersion)
-	a.ModDir = filepath.Join(kroot, "lib", "modules", a.KernelVersion)
-	if _, err := os.Stat(a.ModDir); err != nil {
-		a.ModDir = filepath.Join(kroot, "usr", "lib", "modules", a.KernelVersion)
-	}
+	a.KernelVersion, a.Kernel, a.ModDir = kernelPaths(kroot, kpkg)
 	sroot, err := get("systemd-boot-efi")
 	if err != nil {
 		return nil, err
@@ -150,10 +141,8 @@ func FetchForeign(ctx context.Context, arch string) (*ForeignAssets, error) {
 	}
 	a.FirmwareCode = filepath.Join(fw, "AAVMF_CODE.fd")
 	a.FirmwareVars = filepath.Join(fw, "AAVMF_VARS.fd")
-	for _, p := range []string{a.Kernel, a.ModDir, a.SystemdBoot, a.Busybox, a.FirmwareCode, a.FirmwareVars} {
-		if _, err := os.Stat(p); err != nil {
-			return nil, fmt.Errorf("%w: expected file missing after unpacking: %w", ErrAssets, err)
-		}
+	if err := present(a.Kernel, a.ModDir, a.SystemdBoot, a.Busybox, a.FirmwareCode, a.FirmwareVars); err != nil {
+		return nil, err
 	}
 	return a, nil
 }
@@ -172,15 +161,12 @@ func cachedKernelPackage(ctx context.Context, dir, arch string, update func() er
 	if err != nil {
 		return "", err
 	}
-	for _, l := range strings.Split(out, "\n") {
-		l = strings.TrimSpace(l)
-		if p, ok := strings.CutPrefix(l, "Depends: "); ok && strings.HasPrefix(p, "linux-image-") {
-			p = strings.TrimSuffix(strings.TrimSpace(p), ":"+arch)
-			if err := os.WriteFile(memo, []byte(p+"\n"), 0o644); err != nil {
-				return "", fmt.Errorf("%w: %w", ErrAssets, err)
-			}
-			return p, nil
+	if p, ok := kernelDependency(out); ok {
+		p = strings.TrimSuffix(p, ":"+arch)
+		if err := os.WriteFile(memo, []byte(p+"\n"), 0o644); err != nil {
+			return "", fmt.Errorf("%w: %w", ErrAssets, err)
 		}
+		return p, nil
 	}
 	return "", fmt.Errorf("%w: apt-cache knows no kernel package behind linux-image-%s", ErrAssets, arch)
 }
