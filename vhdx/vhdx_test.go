@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -49,26 +48,11 @@ var rawCases = []rawCase{
 func makeRaw(t testing.TB, dir string, c rawCase) string {
 	t.Helper()
 	p := filepath.Join(dir, c.name+".raw")
-	f, err := os.Create(p)
-	if err != nil {
-		t.Fatal(err)
+	pieces := make([]imagetest.Piece, len(c.pieces))
+	for i, pc := range c.pieces {
+		pieces[i] = imagetest.Piece{Off: pc.off, N: pc.n, Zero: pc.zero}
 	}
-	defer f.Close()
-	if err := f.Truncate(c.size); err != nil {
-		t.Fatal(err)
-	}
-	rng := rand.New(rand.NewPCG(uint64(c.size), 7))
-	for _, pc := range c.pieces {
-		b := make([]byte, pc.n)
-		if !pc.zero {
-			for i := range b {
-				b[i] = byte(rng.Uint32() | 1)
-			}
-		}
-		if _, err := f.WriteAt(b, pc.off); err != nil {
-			t.Fatal(err)
-		}
-	}
+	imagetest.MakeRaw(t, p, c.size, 7, pieces)
 	return p
 }
 
@@ -88,42 +72,11 @@ func openImage(t testing.TB, p string) *Reader {
 	return r
 }
 
-// checkSameBytes reads r fully and compares it with want; the disk's
-// tail past want must read as zeros, and nothing outside the data ranges
-// may be non-zero.
+// checkSameBytes is imagetest.CheckSameBytes: a disk less than a sector
+// larger than want.
 func checkSameBytes(t testing.TB, r sparse.Source, want []byte) {
 	t.Helper()
-	if r.Size() < int64(len(want)) || r.Size() >= int64(len(want))+512 {
-		t.Fatalf("virtual size %d for a %d-byte source", r.Size(), len(want))
-	}
-	got := make([]byte, r.Size())
-	if n, err := r.ReadAt(got, 0); n != len(got) || (err != nil && err != io.EOF) {
-		t.Fatalf("ReadAt: %d, %v", n, err)
-	}
-	if !bytes.Equal(got[:len(want)], want) || !sparse.IsZero(got[len(want):]) {
-		i := 0
-		for i < len(want) && got[i] == want[i] {
-			i++
-		}
-		t.Fatalf("virtual disk differs from the source at byte %d", i)
-	}
-	rs, err := r.DataRanges()
-	if err != nil {
-		t.Fatal(err)
-	}
-	pos := int64(0)
-	for _, rg := range rs {
-		if rg.Off < pos || rg.Len <= 0 || rg.End() > r.Size() {
-			t.Fatalf("bad data ranges %v", rs)
-		}
-		if !sparse.IsZero(got[pos:rg.Off]) {
-			t.Fatalf("data outside the data ranges %v", rs)
-		}
-		pos = rg.End()
-	}
-	if !sparse.IsZero(got[pos:]) {
-		t.Fatalf("data after the data ranges %v", rs)
-	}
+	imagetest.CheckSameBytes(t, r, want, 511)
 }
 
 func readFile(t testing.TB, p string) []byte {

@@ -1,7 +1,8 @@
 // Package imagetest holds what the tests and benchmarks of the container
-// formats (vdi, vhd) share: an in-memory source, the checks every reader
-// must pass on any input, and the write, read and qemu-img benchmarks
-// over one generated sparse disk. Nothing here is used outside tests.
+// formats (vdi, vhd, vhdx) share: an in-memory source, sparse raw test
+// images, the checks every reader must pass on any input and on a
+// written image, and the write, read and qemu-img benchmarks over one
+// generated sparse disk. Nothing here is used outside tests.
 package imagetest
 
 import (
@@ -49,6 +50,80 @@ func Bytes(t testing.TB, write Write, src sparse.Source) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// Piece is data written at an offset of a raw test image; Zero writes
+// explicit zeros (a data range without data).
+type Piece struct {
+	Off  int64
+	N    int
+	Zero bool
+}
+
+// MakeRaw writes a sparse raw image of size bytes at path: holes but for
+// pieces, whose data (never a zero byte) comes from a generator seeded
+// with size and seed, so that the same case gives the same bytes.
+func MakeRaw(t testing.TB, path string, size int64, seed uint64, pieces []Piece) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := f.Truncate(size); err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(uint64(size), seed))
+	for _, pc := range pieces {
+		b := make([]byte, pc.N)
+		if !pc.Zero {
+			for i := range b {
+				b[i] = byte(rng.Uint32() | 1)
+			}
+		}
+		if _, err := f.WriteAt(b, pc.Off); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// CheckSameBytes reads r fully and compares it with want: the disk may
+// be at most maxExtra bytes larger (a format's rounding), its tail past
+// want must read as zeros, and every non-zero byte must lie in a data
+// range (ranges in order, not overlapping, inside the disk).
+func CheckSameBytes(t testing.TB, r sparse.Source, want []byte, maxExtra int64) {
+	t.Helper()
+	if r.Size() < int64(len(want)) || r.Size()-int64(len(want)) > maxExtra {
+		t.Fatalf("virtual size %d for a %d-byte source", r.Size(), len(want))
+	}
+	got := make([]byte, r.Size())
+	if n, err := r.ReadAt(got, 0); n != len(got) || (err != nil && err != io.EOF) {
+		t.Fatalf("ReadAt: %d, %v", n, err)
+	}
+	if !bytes.Equal(got[:len(want)], want) || !sparse.IsZero(got[len(want):]) {
+		i := 0
+		for i < len(want) && got[i] == want[i] {
+			i++
+		}
+		t.Fatalf("virtual disk differs from the source at byte %d", i)
+	}
+	rs, err := r.DataRanges()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pos := int64(0)
+	for _, rg := range rs {
+		if rg.Off < pos || rg.Len <= 0 || rg.End() > r.Size() {
+			t.Fatalf("bad data ranges %v", rs)
+		}
+		if !sparse.IsZero(got[pos:rg.Off]) {
+			t.Fatalf("data outside the data ranges %v", rs)
+		}
+		pos = rg.End()
+	}
+	if !sparse.IsZero(got[pos:]) {
+		t.Fatalf("data after the data ranges %v", rs)
+	}
 }
 
 // CheckReader reads a disk a reader opened from any input, as a fuzzer
