@@ -2,8 +2,6 @@ package boottest
 
 import (
 	"bytes"
-	"compress/gzip"
-	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -13,7 +11,6 @@ import (
 	"time"
 
 	"github.com/purefs/purefs/vm"
-	"github.com/purefs/purefs/vm/initrd"
 )
 
 // The aarch64 boot tests: Debian's arm64 kernel and busybox (fetched with
@@ -52,24 +49,11 @@ fi
 /bin/busybox poweroff -f
 `
 
-// armBootInitramfs is bootInitramfs for the arm64 kernel.
+// armBootInitramfs is bootInitramfsFile for the arm64 kernel.
 func armBootInitramfs(t *testing.T, a *ForeignAssets) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "initrd")
-	if err := initrd.Write(p, initrd.Options{
-		Busybox: a.Busybox, ModDir: a.ModDir,
-		Modules: []string{"virtio_pci", "virtio_blk", "ext4", "crc32c_generic", "vfat", "nls_cp437", "nls_ascii"},
-		Init:    bootInitrd,
-	}); err != nil {
-		t.Fatal(err)
-	}
-	var z bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&z, gzip.BestSpeed)
-	zw.Write(mustRead(t, p))
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, z.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(p, testInitramfs(t, a.Busybox, a.ModDir), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return p
@@ -110,26 +94,7 @@ func armBoot(t *testing.T, o vm.Options, markers ...string) string {
 	t.Helper()
 	o.Arch = "arm64"
 	o.Accel = "tcg"
-	var serial bytes.Buffer
-	o.MemSize = 512
-	o.Timeout = 5 * time.Minute
-	o.Serial = &serial
-	start := time.Now()
-	_, err := vm.Run(context.Background(), o)
-	t.Logf("aarch64 boot to power-off took %v", time.Since(start).Round(time.Millisecond))
-	out := serial.String()
-	if err != nil {
-		t.Fatalf("vm.Run: %v\nconsole:\n%s", err, out)
-	}
-	for _, m := range markers {
-		if !strings.Contains(out, m) {
-			t.Errorf("console lacks %s", m)
-		}
-	}
-	if strings.Contains(out, markerFailed) || t.Failed() {
-		t.Errorf("console:\n%s", out)
-	}
-	return out
+	return bootAndCheck(t, o, markers...)
 }
 
 // TestBootAarch64EFI builds an efi image for aarch64-linux with the
@@ -163,12 +128,8 @@ func TestBootAarch64EFI(t *testing.T) {
 				"options": "root=/dev/vda2 purefs.esp=/dev/vda1 console=ttyAMA0 panic=-1 loglevel=4"}},
 		},
 	}, out)
-	vars := filepath.Join(t.TempDir(), "efi-vars.fd")
-	if err := os.WriteFile(vars, mustRead(t, a.FirmwareVars), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	console := armBoot(t, vm.Options{
-		UEFI:  &vm.UEFI{Code: a.FirmwareCode, Vars: vars},
+		UEFI:  &vm.UEFI{Code: a.FirmwareCode, Vars: efiVars(t, a.FirmwareVars)},
 		Disks: []vm.Disk{{Path: img}},
 	}, markerESP, markerBoot, markerChecks, "machine: aarch64")
 	if !strings.Contains(console, "purefs aarch64 boot test") && !strings.Contains(console, "Booting") {
@@ -231,10 +192,7 @@ func TestBootAarch64InstallBootLoader(t *testing.T) {
 	}
 	share := t.TempDir()
 	put(t, share, "systemd-bootaa64.efi", 0o644, mustRead(t, a.SystemdBoot))
-	vmInitrd := filepath.Join(t.TempDir(), "vm-initrd")
-	if err := initrd.Write(vmInitrd, initrd.Options{Busybox: a.Busybox, ModDir: a.ModDir, Modules: initrd.DefaultModules}); err != nil {
-		t.Fatal(err)
-	}
+	vmInitrd := vmStepInitrd(t, a.Busybox, a.ModDir)
 	out := filepath.Join(t.TempDir(), "out")
 	start := time.Now()
 	img := purefsBuild(t, map[string]any{

@@ -95,9 +95,26 @@ func put(t *testing.T, base, p string, mode os.FileMode, data []byte) {
 // holes.
 func bootInitramfs(t *testing.T, a *Assets) []byte {
 	t.Helper()
+	return testInitramfs(t, a.Busybox, a.ModDir)
+}
+
+// bootInitramfsFile is bootInitramfs in a file of its own.
+func bootInitramfsFile(t *testing.T, a *Assets) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "initrd")
+	if err := os.WriteFile(p, bootInitramfs(t, a), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// testInitramfs is the gzipped test initrd for the kernel whose modules
+// are in modDir.
+func testInitramfs(t *testing.T, busybox, modDir string) []byte {
+	t.Helper()
 	initrdPath := filepath.Join(t.TempDir(), "initrd")
 	if err := initrd.Write(initrdPath, initrd.Options{
-		Busybox: a.Busybox, ModDir: a.ModDir,
+		Busybox: busybox, ModDir: modDir,
 		Modules: []string{"virtio_pci", "virtio_blk", "ext4", "crc32c_generic", "vfat", "nls_cp437", "nls_ascii"},
 		Init:    bootInitrd,
 	}); err != nil {
@@ -165,8 +182,9 @@ func makeEFIBootImage(t *testing.T, a *Assets, img string, hybrid bool) {
 	}
 }
 
-// bootAndCheck boots img and asserts the markers on the serial console.
-func bootAndCheck(t *testing.T, o vm.Options, markers ...string) {
+// bootAndCheck boots img, asserts the markers on the serial console and
+// returns the console's output.
+func bootAndCheck(t *testing.T, o vm.Options, markers ...string) string {
 	t.Helper()
 	var serial bytes.Buffer
 	o.MemSize = 512
@@ -187,19 +205,43 @@ func bootAndCheck(t *testing.T, o vm.Options, markers ...string) {
 	if strings.Contains(out, markerFailed) || t.Failed() {
 		t.Errorf("console:\n%s", out)
 	}
+	return out
+}
+
+// efiVars returns a fresh copy of the UEFI variable-store template.
+func efiVars(t *testing.T, template string) string {
+	t.Helper()
+	vars := filepath.Join(t.TempDir(), "efi-vars.fd")
+	if err := os.WriteFile(vars, mustRead(t, template), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return vars
+}
+
+// vmStepInitrd writes the initrd of purefs build's VM step (the vm
+// package's protocol) for the kernel whose modules are in modDir.
+func vmStepInitrd(t *testing.T, busybox, modDir string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "vm-initrd")
+	if err := initrd.Write(p, initrd.Options{Busybox: busybox, ModDir: modDir, Modules: initrd.DefaultModules}); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // bootEFIAndCheck boots img through OVMF, with a fresh copy of its
 // variable store, and asserts that the ESP, the boot and the checks ran.
 func bootEFIAndCheck(t *testing.T, a *Assets, img string) {
 	t.Helper()
-	vars := filepath.Join(t.TempDir(), "efi-vars.fd")
-	if err := os.WriteFile(vars, mustRead(t, a.OVMFVars), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	bootEFIDiskAndCheck(t, a, vm.Disk{Path: img})
+}
+
+// bootEFIDiskAndCheck is bootEFIAndCheck for a disk in any format.
+func bootEFIDiskAndCheck(t *testing.T, a *Assets, disk vm.Disk) {
+	t.Helper()
 	bootAndCheck(t, vm.Options{
-		UEFI:  &vm.UEFI{Code: a.OVMFCode, Vars: vars},
-		Disks: []vm.Disk{{Path: img}},
+		UEFI:  &vm.UEFI{Code: a.OVMFCode, Vars: efiVars(t, a.OVMFVars)},
+		Disks: []vm.Disk{disk},
 	}, markerESP, markerBoot, markerChecks)
 }
 

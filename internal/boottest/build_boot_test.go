@@ -1,44 +1,22 @@
 package boottest
 
 import (
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/purefs/purefs/config"
-	"github.com/purefs/purefs/diskimage"
 	"github.com/purefs/purefs/internal/oracle"
 	"github.com/purefs/purefs/vm"
-	"github.com/purefs/purefs/vm/initrd"
 )
 
-// purefsBuild writes DIR/nixos.img with purefs build (package diskimage)
-// from cfg, as `purefs build --config FILE --out DIR` does.
+// purefsBuild writes the image into out with purefs build (package
+// diskimage) from cfg, as `purefs build --config FILE --out DIR` does, and
+// returns its path (out/nixos.img for a raw image).
 func purefsBuild(t *testing.T, cfg map[string]any, out string) string {
 	t.Helper()
-	b, err := json.Marshal(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := filepath.Join(t.TempDir(), "config.json")
-	if err := os.WriteFile(p, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	c, err := config.Load(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts := diskimage.BuildOptions{OutDir: out, SourceDateEpoch: "1700000000"}
-	plan, err := diskimage.MakePlan(c, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := diskimage.Build(plan, opts); err != nil {
-		t.Fatal(err)
-	}
-	return filepath.Join(out, "nixos.img")
+	img, _ := buildPlan(t, cfg, out)
+	return img
 }
 
 // buildRoot is rootTree for purefs build: /etc/owned gets its owner and
@@ -66,10 +44,7 @@ func buildRoot(t *testing.T, a *Assets) (string, []any) {
 func TestBootPurefsBuild(t *testing.T) {
 	a := Need(t)
 	root, contents := buildRoot(t, a)
-	initrdPath := filepath.Join(t.TempDir(), "initrd")
-	if err := os.WriteFile(initrdPath, bootInitramfs(t, a), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	initrdPath := bootInitramfsFile(t, a)
 	for _, layout := range []struct{ name, root string }{{"efi", "/dev/vda2"}, {"hybrid", "/dev/vda3"}} {
 		t.Run(layout.name, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "out")
@@ -101,10 +76,7 @@ func TestBootPurefsBuildLegacy(t *testing.T) {
 	put(t, root, "boot/initrd", 0o644, bootInitramfs(t, a))
 	put(t, root, "boot/extlinux/extlinux.conf", 0o644, []byte(extlinuxConf))
 	share := extlinuxShare(t, a)
-	vmInitrd := filepath.Join(t.TempDir(), "vm-initrd")
-	if err := initrd.Write(vmInitrd, initrd.Options{Busybox: a.Busybox, ModDir: a.ModDir, Modules: initrd.DefaultModules}); err != nil {
-		t.Fatal(err)
-	}
+	vmInitrd := vmStepInitrd(t, a.Busybox, a.ModDir)
 	out := filepath.Join(t.TempDir(), "out")
 	img := purefsBuild(t, map[string]any{
 		"root":               root,
@@ -128,10 +100,7 @@ func TestBootPurefsBuildLegacy(t *testing.T) {
 func TestBootPurefsBuildXBOOTLDR(t *testing.T) {
 	a := Need(t)
 	root, contents := buildRoot(t, a)
-	initrdPath := filepath.Join(t.TempDir(), "initrd")
-	if err := os.WriteFile(initrdPath, bootInitramfs(t, a), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	initrdPath := bootInitramfsFile(t, a)
 	out := filepath.Join(t.TempDir(), "out")
 	img := purefsBuild(t, map[string]any{
 		"root":               root,
@@ -167,10 +136,7 @@ func TestBootPurefsBuildLegacyBoot(t *testing.T) {
 	put(t, root, "boot/extlinux/extlinux.conf", 0o644, []byte(strings.NewReplacer(
 		"/boot/vmlinuz", "/vmlinuz", "/boot/initrd", "/initrd", "root=/dev/vda1", "root=/dev/vda2").Replace(extlinuxConf)))
 	share := extlinuxShare(t, a)
-	vmInitrd := filepath.Join(t.TempDir(), "vm-initrd")
-	if err := initrd.Write(vmInitrd, initrd.Options{Busybox: a.Busybox, ModDir: a.ModDir, Modules: initrd.DefaultModules}); err != nil {
-		t.Fatal(err)
-	}
+	vmInitrd := vmStepInitrd(t, a.Busybox, a.ModDir)
 	out := filepath.Join(t.TempDir(), "out")
 	img := purefsBuild(t, map[string]any{
 		"root":               root,

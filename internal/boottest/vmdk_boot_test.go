@@ -1,7 +1,6 @@
 package boottest
 
 import (
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -19,10 +18,7 @@ func TestBootPurefsBuildVMware(t *testing.T) {
 	a := Need(t)
 	oracle.Need(t, "tar")
 	root, contents := buildRoot(t, a)
-	initrdPath := filepath.Join(t.TempDir(), "initrd")
-	if err := os.WriteFile(initrdPath, bootInitramfs(t, a), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	initrdPath := bootInitramfsFile(t, a)
 	for _, c := range []struct{ format, file string }{{"vmdk", "nixos.vmdk"}, {"ova", "nixos.ova"}} {
 		t.Run(c.format, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "out")
@@ -49,12 +45,7 @@ func TestBootPurefsBuildVMware(t *testing.T) {
 				disk = vm.Disk{Path: filepath.Join(x, "nixos-disk001.vmdk"), Format: "vmdk", ReadOnly: true}
 			}
 			oracle.QemuImgCheck(t, disk.Path)
-			vars := filepath.Join(t.TempDir(), "efi-vars.fd")
-			if err := os.WriteFile(vars, mustRead(t, a.OVMFVars), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			bootAndCheck(t, vm.Options{UEFI: &vm.UEFI{Code: a.OVMFCode, Vars: vars}, Disks: []vm.Disk{disk}},
-				markerESP, markerBoot, markerChecks)
+			bootEFIDiskAndCheck(t, a, disk)
 		})
 	}
 }
