@@ -210,6 +210,24 @@ func (m ExtentMap) Add(out []Range, vOff, fOff, n int64) []Range {
 	return out
 }
 
+// AddBlocks appends to out the data ranges of a disk of size bytes kept
+// in count blocks of bs bytes (a block map): block i, if at(i) says it is
+// stored at file offset fOff, is added as Add does, clipped to size.
+// Blocks at or past size end the list.
+func (m ExtentMap) AddBlocks(out []Range, count, bs, size int64, at func(i int64) (fOff int64, ok bool)) []Range {
+	for i := range count {
+		off := i * bs
+		n := min(bs, size-off)
+		if n <= 0 {
+			break
+		}
+		if fOff, ok := at(i); ok {
+			out = m.Add(out, off, fOff, n)
+		}
+	}
+	return out
+}
+
 // Normalize returns ranges sorted, without empty ranges, with overlapping
 // or touching ones merged: what ScanBlocks relies on, whatever the source.
 func Normalize(ranges []Range) []Range {

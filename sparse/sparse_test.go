@@ -164,3 +164,23 @@ func seekRanges(t *testing.T, fd int, size int64) []Range {
 	}
 	return out
 }
+
+func TestAddBlocks(t *testing.T) {
+	// Blocks of 10 bytes for a 35-byte disk: block 1 absent, blocks 0
+	// and 2 adjacent (merged) though stored apart, block 3 clipped, and
+	// block 4 (past the end, as a corrupt table might list) left out.
+	stored := map[int64]int64{0: 100, 2: 500, 3: 300, 4: 400}
+	at := func(i int64) (int64, bool) { f, ok := stored[i]; return f, ok }
+	got := ExtentMap{}.AddBlocks(nil, 5, 10, 35, at)
+	want := []Range{{Off: 0, Len: 10}, {Off: 20, Len: 15}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("AddBlocks = %v, want %v", got, want)
+	}
+	// With the file's extents known, the holes of the file are left out.
+	m := ExtentMap{known: true, ranges: []Range{{Off: 100, Len: 4}, {Off: 300, Len: 100}}}
+	got = m.AddBlocks(nil, 5, 10, 35, at)
+	want = []Range{{Off: 0, Len: 4}, {Off: 30, Len: 5}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("AddBlocks with extents = %v, want %v", got, want)
+	}
+}

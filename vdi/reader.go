@@ -112,18 +112,9 @@ func (rd *Reader) DataRanges() ([]sparse.Range, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []sparse.Range
 	bs := int64(rd.h.blockSize)
-	for i, v := range rd.bmap {
-		if v == bmapFree || v == bmapZero {
-			continue
-		}
-		off := int64(i) * bs
-		l := min(bs, rd.Size()-off)
-		if l <= 0 {
-			break
-		}
-		out = m.Add(out, off, int64(rd.h.offsetData)+int64(v)*bs, l)
-	}
-	return out, nil
+	return m.AddBlocks(nil, int64(len(rd.bmap)), bs, rd.Size(), func(i int64) (int64, bool) {
+		v := rd.bmap[i]
+		return int64(rd.h.offsetData) + int64(v)*bs, v != bmapFree && v != bmapZero
+	}), nil
 }

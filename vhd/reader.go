@@ -169,13 +169,8 @@ func (rd *Reader) DataRanges() ([]sparse.Range, error) {
 		}
 		return m.Add(nil, 0, 0, rd.size), nil
 	}
-	var out []sparse.Range
-	for i, v := range rd.bat {
-		if v == batFree {
-			continue
-		}
-		off := int64(i) * rd.bs
-		out = m.Add(out, off, int64(v)*sectorSize+rd.bitmap, min(rd.bs, rd.size-off))
-	}
-	return out, nil
+	return m.AddBlocks(nil, int64(len(rd.bat)), rd.bs, rd.size, func(i int64) (int64, bool) {
+		v := rd.bat[i]
+		return int64(v)*sectorSize + rd.bitmap, v != batFree
+	}), nil
 }

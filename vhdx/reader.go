@@ -304,12 +304,8 @@ func (rd *Reader) DataRanges() ([]sparse.Range, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []sparse.Range
-	for i := range rd.g.blocks {
-		if fo := rd.block(i); fo >= 0 {
-			off := i * rd.g.blockSize
-			out = m.Add(out, off, fo, min(rd.g.blockSize, rd.g.size-off))
-		}
-	}
-	return out, nil
+	return m.AddBlocks(nil, rd.g.blocks, rd.g.blockSize, rd.g.size, func(i int64) (int64, bool) {
+		fo := rd.block(i)
+		return fo, fo >= 0
+	}), nil
 }
