@@ -65,28 +65,7 @@ func armRoot(t *testing.T, a *ForeignAssets) (string, []any) {
 	if os.Geteuid() != 0 {
 		t.Skip("the staged tree must belong to root: run as root (as CI does)")
 	}
-	root := t.TempDir()
-	put(t, root, "bin/busybox", 0o755, mustRead(t, a.Busybox))
-	put(t, root, "sbin/init", 0o755, []byte(armInit))
-	put(t, root, "etc/secret", 0o600, []byte("secret\n"))
-	put(t, root, "usr/bin/suid", 0o755|os.ModeSetuid, []byte("#!/bin/sh\n"))
-	if err := os.Symlink("owned", filepath.Join(root, "etc/link")); err != nil {
-		t.Fatal(err)
-	}
-	for _, d := range []string{"proc", "dev", "sys", "tmp"} {
-		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.Chmod(filepath.Join(root, "tmp"), 0o777|os.ModeSticky); err != nil {
-		t.Fatal(err)
-	}
-	owned := filepath.Join(t.TempDir(), "owned")
-	if err := os.WriteFile(owned, []byte("owned by 1234"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return root, []any{map[string]any{
-		"source": owned, "target": "/etc/owned", "mode": "0640", "user": "1234", "group": "5678"}}
+	return testTree(t, mustRead(t, a.Busybox), armInit), ownedContents(t)
 }
 
 // armBoot boots o on the aarch64 virt machine and checks the markers.
@@ -121,12 +100,8 @@ func TestBootAarch64EFI(t *testing.T) {
 		"bootSize":           "64M",
 		"additionalSpace":    "16M",
 		"contents":           contents,
-		"bootloader": map[string]any{
-			"type": "systemd-boot", "efi": a.SystemdBoot, "timeout": 0, "default": "purefs",
-			"entries": []any{map[string]any{
-				"id": "purefs", "title": "purefs aarch64 boot test", "linux": a.Kernel, "initrd": initrdPath,
-				"options": "root=/dev/vda2 purefs.esp=/dev/vda1 console=ttyAMA0 panic=-1 loglevel=4"}},
-		},
+		"bootloader": systemdBoot(a.SystemdBoot, "purefs aarch64 boot test", a.Kernel, initrdPath,
+			"root=/dev/vda2 purefs.esp=/dev/vda1 console=ttyAMA0 panic=-1 loglevel=4"),
 	}, out)
 	console := armBoot(t, vm.Options{
 		UEFI:  &vm.UEFI{Code: a.FirmwareCode, Vars: efiVars(t, a.FirmwareVars)},

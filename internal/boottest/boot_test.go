@@ -133,10 +133,24 @@ func testInitramfs(t *testing.T, busybox, modDir string) []byte {
 // entries (the tree belongs to whoever runs the test).
 func rootTree(t *testing.T, a *Assets) (string, []Owner) {
 	t.Helper()
-	root := t.TempDir()
-	put(t, root, "bin/busybox", 0o755, mustRead(t, a.Busybox))
-	put(t, root, "sbin/init", 0o755, []byte(rootInit))
+	root := testTree(t, mustRead(t, a.Busybox), rootInit)
 	put(t, root, "etc/owned", 0o640, []byte("owned by 1234"))
+	owners := []Owner{{Path: "/etc/owned", UID: 1234, GID: 5678}}
+	for _, p := range []string{"/", "/bin", "/bin/busybox", "/sbin", "/sbin/init", "/etc", "/etc/secret", "/etc/link",
+		"/usr", "/usr/bin", "/usr/bin/suid", "/proc", "/dev", "/sys", "/tmp"} {
+		owners = append(owners, Owner{Path: p})
+	}
+	return root, owners
+}
+
+// testTree makes the root tree the init checks, but for /etc/owned
+// (whose owner each way of building gives it): busybox, init as
+// /sbin/init, a secret, a setuid file, a symlink and the mount points.
+func testTree(t *testing.T, busybox []byte, init string) string {
+	t.Helper()
+	root := t.TempDir()
+	put(t, root, "bin/busybox", 0o755, busybox)
+	put(t, root, "sbin/init", 0o755, []byte(init))
 	put(t, root, "etc/secret", 0o600, []byte("secret\n"))
 	put(t, root, "usr/bin/suid", 0o755|os.ModeSetuid, []byte("#!/bin/sh\n"))
 	if err := os.Symlink("owned", filepath.Join(root, "etc/link")); err != nil {
@@ -150,12 +164,7 @@ func rootTree(t *testing.T, a *Assets) (string, []Owner) {
 	if err := os.Chmod(filepath.Join(root, "tmp"), 0o777|os.ModeSticky); err != nil {
 		t.Fatal(err)
 	}
-	owners := []Owner{{Path: "/etc/owned", UID: 1234, GID: 5678}}
-	for _, p := range []string{"/", "/bin", "/bin/busybox", "/sbin", "/sbin/init", "/etc", "/etc/secret", "/etc/link",
-		"/usr", "/usr/bin", "/usr/bin/suid", "/proc", "/dev", "/sys", "/tmp"} {
-		owners = append(owners, Owner{Path: p})
-	}
-	return root, owners
+	return root
 }
 
 // makeEFIBootImage builds the efi test image: systemd-boot, the kernel

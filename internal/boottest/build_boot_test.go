@@ -19,6 +19,17 @@ func purefsBuild(t *testing.T, cfg map[string]any, out string) string {
 	return img
 }
 
+// systemdBoot is the "bootloader" key of a test image: systemd-boot
+// (the efi binary) with one entry, "purefs", booting kernel and initrd
+// with options, at once.
+func systemdBoot(efi, title, kernel, initrd, options string) map[string]any {
+	return map[string]any{
+		"type": "systemd-boot", "efi": efi, "timeout": 0, "default": "purefs",
+		"entries": []any{map[string]any{
+			"id": "purefs", "title": title, "linux": kernel, "initrd": initrd, "options": options}},
+	}
+}
+
 // buildRoot is rootTree for purefs build: /etc/owned gets its owner and
 // mode from a contents entry, as in make-disk-image.nix.
 func buildRoot(t *testing.T, a *Assets) (string, []any) {
@@ -26,15 +37,19 @@ func buildRoot(t *testing.T, a *Assets) (string, []any) {
 	if os.Geteuid() != 0 {
 		t.Skip("the staged tree must belong to root: run as root (as CI does)")
 	}
-	root, _ := rootTree(t, a)
+	root := testTree(t, mustRead(t, a.Busybox), rootInit)
+	return root, ownedContents(t)
+}
+
+// ownedContents is the contents entry that gives the root's /etc/owned
+// its owner and mode.
+func ownedContents(t *testing.T) []any {
+	t.Helper()
 	owned := filepath.Join(t.TempDir(), "owned")
 	if err := os.WriteFile(owned, []byte("owned by 1234"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Remove(filepath.Join(root, "etc", "owned")); err != nil {
-		t.Fatal(err)
-	}
-	return root, []any{map[string]any{
+	return []any{map[string]any{
 		"source": owned, "target": "/etc/owned", "mode": "0640", "user": "1234", "group": "5678"}}
 }
 
@@ -54,12 +69,8 @@ func TestBootPurefsBuild(t *testing.T) {
 				"bootSize":           "64M",
 				"additionalSpace":    "16M",
 				"contents":           contents,
-				"bootloader": map[string]any{
-					"type": "systemd-boot", "efi": a.SystemdBoot, "timeout": 0, "default": "purefs",
-					"entries": []any{map[string]any{
-						"id": "purefs", "title": "purefs boot test", "linux": a.Kernel, "initrd": initrdPath,
-						"options": "root=" + layout.root + " purefs.esp=/dev/vda1 console=ttyS0 panic=-1 loglevel=4"}},
-				},
+				"bootloader": systemdBoot(a.SystemdBoot, "purefs boot test", a.Kernel, initrdPath,
+					"root="+layout.root+" purefs.esp=/dev/vda1 console=ttyS0 panic=-1 loglevel=4"),
 			}, out)
 			bootEFIAndCheck(t, a, img)
 		})
@@ -108,12 +119,8 @@ func TestBootPurefsBuildXBOOTLDR(t *testing.T) {
 		"bootSize":           "160M",
 		"additionalSpace":    "16M",
 		"contents":           contents,
-		"bootloader": map[string]any{
-			"type": "systemd-boot", "efi": a.SystemdBoot, "timeout": 0, "default": "purefs",
-			"entries": []any{map[string]any{
-				"id": "purefs", "title": "purefs boot test", "linux": a.Kernel, "initrd": initrdPath,
-				"options": "root=/dev/vda3 purefs.esp=/dev/vda2 console=ttyS0 panic=-1 loglevel=4"}},
-		},
+		"bootloader": systemdBoot(a.SystemdBoot, "purefs boot test", a.Kernel, initrdPath,
+			"root=/dev/vda3 purefs.esp=/dev/vda2 console=ttyS0 panic=-1 loglevel=4"),
 	}, out)
 	// The ESP holds systemd-boot and no entries: it can only boot what it
 	// finds on XBOOTLDR.

@@ -29,12 +29,8 @@ func TestBootPurefsBuildVMware(t *testing.T) {
 				"bootSize":           "64M",
 				"additionalSpace":    "16M",
 				"contents":           contents,
-				"bootloader": map[string]any{
-					"type": "systemd-boot", "efi": a.SystemdBoot, "timeout": 0, "default": "purefs",
-					"entries": []any{map[string]any{
-						"id": "purefs", "title": "purefs boot test", "linux": a.Kernel, "initrd": initrdPath,
-						"options": "root=/dev/vda2 purefs.esp=/dev/vda1 console=ttyS0 panic=-1 loglevel=4"}},
-				},
+				"bootloader": systemdBoot(a.SystemdBoot, "purefs boot test", a.Kernel, initrdPath,
+					"root=/dev/vda2 purefs.esp=/dev/vda1 console=ttyS0 panic=-1 loglevel=4"),
 			}, out)
 			disk := vm.Disk{Path: filepath.Join(out, c.file), Format: "vmdk"}
 			if c.format == "ova" {
