@@ -24,18 +24,7 @@ import (
 const armInit = `#!/bin/busybox sh
 /bin/busybox mount -t proc proc /proc
 echo ` + markerBoot + `
-fail=0
-check() { # path want(uid:gid mode)
-	got=$(/bin/busybox stat -c '%u:%g %a' "$1")
-	if [ "$got" != "$2" ]; then echo "` + markerFailed + ` $1: $got, want $2"; fail=1; fi
-}
-check /etc/owned '1234:5678 640'
-check /etc/secret '0:0 600'
-check /usr/bin/suid '0:0 4755'
-check /tmp '0:0 1777'
-[ "$(/bin/busybox readlink /etc/link)" = owned ] || { echo "` + markerFailed + ` /etc/link"; fail=1; }
-[ "$(/bin/busybox cat /etc/owned)" = "owned by 1234" ] || { echo "` + markerFailed + ` /etc/owned contents"; fail=1; }
-m=$(/bin/busybox uname -m)
+` + rootChecks + `m=$(/bin/busybox uname -m)
 echo "machine: $m"
 [ "$m" = aarch64 ] || { echo "` + markerFailed + ` uname -m is $m"; fail=1; }
 if [ -d /boot/firmware ]; then

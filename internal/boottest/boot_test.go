@@ -54,13 +54,9 @@ mount --move /dev /newroot/dev
 exec switch_root /newroot /sbin/init
 `
 
-// rootInit is /sbin/init on the ext4 root: a busybox script that checks
-// what the image writer put there.
-const rootInit = `#!/bin/busybox sh
-/bin/busybox mount -t proc proc /proc
-echo ` + markerBoot + `
-/bin/busybox ls -lan /
-fail=0
+// rootChecks is the part of the roots' /sbin/init that checks content,
+// owners and modes; it sets fail to 1 on a failed check.
+const rootChecks = `fail=0
 check() { # path want(uid:gid mode)
 	got=$(/bin/busybox stat -c '%u:%g %a' "$1")
 	if [ "$got" != "$2" ]; then echo "` + markerFailed + ` $1: $got, want $2"; fail=1; fi
@@ -71,7 +67,15 @@ check /usr/bin/suid '0:0 4755'
 check /tmp '0:0 1777'
 [ "$(/bin/busybox readlink /etc/link)" = owned ] || { echo "` + markerFailed + ` /etc/link"; fail=1; }
 [ "$(/bin/busybox cat /etc/owned)" = "owned by 1234" ] || { echo "` + markerFailed + ` /etc/owned contents"; fail=1; }
-[ $fail = 0 ] && echo ` + markerChecks + `
+`
+
+// rootInit is /sbin/init on the ext4 root: a busybox script that checks
+// what the image writer put there.
+const rootInit = `#!/bin/busybox sh
+/bin/busybox mount -t proc proc /proc
+echo ` + markerBoot + `
+/bin/busybox ls -lan /
+` + rootChecks + `[ $fail = 0 ] && echo ` + markerChecks + `
 /bin/busybox poweroff -f
 `
 
