@@ -82,25 +82,29 @@ func TestBootPurefsBuild(t *testing.T) {
 // then boots the image through the BIOS.
 func TestBootPurefsBuildLegacy(t *testing.T) {
 	a := Need(t)
+	bootExtlinuxBuild(t, a, extlinuxConf, extlinuxInstall, map[string]any{"partitionTableType": "legacy"})
+}
+
+// bootExtlinuxBuild builds an image with purefs build from cfg and the
+// test root, whose /boot holds the kernel, the test initrd and conf as
+// extlinux.conf, and whose installBootLoader step runs command with
+// extlinux in the share; then it boots the image through the BIOS.
+func bootExtlinuxBuild(t *testing.T, a *Assets, conf, command string, cfg map[string]any) {
+	t.Helper()
 	root, contents := buildRoot(t, a)
 	put(t, root, "boot/vmlinuz", 0o644, mustRead(t, a.Kernel))
 	put(t, root, "boot/initrd", 0o644, bootInitramfs(t, a))
-	put(t, root, "boot/extlinux/extlinux.conf", 0o644, []byte(extlinuxConf))
-	share := extlinuxShare(t, a)
-	vmInitrd := vmStepInitrd(t, a.Busybox, a.ModDir)
-	out := filepath.Join(t.TempDir(), "out")
-	img := purefsBuild(t, map[string]any{
-		"root":               root,
-		"partitionTableType": "legacy",
-		"additionalSpace":    "16M",
-		"contents":           contents,
-		"installBootLoader":  true,
-		"memSize":            512,
-		"vm": map[string]any{
-			"kernel": a.Kernel, "initrd": vmInitrd, "share": share, "timeout": 300,
-			"command": extlinuxInstall,
-		},
-	}, out)
+	put(t, root, "boot/extlinux/extlinux.conf", 0o644, []byte(conf))
+	cfg["root"] = root
+	cfg["additionalSpace"] = "16M"
+	cfg["contents"] = contents
+	cfg["installBootLoader"] = true
+	cfg["memSize"] = 512
+	cfg["vm"] = map[string]any{
+		"kernel": a.Kernel, "initrd": vmStepInitrd(t, a.Busybox, a.ModDir), "share": extlinuxShare(t, a), "timeout": 300,
+		"command": command,
+	}
+	img := purefsBuild(t, cfg, filepath.Join(t.TempDir(), "out"))
 	bootAndCheck(t, vm.Options{Disks: []vm.Disk{{Path: img}}}, markerBoot, markerChecks)
 }
 
@@ -137,27 +141,9 @@ func TestBootPurefsBuildXBOOTLDR(t *testing.T) {
 // as make-disk-image.nix mounts it, then boots it through the BIOS.
 func TestBootPurefsBuildLegacyBoot(t *testing.T) {
 	a := Need(t)
-	root, contents := buildRoot(t, a)
-	put(t, root, "boot/vmlinuz", 0o644, mustRead(t, a.Kernel))
-	put(t, root, "boot/initrd", 0o644, bootInitramfs(t, a))
-	put(t, root, "boot/extlinux/extlinux.conf", 0o644, []byte(strings.NewReplacer(
-		"/boot/vmlinuz", "/vmlinuz", "/boot/initrd", "/initrd", "root=/dev/vda1", "root=/dev/vda2").Replace(extlinuxConf)))
-	share := extlinuxShare(t, a)
-	vmInitrd := vmStepInitrd(t, a.Busybox, a.ModDir)
-	out := filepath.Join(t.TempDir(), "out")
-	img := purefsBuild(t, map[string]any{
-		"root":               root,
-		"partitionTableType": "legacy+boot",
-		"bootSize":           "96M",
-		"additionalSpace":    "16M",
-		"contents":           contents,
-		"installBootLoader":  true,
-		"memSize":            512,
-		"vm": map[string]any{
-			"kernel": a.Kernel, "initrd": vmInitrd, "share": share, "timeout": 300,
-			// make-disk-image.nix already marks BOOT active.
-			"command": strings.Replace(extlinuxInstall, "printf '\\200' | dd of=/dev/vda bs=1 seek=446 count=1 conv=notrunc\n", "", 1),
-		},
-	}, out)
-	bootAndCheck(t, vm.Options{Disks: []vm.Disk{{Path: img}}}, markerBoot, markerChecks)
+	conf := strings.NewReplacer(
+		"/boot/vmlinuz", "/vmlinuz", "/boot/initrd", "/initrd", "root=/dev/vda1", "root=/dev/vda2").Replace(extlinuxConf)
+	// make-disk-image.nix already marks BOOT active.
+	command := strings.Replace(extlinuxInstall, "printf '\\200' | dd of=/dev/vda bs=1 seek=446 count=1 conv=notrunc\n", "", 1)
+	bootExtlinuxBuild(t, a, conf, command, map[string]any{"partitionTableType": "legacy+boot", "bootSize": "96M"})
 }
