@@ -104,21 +104,29 @@ func Fetch(ctx context.Context) (*Assets, error) {
 	if _, err := os.Stat(a.LibDir); err != nil {
 		a.LibDir = filepath.Join(lroot, "usr", "lib", "x86_64-linux-gnu")
 	}
-	ovmf := "/usr/share/OVMF"
-	if _, err := os.Stat(filepath.Join(ovmf, "OVMF_CODE.fd")); err != nil {
-		oroot, err := unpacked(ctx, dir, "ovmf")
-		if err != nil {
-			return nil, err
-		}
-		ovmf = filepath.Join(oroot, "usr", "share", "OVMF")
+	if a.OVMFCode, a.OVMFVars, err = firmware(ctx, dir, "OVMF", "ovmf"); err != nil {
+		return nil, err
 	}
-	a.OVMFCode = filepath.Join(ovmf, "OVMF_CODE.fd")
-	a.OVMFVars = filepath.Join(ovmf, "OVMF_VARS.fd")
 	if err := present(a.Kernel, a.ModDir, a.SystemdBoot, a.Busybox, a.OVMFCode, a.OVMFVars,
 		a.Extlinux, a.SyslinuxMBR, filepath.Join(a.LibDir, "libc.so.6"), filepath.Join(a.LibDir, "ld-linux-x86-64.so.2")); err != nil {
 		return nil, err
 	}
 	return &a, nil
+}
+
+// firmware returns the UEFI firmware NAME_CODE.fd and its variable-store
+// template NAME_VARS.fd: the host's, in /usr/share/NAME, or else those of
+// the package pkg unpacked into dir.
+func firmware(ctx context.Context, dir, name, pkg string) (code, vars string, err error) {
+	fw := filepath.Join("/usr/share", name)
+	if _, err := os.Stat(filepath.Join(fw, name+"_CODE.fd")); err != nil {
+		root, err := unpacked(ctx, dir, pkg)
+		if err != nil {
+			return "", "", err
+		}
+		fw = filepath.Join(root, "usr", "share", name)
+	}
+	return filepath.Join(fw, name+"_CODE.fd"), filepath.Join(fw, name+"_VARS.fd"), nil
 }
 
 // kernelPaths returns the kernel version, the vmlinuz and the modules

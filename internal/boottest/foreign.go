@@ -130,17 +130,10 @@ func FetchForeign(ctx context.Context, arch string) (*ForeignAssets, error) {
 		return nil, err
 	}
 	a.Busybox = filepath.Join(broot, "bin", "busybox")
-	fw := "/usr/share/AAVMF"
-	if _, err := os.Stat(filepath.Join(fw, "AAVMF_CODE.fd")); err != nil {
-		// qemu-efi-aarch64 is an "all" package: the host's apt has it.
-		froot, err := unpacked(ctx, cache, "qemu-efi-aarch64")
-		if err != nil {
-			return nil, err
-		}
-		fw = filepath.Join(froot, "usr", "share", "AAVMF")
+	// qemu-efi-aarch64 is an "all" package: the host's apt has it.
+	if a.FirmwareCode, a.FirmwareVars, err = firmware(ctx, cache, "AAVMF", "qemu-efi-aarch64"); err != nil {
+		return nil, err
 	}
-	a.FirmwareCode = filepath.Join(fw, "AAVMF_CODE.fd")
-	a.FirmwareVars = filepath.Join(fw, "AAVMF_VARS.fd")
 	if err := present(a.Kernel, a.ModDir, a.SystemdBoot, a.Busybox, a.FirmwareCode, a.FirmwareVars); err != nil {
 		return nil, err
 	}
