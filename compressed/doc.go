@@ -15,8 +15,11 @@
 // the size end it. A chunk of zeros is deflated without a dictionary,
 // once: every further zero chunk reuses those bytes, so holes cost
 // nearly nothing. The header has no name and time 0, as `gzip -n`
-// writes it. The output depends on the input and the level only, not on
-// the number of workers or on how the input was cut into writes.
+// writes it. The level is gzip's (its XFL in the header too); the deflate
+// level behind it is two higher (at most 9), since klauspost/compress's
+// levels compress less than zlib's of the same number. The output depends
+// on the input and the level only, not on the number of workers or on how
+// the input was cut into writes.
 //
 // Zstd (NewZstdWriter) is cut the same way into 8 MiB chunks, each
 // compressed by a worker into a zstd frame of its own (with its content

