@@ -72,6 +72,24 @@ func build(t *testing.T, cfg map[string]any, out string) (*BuildPlan, error) {
 	return plan, Build(plan, opts)
 }
 
+// buildFails builds cfg and checks that it fails with an error wrapping
+// want, in one line, leaving no output directory behind.
+func buildFails(t *testing.T, cfg map[string]any, want error) {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "out")
+	_, err := build(t, cfg, out)
+	if !errors.Is(err, want) {
+		t.Fatalf("error %v, want %v", err, want)
+	}
+	if strings.Contains(err.Error(), "\n") {
+		t.Errorf("error is not one line: %q", err)
+	}
+	if _, serr := os.Stat(out); !os.IsNotExist(serr) {
+		t.Errorf("output directory was created: %v", serr)
+	}
+	t.Log(err)
+}
+
 // TestBuildLayoutsAndFormats builds every partitionTableType in every
 // format and checks each with the oracles: the raw image's table, ESP and
 // root file system, and each container against the raw image.
