@@ -24,7 +24,10 @@
 // modification times (as the FAT writer does), so that reading a tree
 // once does not change the next image built from it. Only blocks that hold something are
 // written: the window must read as zeros beforehand (a new or truncated
-// file; FileWindow punches a hole over the window to make sure).
+// file). A FileWindow over old data is rewritten in place: blocks the new
+// file system writes replace the old ones, and the old data it does not
+// reach is punched (or zeroed) at the end, which costs the host far less
+// than freeing and allocating every block again.
 //
 // File data: sources are opened (with O_NOATIME where the caller may, so
 // that building leaves the tree's access times alone), relative to their

@@ -156,10 +156,10 @@ func (wr *writer) write(w io.WriterAt) error {
 	}
 	wr.w = w
 	if win, ok := hostWindow(w); ok {
-		wr.win, wr.w = &win, win
 		if err := win.Prepare(int64(wr.l.Blocks) * BlockSize); err != nil {
 			return fmt.Errorf("ext4: preparing the window: %w", err)
 		}
+		wr.win, wr.w = &win, win
 	}
 	if err := wr.fixedMeta(); err != nil {
 		return err
@@ -185,6 +185,13 @@ func (wr *writer) write(w io.WriterAt) error {
 	wr.mv = nil
 	if err != nil {
 		return wr.moveErr(err)
+	}
+	if ferr == nil && wr.win != nil {
+		// Old data the window held and no write replaced reads as
+		// zeros from now on.
+		if err := wr.win.Finish(); err != nil {
+			return &windowError{fmt.Errorf("ext4: zeroing the window's unused old data: %w", err)}
+		}
 	}
 	return ferr
 }

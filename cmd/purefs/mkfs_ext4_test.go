@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -282,5 +284,104 @@ func TestMkfsExt4LongLabel(t *testing.T) {
 	}
 	if got, want := stderr.String(), "Warning: label too long; will be truncated to 'seventeen-bytes!'\n\n"; got != want {
 		t.Errorf("stderr %q, want %q", got, want)
+	}
+}
+
+// TestMkfsRewritesInPlace: a file system made over an image that holds
+// old data (another file system from a larger tree, then bytes with
+// holes) is byte for byte the one made in a new file, for ext4 and FAT,
+// at offset 0 and inside a disk, while the bytes outside the window stay.
+func TestMkfsRewritesInPlace(t *testing.T) {
+	dir := t.TempDir()
+	tree := func(name string, scale int) string {
+		root := filepath.Join(dir, name)
+		for i := range 12 * scale {
+			d := filepath.Join(root, "d"+strings.Repeat("x", i%5))
+			if err := os.MkdirAll(d, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			data := bytes.Repeat([]byte{byte(i + scale), 0, byte(i * 3)}, 1+i*i*97*scale)
+			if i%4 == 1 {
+				// All-zero blocks inside a large file.
+				data = append(append(data, make([]byte, 3*4096+5)...), data...)
+			}
+			if err := os.WriteFile(filepath.Join(d, "f"+strings.Repeat("y", i)), data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return root
+	}
+	small, large := tree("small", 1), tree("large", 3)
+	noise := make([]byte, 40<<20)
+	for i := range noise {
+		noise[i] = byte(i*131 + i>>9)
+	}
+	for _, fs := range []string{"ext4", "vfat"} {
+		mkfs := mkfsExt4Main
+		if fs == "vfat" {
+			mkfs = mkfsVfatMain
+		}
+		odd := int64(1<<20 + 4096) // ext4 wants whole blocks, FAT sectors
+		if fs == "vfat" {
+			odd = 1<<20 + 512
+		}
+		for _, off := range []int64{0, odd} {
+			name := fmt.Sprintf("%s-at-%d", fs, off)
+			t.Run(name, func(t *testing.T) {
+				args := func(root, img string) []string {
+					return []string{"--root", root, "--size", "24M", "--offset", strconv.FormatInt(off, 10), "--epoch", "1700000000", img}
+				}
+				fresh := filepath.Join(t.TempDir(), "fresh.img")
+				if err := mkfs(args(small, fresh)); err != nil {
+					t.Fatal(err)
+				}
+				want, err := os.ReadFile(fresh)
+				if err != nil {
+					t.Fatal(err)
+				}
+				img := filepath.Join(t.TempDir(), "reused.img")
+				if err := os.WriteFile(img, noise, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				f, err := os.OpenFile(img, os.O_RDWR, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, h := range [][2]int64{{3 << 20, 1 << 20}, {off + 10<<20 + 1234, 777777}} {
+					unix.Fallocate(int(f.Fd()), unix.FALLOC_FL_PUNCH_HOLE|unix.FALLOC_FL_KEEP_SIZE, h[0], h[1])
+				}
+				f.Close()
+				// The old data: noise, then a file system of a larger tree
+				// over it, then this one.
+				for _, root := range []string{large, small} {
+					if err := mkfs(args(root, img)); err != nil {
+						t.Fatal(err)
+					}
+				}
+				got, err := os.ReadFile(img)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(got) != len(noise) {
+					t.Fatalf("image is %d bytes, was %d", len(got), len(noise))
+				}
+				end := off + 24<<20
+				if !bytes.Equal(got[:off], noise[:off]) || !bytes.Equal(got[end:], noise[end:]) {
+					t.Error("bytes outside the window changed")
+				}
+				if !bytes.Equal(got[off:end], want[off:end]) {
+					i := off
+					for got[i] == want[i] {
+						i++
+					}
+					t.Fatalf("byte %d of the image differs from a new file's: %#x, want %#x", i, got[i], want[i])
+				}
+				if fs == "ext4" {
+					oracle.E2fsckStrict(t, img, off)
+				} else {
+					oracle.FsckFat(t, img, off, 24<<20)
+				}
+			})
+		}
 	}
 }

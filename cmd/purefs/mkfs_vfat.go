@@ -75,12 +75,15 @@ func mkfsVfatMain(args []string) error {
 			return fat.Check(root, a.opts)
 		},
 		func(f *os.File, size int64) error {
-			// Write leaves unused sectors untouched: the window must
-			// read as zeros first.
+			// Write leaves unused sectors untouched: Prepare and Finish
+			// make them read as zeros.
 			w := hostio.Window{F: f, Off: a.offset}
 			if err := w.Prepare(size); err != nil {
 				return err
 			}
-			return fat.Write(w, root, a.opts)
+			if err := fat.Write(w, root, a.opts); err != nil {
+				return err
+			}
+			return w.Finish()
 		})
 }

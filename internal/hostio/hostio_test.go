@@ -3,8 +3,10 @@ package hostio
 import (
 	"bytes"
 	"errors"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 )
 
@@ -33,8 +35,8 @@ func pattern(n int, seed byte) []byte {
 }
 
 // TestPrepareSameBytes: a window over old data, part of a file and
-// beyond its end, reads as zeros after Prepare, the bytes around it are
-// kept, and fast path and fallback give the same file.
+// beyond its end, reads as zeros after Prepare and Finish, the bytes
+// around it are kept, and fast path and fallback give the same file.
 func TestPrepareSameBytes(t *testing.T) {
 	var files [][]byte
 	withPortable(t, func(t *testing.T, _ bool) {
@@ -50,6 +52,9 @@ func TestPrepareSameBytes(t *testing.T) {
 		defer f.Close()
 		w := Window{F: f, Off: 1<<20 + 512}
 		if err := w.Prepare(4 << 20); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Finish(); err != nil {
 			t.Fatal(err)
 		}
 		got, err := os.ReadFile(p)
@@ -69,6 +74,141 @@ func TestPrepareSameBytes(t *testing.T) {
 	})
 	if len(files) == 2 && !bytes.Equal(files[0], files[1]) {
 		t.Error("fast path and fallback differ")
+	}
+}
+
+// TestPrepareInPlace: writes of every kind (WriteAt, WriteIov, CopyFrom
+// with a source that ends early, Clone) through a prepared window over
+// old data, with holes, at offsets within and across blocks, then Finish:
+// the window holds exactly what was written and zeros elsewhere, the
+// bytes around it are kept, on the fast paths and the fallbacks.
+func TestPrepareInPlace(t *testing.T) {
+	dir := t.TempDir()
+	srcPath := filepath.Join(dir, "src")
+	srcData := pattern(1<<20, 77)
+	if err := os.WriteFile(srcPath, srcData, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	src, err := OpenSource(CWD, srcPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer Close(src)
+	for seed := range uint64(40) {
+		withPortable(t, func(t *testing.T, _ bool) {
+			rng := rand.New(rand.NewPCG(seed, 1))
+			p := filepath.Join(t.TempDir(), "img")
+			off := []int64{0, 512, 4096, 1<<20 + 512}[seed%4]
+			size := int64(3<<20 + rng.IntN(1<<20))
+			oldLen := off + int64(rng.IntN(int(size)+2<<20))
+			old := pattern(int(oldLen), byte(seed))
+			if err := os.WriteFile(p, old, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			f, err := os.OpenFile(p, os.O_RDWR, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			// Holes in the old data.
+			for range 3 {
+				a := rng.Int64N(oldLen)
+				if err := punchHole(int(f.Fd()), a, min(int64(rng.IntN(300000)), oldLen-a)); err != nil {
+					break
+				}
+			}
+			cur, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w := Window{F: f, Off: off}
+			if err := w.Prepare(size); err != nil {
+				t.Fatal(err)
+			}
+			want := make([]byte, size)
+			for range 30 {
+				a := rng.Int64N(size)
+				n := min(int64(1+rng.IntN(20000)), size-a)
+				if rng.IntN(3) == 0 {
+					a &^= 4095
+					n = min(size-a, (n+4095)&^4095)
+				}
+				switch rng.IntN(4) {
+				case 0:
+					b := pattern(int(n), byte(rng.IntN(256)))
+					if _, err := w.WriteAt(b, a); err != nil {
+						t.Fatal(err)
+					}
+					copy(want[a:], b)
+				case 1:
+					b := pattern(int(n), byte(rng.IntN(256)))
+					k := rng.IntN(int(n) + 1)
+					if err := w.WriteIov([][]byte{b[:k], b[k:]}, a); err != nil {
+						t.Fatal(err)
+					}
+					copy(want[a:], b)
+				case 2:
+					// A copy that runs past the source's end: the rest
+					// reads as zeros.
+					soff := int64(len(srcData)) - int64(rng.IntN(int(n)+1))
+					done, err := w.CopyFrom(src, soff, a, n)
+					if errors.Is(err, ErrNoCopyRange) {
+						// The caller writes instead (the mover's buffered
+						// copy): through WriteAt here.
+						b := srcData[soff:]
+						b = b[:min(int64(len(b)), n)]
+						if _, err := w.WriteAt(b, a); err != nil {
+							t.Fatal(err)
+						}
+						done = int64(len(b))
+						if _, err := w.WriteAt(make([]byte, n-done), a+done); err != nil {
+							t.Fatal(err)
+						}
+					} else if err != nil {
+						t.Fatal(err)
+					}
+					copy(want[a:a+n], append(slices.Clone(srcData[soff:soff+done]), make([]byte, n-done)...))
+				case 3:
+					a &^= 4095
+					n = min(4096*int64(1+rng.IntN(8)), (size-a)&^4095)
+					soff := int64(rng.IntN(len(srcData)/4096-8)) * 4096
+					if n == 0 || (off+a)%4096 != 0 {
+						continue
+					}
+					err := w.Clone(src, soff, a, n)
+					if err != nil {
+						// Not a cloning file system: the caller writes.
+						if _, err := w.WriteAt(srcData[soff:soff+n], a); err != nil {
+							t.Fatal(err)
+						}
+					}
+					copy(want[a:], srcData[soff:soff+n])
+				}
+			}
+			if err := w.Finish(); err != nil {
+				t.Fatal(err)
+			}
+			got, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if wantLen := max(oldLen, off+size); int64(len(got)) != wantLen {
+				t.Fatalf("size %d, want %d", len(got), wantLen)
+			}
+			if !bytes.Equal(got[:off], cur[:off]) {
+				t.Error("bytes before the window changed")
+			}
+			if off+size < oldLen && !bytes.Equal(got[off+size:], cur[off+size:]) {
+				t.Error("bytes after the window changed")
+			}
+			if g := got[off : off+size]; !bytes.Equal(g, want) {
+				i := 0
+				for g[i] == want[i] {
+					i++
+				}
+				t.Errorf("window byte %d: %#x, want %#x", i, g[i], want[i])
+			}
+		})
 	}
 }
 

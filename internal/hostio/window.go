@@ -13,25 +13,35 @@ import (
 
 // Window is the byte range of an image file (or block device) F that
 // starts at Off: an io.WriterAt whose offset 0 is F's byte Off, with the
-// writes a format writer needs beyond WriteAt.
+// writes a format writer needs beyond WriteAt. Copies of a prepared
+// window share what Prepare kept.
 type Window struct {
 	F   *os.File
 	Off int64
+
+	old *stale // set by Prepare: the old data still to be replaced
 }
 
 // WriteAt writes p at off bytes into the window.
 func (w Window) WriteAt(p []byte, off int64) (int, error) {
+	if err := w.old.write(off, int64(len(p))); err != nil {
+		return 0, err
+	}
 	return w.F.WriteAt(p, w.Off+off)
 }
 
 // Fd returns the descriptor of the window's file.
 func (w Window) Fd() int { return int(w.F.Fd()) }
 
-// Prepare makes [0, size) of the window read as zeros and a regular file
-// at least Off+size bytes long: it punches a hole over old contents where
-// the file system can, and otherwise overwrites the blocks of old data
-// that are not zeros already (a block device: BLKZEROOUT where offered).
-func (w Window) Prepare(size int64) error {
+// Prepare readies [0, size) of the window for a writer that leaves the
+// bytes it does not write as zeros, and makes a regular file at least
+// Off+size bytes long. A block device is zeroed (BLKZEROOUT where
+// offered). Old data in a regular file is rewritten in place: it stays
+// until the writes through the window (and its copies) replace it, and
+// Finish zeroes what they did not reach; a writer calls Finish once its
+// writes are done, and only then does the window read as it wrote it.
+func (w *Window) Prepare(size int64) error {
+	w.old = nil
 	fi, err := w.F.Stat()
 	if err != nil {
 		return err
@@ -44,10 +54,27 @@ func (w Window) Prepare(size int64) error {
 	}
 	if old := fi.Size(); old > w.Off {
 		n := min(old, w.Off+size) - w.Off
-		if !fast() || punchHole(w.Fd(), w.Off, n) != nil {
-			if err := w.zeroData(n, false); err != nil {
-				return err
+		ranges, err := sparse.DataRanges(w.F, w.Off+n)
+		if err != nil {
+			return err
+		}
+		var rel []sparse.Range
+		var total int64
+		for _, r := range ranges {
+			lo, hi := max(r.Off, w.Off), min(r.End(), w.Off+n)
+			if lo < hi {
+				rel = append(rel, sparse.Range{Off: lo - w.Off, Len: hi - lo})
+				total += hi - lo
 			}
+		}
+		if total > maxStale {
+			if !fast() || punchHole(w.Fd(), w.Off, n) != nil {
+				if err := w.zeroData(n, false); err != nil {
+					return err
+				}
+			}
+		} else {
+			w.old = newStale(w.F, w.Off, size, rel)
 		}
 	}
 	if fi.Size() < w.Off+size {
@@ -55,6 +82,10 @@ func (w Window) Prepare(size int64) error {
 	}
 	return nil
 }
+
+// Finish zeroes the old data Prepare kept that no write through the
+// window replaced. It may be called more than once.
+func (w Window) Finish() error { return w.old.finish() }
 
 // zeroData overwrites the non-zero bytes of [0, n) of the window with
 // zeros, reading only its data ranges (all of it with all).
@@ -89,6 +120,9 @@ func (w Window) zeroData(n int64, all bool) error {
 // WriteIov writes the slices of iov one after the other from byte off of
 // the window: with pwritev where the host has it, else one pwrite each.
 func (w Window) WriteIov(iov [][]byte, off int64) error {
+	if err := w.old.write(off, int64(iovLen(iov))); err != nil {
+		return fmt.Errorf("writing at byte %d: %w", off, err)
+	}
 	fd := w.Fd()
 	if !fast() {
 		for _, b := range iov {
@@ -193,7 +227,18 @@ func CopyRange(src int, soff int64, dst int, doff int64, n int64) (int64, error)
 // CopyFrom copies n bytes at soff of the file src to byte off of the
 // window, as CopyRange does.
 func (w Window) CopyFrom(src int, soff, off, n int64) (int64, error) {
-	return CopyRange(src, soff, w.Fd(), w.Off+off, n)
+	if err := w.old.write(off, n); err != nil {
+		return 0, err
+	}
+	done, err := CopyRange(src, soff, w.Fd(), w.Off+off, n)
+	if err == nil && done < n && w.old != nil {
+		// The source ended first: the rest reads as zeros, as it would
+		// had the old data been punched.
+		w.old.mu.Lock()
+		err = w.old.zero(off+done, n-done)
+		w.old.mu.Unlock()
+	}
+	return done, err
 }
 
 // ErrNoClone reports that the window's file system does not share
@@ -217,6 +262,10 @@ func (w Window) Clone(src int, soff, off, n int64) error {
 	doff := w.Off + off
 	if soff%CloneAlign != 0 || doff%CloneAlign != 0 || n%CloneAlign != 0 {
 		return ErrUnaligned
+	}
+	// Where the clone fails the caller writes the range instead.
+	if err := w.old.write(off, n); err != nil {
+		return err
 	}
 	if !fast() || cloneRange(src, soff, w.Fd(), doff, n) != nil {
 		return ErrNoClone
