@@ -43,3 +43,35 @@ farm() {
 
 # have_farm: farm-bench is installed and not disabled with FARM=0.
 have_farm() { [ "${FARM:-1}" = 1 ] && command -v farm-bench >/dev/null; }
+
+# fresh "A" "B" OUT_A OUT_B: A and B in turn, $RUNS pairs after one
+# warm-up each, every run writing a new output: OUT_A or OUT_B is removed
+# and the file systems synced before each run, outside the timed part.
+# Prints "A-median B-median A/B-median", the ratio taken pair by pair.
+fresh() {
+	local a=$1 b=$2 oa=$3 ob=$4 i s e ta tb
+	local as=() bs=() rs=()
+	for i in $(seq 0 "$RUNS"); do
+		rm -f "$oa" "$ob"
+		sync
+		s=$(date +%s.%N)
+		sh -c "$a" >/dev/null 2>&1 || { echo "failed: $a" >&2; return 1; }
+		e=$(date +%s.%N)
+		ta=$(echo "$e - $s" | bc -l)
+		rm -f "$oa" "$ob"
+		sync
+		s=$(date +%s.%N)
+		sh -c "$b" >/dev/null 2>&1 || { echo "failed: $b" >&2; return 1; }
+		e=$(date +%s.%N)
+		tb=$(echo "$e - $s" | bc -l)
+		[ "$i" = 0 ] && continue # the warm-up
+		as+=("$ta") bs+=("$tb") rs+=("$(echo "$ta / $tb" | bc -l)")
+	done
+	printf '%s %s %s\n' "$(median "${as[@]}")" "$(median "${bs[@]}")" "$(median "${rs[@]}")"
+}
+
+# median N...: the median of the numbers (the lower middle one of an even
+# count), to three decimals.
+median() {
+	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { printf "%.3f", v[int((NR + 1) / 2)] }'
+}
