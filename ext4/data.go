@@ -48,6 +48,9 @@ func (wr *writer) placeFile(ino uint32, r *inodeRec) error {
 		}
 		err = it.Err
 		if err == nil && it.Data != nil {
+			// With the source still open, blocks already read are
+			// cloned where the window's file system can (canClone).
+			fc.src = it.Fd
 			err = fc.fromBytes(it.Data)
 		} else if err == nil {
 			fc.src, fc.tail = it.Fd, it.Tail
@@ -55,11 +58,11 @@ func (wr *writer) placeFile(ino uint32, r *inodeRec) error {
 				fc.region = cloneRegion // see cloneReserve
 			}
 			err = fc.fromRanges(it.Ranges)
-			if fc.queued {
-				// The mover closes the source after its last job.
-				wr.mv.Close(it.Fd)
-				it.Fd = -1
-			}
+		}
+		if fc.queued {
+			// The mover closes the source after its last job.
+			wr.mv.Close(it.Fd)
+			it.Fd = -1
 		}
 		wr.pf.Release(it)
 		if err != nil {

@@ -38,8 +38,9 @@
 // kept), and whole blocks of a FileWindow's sources through
 // copy_file_range, which on XFS or btrfs clones the source's extents into
 // the image. All-zero blocks are found by reading the data; blocks already
-// read go through copy_file_range only when the window's file system
-// clones (probed once with FICLONERANGE). With Options.NoZeroScan the data
+// read (of sources over 64 KiB, whose descriptors stay open for it) go
+// through copy_file_range only when the window's file system clones
+// (probed once with FICLONERANGE). With Options.NoZeroScan the data
 // ranges (SEEK_DATA/SEEK_HOLE) of sources over 64 KiB are cloned or copied
 // whole, unread, from a region of the free space of their own, so that
 // everything written from memory forms one run of large writes.

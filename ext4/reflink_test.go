@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -15,8 +16,10 @@ import (
 )
 
 // TestReflinkOnXFS builds an image on a loop-mounted XFS with reflink=1
-// from a source on the same file system, at an offset, and checks that
-// the file's blocks in the image are shared with the source, not copied.
+// from sources on the same file system, at an offset, and checks that the
+// files' blocks in the image are shared with the sources, not copied: a
+// large file, and one the prefetchers read whole (under 1 MiB) whose
+// blocks are cloned once scanned, all-zero block left out.
 func TestReflinkOnXFS(t *testing.T) {
 	mnt := oracle.MountXFS(t)
 	data := bytes.Repeat([]byte("0123456789abcdef"), (8<<20)/16+100) // 8 MiB and a tail
@@ -24,7 +27,15 @@ func TestReflinkOnXFS(t *testing.T) {
 	if err := os.WriteFile(src, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	root := dir2(tree.Entry{Name: "big", Node: &tree.Node{Type: tree.Regular, Perm: 0o644, Size: int64(len(data)), Source: src}})
+	mid := append(bytes.Repeat([]byte("mid-size file.\n"), 150<<10/16), make([]byte, 8192)...)
+	mid = append(mid, bytes.Repeat([]byte("end"), 50000)...)
+	midSrc := filepath.Join(mnt, "mid.bin")
+	if err := os.WriteFile(midSrc, mid, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	root := dir2(
+		tree.Entry{Name: "big", Node: &tree.Node{Type: tree.Regular, Perm: 0o644, Size: int64(len(data)), Source: src}},
+		tree.Entry{Name: "mid", Node: &tree.Node{Type: tree.Regular, Perm: 0o644, Size: int64(len(mid)), Source: midSrc}})
 	img := filepath.Join(mnt, "disk.img")
 	f, err := os.Create(img)
 	if err != nil {
@@ -42,6 +53,61 @@ func TestReflinkOnXFS(t *testing.T) {
 	if out := oracle.Debugfs(t, img, off, "cat /big"); len(out) < len(data) {
 		t.Errorf("debugfs cat: %d bytes", len(out))
 	}
+	// Every whole block of mid in the image is shared with its source.
+	shared := sharedBlocks(t, img)
+	var blocks []string
+	for _, f := range strings.Fields(oracle.Debugfs(t, img, off, "blocks /mid")) {
+		if _, err := strconv.ParseInt(f, 10, 64); err != nil {
+			break // debugfs's banner, from its standard error
+		}
+		blocks = append(blocks, f)
+	}
+	if want := (len(mid) - 8192) / BlockSize; len(blocks) < want {
+		t.Fatalf("mid has %d blocks, want at least %d: %q", len(blocks), want, blocks)
+	}
+	whole := 0
+	for i, b := range blocks {
+		n, err := strconv.ParseInt(b, 10, 64)
+		if err != nil {
+			t.Fatalf("debugfs blocks: %q", blocks)
+		}
+		if i == len(blocks)-1 && len(mid)%BlockSize != 0 {
+			continue // the partial last block is written
+		}
+		whole++
+		if !shared[off/BlockSize+n] {
+			t.Errorf("block %d of mid (image block %d) is not shared with the source", i, n)
+		}
+	}
+	if whole == 0 {
+		t.Error("mid has no whole blocks")
+	}
+}
+
+// sharedBlocks returns the blocks (of BlockSize bytes) of file that
+// filefrag reports in shared extents.
+func sharedBlocks(t *testing.T, file string) map[int64]bool {
+	t.Helper()
+	r := oracle.Run("filefrag", "-v", "-b4096", file)
+	if r.Code != 0 {
+		t.Fatalf("filefrag: %s", r)
+	}
+	out := map[int64]bool{}
+	for _, line := range strings.Split(r.Stdout, "\n") {
+		f := strings.Fields(strings.NewReplacer("..", " ", ":", " ").Replace(line))
+		if len(f) < 5 || !strings.Contains(line, "shared") {
+			continue
+		}
+		lo, err1 := strconv.ParseInt(f[1], 10, 64)
+		hi, err2 := strconv.ParseInt(f[2], 10, 64)
+		if err1 != nil || err2 != nil {
+			continue
+		}
+		for b := lo; b <= hi; b++ {
+			out[b] = true
+		}
+	}
+	return out
 }
 
 // TestNoZeroScanOnXFS builds a generated tree (small and large files,

@@ -45,6 +45,11 @@ func startPrefetch(recs []inodeRec, opts Options, retire func(func()) error) *ho
 	o := hostio.PrefetchOptions{Small: readWhole(opts), Retire: retire, ReadAhead: !opts.NoZeroScan}
 	if opts.NoZeroScan {
 		o.Tail = BlockSize
+	} else {
+		// Files read whole but large enough to be worth a clone keep
+		// their source open: where the image's file system shares
+		// extents, their blocks are cloned once scanned.
+		o.KeepFd = smallClone
 	}
 	return hostio.StartPrefetch(iter.Seq2[string, int64](files), o)
 }

@@ -36,6 +36,10 @@ type PrefetchOptions struct {
 	// Exact makes a source whose size is no longer the one given an
 	// error (ErrChanged).
 	Exact bool
+	// KeepFd, when not zero, keeps the descriptor of each source read
+	// whole that is larger than KeepFd open in Item.Fd, for a writer that
+	// clones its blocks where the image's file system shares extents.
+	KeepFd int64
 	// ReadAhead tells the host that the larger sources will be read from
 	// start to end (posix_fadvise SEQUENTIAL), so that it reads further
 	// ahead; leave it off where they are copied unread.
@@ -50,7 +54,7 @@ type Item struct {
 	Src    string
 	Size   int64
 	Data   []byte         // small files: the whole content
-	Fd     int            // large files: the open source, else -1
+	Fd     int            // large files (and small ones over KeepFd): the open source, else -1
 	Ranges []sparse.Range // large files: the data ranges
 	Tail   []byte         // large files with Tail: the partial last block, or nil
 	Err    error          // the source could not be opened or read (an *os.PathError)
@@ -184,7 +188,11 @@ func (b *batch) load(p *Prefetcher) {
 			if err := PreadFull(fd, it.Data, 0); err != nil {
 				it.Err = &os.PathError{Op: "read", Path: it.Src, Err: err}
 			}
-			Close(fd)
+			if it.Err == nil && p.o.KeepFd > 0 && it.Size > p.o.KeepFd {
+				it.Fd = fd
+			} else {
+				Close(fd)
+			}
 			continue
 		}
 		if p.o.ReadAhead {
