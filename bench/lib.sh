@@ -49,25 +49,26 @@ have_farm() { [ "${FARM:-1}" = 1 ] && command -v farm-bench >/dev/null; }
 # and the file systems synced before each run, outside the timed part.
 # Prints "A-median B-median A/B-median", the ratio taken pair by pair.
 fresh() {
-	local a=$1 b=$2 oa=$3 ob=$4 i s e ta tb
+	local a=$1 b=$2 oa=$3 ob=$4 i ta tb
 	local as=() bs=() rs=()
 	for i in $(seq 0 "$RUNS"); do
-		rm -f "$oa" "$ob"
-		sync
-		s=$(date +%s.%N)
-		sh -c "$a" >/dev/null 2>&1 || { echo "failed: $a" >&2; return 1; }
-		e=$(date +%s.%N)
-		ta=$(echo "$e - $s" | bc -l)
-		rm -f "$oa" "$ob"
-		sync
-		s=$(date +%s.%N)
-		sh -c "$b" >/dev/null 2>&1 || { echo "failed: $b" >&2; return 1; }
-		e=$(date +%s.%N)
-		tb=$(echo "$e - $s" | bc -l)
+		ta=$(anew "$a" "$oa" "$ob") && tb=$(anew "$b" "$oa" "$ob") || return 1
 		[ "$i" = 0 ] && continue # the warm-up
 		as+=("$ta") bs+=("$tb") rs+=("$(echo "$ta / $tb" | bc -l)")
 	done
 	printf '%s %s %s\n' "$(median "${as[@]}")" "$(median "${bs[@]}")" "$(median "${rs[@]}")"
+}
+
+# anew CMD FILE...: removes the FILEs and syncs, untimed, then runs the
+# shell command line CMD and prints its wall time in seconds.
+anew() {
+	local s e
+	rm -f "${@:2}"
+	sync
+	s=$(date +%s.%N)
+	sh -c "$1" >/dev/null 2>&1 || { echo "failed: $1" >&2; return 1; }
+	e=$(date +%s.%N)
+	echo "$e - $s" | bc -l
 }
 
 # median N...: the median of the numbers (the lower middle one of an even

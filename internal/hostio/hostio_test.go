@@ -34,22 +34,30 @@ func pattern(n int, seed byte) []byte {
 	return b
 }
 
+// oldFile writes data to a new file and opens it for writing; it is
+// closed when the test ends.
+func oldFile(t *testing.T, data []byte) (string, *os.File) {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "img")
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(p, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return p, f
+}
+
 // TestPrepareSameBytes: a window over old data, part of a file and
 // beyond its end, reads as zeros after Prepare and Finish, the bytes
 // around it are kept, and fast path and fallback give the same file.
 func TestPrepareSameBytes(t *testing.T) {
 	var files [][]byte
 	withPortable(t, func(t *testing.T, _ bool) {
-		p := filepath.Join(t.TempDir(), "img")
 		old := pattern(3<<20+123, 5)
-		if err := os.WriteFile(p, old, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		f, err := os.OpenFile(p, os.O_RDWR, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
+		p, f := oldFile(t, old)
 		w := Window{F: f, Off: 1<<20 + 512}
 		if err := w.Prepare(4 << 20); err != nil {
 			t.Fatal(err)
@@ -97,19 +105,10 @@ func TestPrepareInPlace(t *testing.T) {
 	for seed := range uint64(40) {
 		withPortable(t, func(t *testing.T, _ bool) {
 			rng := rand.New(rand.NewPCG(seed, 1))
-			p := filepath.Join(t.TempDir(), "img")
 			off := []int64{0, 512, 4096, 1<<20 + 512}[seed%4]
 			size := int64(3<<20 + rng.IntN(1<<20))
 			oldLen := off + int64(rng.IntN(int(size)+2<<20))
-			old := pattern(int(oldLen), byte(seed))
-			if err := os.WriteFile(p, old, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			f, err := os.OpenFile(p, os.O_RDWR, 0)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close()
+			p, f := oldFile(t, pattern(int(oldLen), byte(seed)))
 			// Holes in the old data.
 			for range 3 {
 				a := rng.Int64N(oldLen)
