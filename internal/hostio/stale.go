@@ -1,7 +1,6 @@
 package hostio
 
 import (
-	"io"
 	"math/bits"
 	"os"
 	"slices"
@@ -125,6 +124,17 @@ func (s *stale) write(a, n int64) error {
 	return nil
 }
 
+// zeroRest writes zeros over [a, a+n) of the window, which a write
+// readied but did not fill.
+func (s *stale) zeroRest(a, n int64) error {
+	if s == nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.zero(a, n)
+}
+
 // zero writes zeros over [a, a+n) of the window.
 func (s *stale) zero(a, n int64) error {
 	var z [staleBlock]byte
@@ -165,48 +175,21 @@ func (s *stale) finish() error {
 		c := s.chunks[k]
 		for w, word := range c {
 			for word != 0 {
+				// Bits [i, j) are the next run of set bits.
 				i := bits.TrailingZeros64(word)
 				j := i + bits.TrailingZeros64(^(word >> i))
-				if j > 64 {
-					j = 64
-				}
 				base := k*chunkBlocks + int64(w)*64
 				add(base+int64(i), base+int64(j))
-				if j == 64 {
-					word = 0
-				} else {
-					word &^= (uint64(1)<<(j-i) - 1) << i
-				}
+				word &^= uint64(1)<<j - 1 // 1<<64 is 0 in Go: all cleared
 			}
 		}
 	}
 	clear(s.chunks)
+	var left []sparse.Range // runs no hole could be punched over, in f
 	for _, r := range runs {
-		if fast() && punchHole(int(s.f.Fd()), s.off+r.Off, r.Len) == nil {
-			continue
-		}
-		if err := s.zeroData(r); err != nil {
-			return err
+		if !fast() || punchHole(int(s.f.Fd()), s.off+r.Off, r.Len) != nil {
+			left = append(left, sparse.Range{Off: s.off + r.Off, Len: r.Len})
 		}
 	}
-	return nil
-}
-
-// zeroData overwrites the bytes of r that are not zeros with zeros.
-func (s *stale) zeroData(r sparse.Range) error {
-	buf := make([]byte, 1<<20)
-	zero := make([]byte, len(buf))
-	for p := r.Off; p < r.End(); p += int64(len(buf)) {
-		b := buf[:min(int64(len(buf)), r.End()-p)]
-		if _, err := s.f.ReadAt(b, s.off+p); err != nil && err != io.EOF {
-			return err
-		}
-		if sparse.IsZero(b) {
-			continue
-		}
-		if _, err := s.f.WriteAt(zero[:len(b)], s.off+p); err != nil {
-			return err
-		}
-	}
-	return nil
+	return overwriteZeros(s.f, left)
 }

@@ -97,19 +97,30 @@ func (w Window) zeroData(n int64, all bool) error {
 			return err
 		}
 	}
+	var in []sparse.Range
+	for _, r := range ranges {
+		if lo, hi := max(r.Off, w.Off), min(r.End(), w.Off+n); lo < hi {
+			in = append(in, sparse.Range{Off: lo, Len: hi - lo})
+		}
+	}
+	return overwriteZeros(w.F, in)
+}
+
+// overwriteZeros writes zeros over the bytes of the ranges of f (byte
+// offsets in f) that are not zeros already, reading them first.
+func overwriteZeros(f *os.File, ranges []sparse.Range) error {
 	buf := make([]byte, 1<<20)
 	zero := make([]byte, len(buf))
 	for _, r := range ranges {
-		lo, hi := max(r.Off, w.Off), min(r.End(), w.Off+n)
-		for p := lo; p < hi; p += int64(len(buf)) {
-			b := buf[:min(int64(len(buf)), hi-p)]
-			if _, err := w.F.ReadAt(b, p); err != nil && err != io.EOF {
+		for p := r.Off; p < r.End(); p += int64(len(buf)) {
+			b := buf[:min(int64(len(buf)), r.End()-p)]
+			if _, err := f.ReadAt(b, p); err != nil && err != io.EOF {
 				return err
 			}
 			if sparse.IsZero(b) {
 				continue
 			}
-			if _, err := w.F.WriteAt(zero[:len(b)], p); err != nil {
+			if _, err := f.WriteAt(zero[:len(b)], p); err != nil {
 				return err
 			}
 		}
@@ -231,12 +242,10 @@ func (w Window) CopyFrom(src int, soff, off, n int64) (int64, error) {
 		return 0, err
 	}
 	done, err := CopyRange(src, soff, w.Fd(), w.Off+off, n)
-	if err == nil && done < n && w.old != nil {
+	if err == nil && done < n {
 		// The source ended first: the rest reads as zeros, as it would
 		// had the old data been punched.
-		w.old.mu.Lock()
-		err = w.old.zero(off+done, n-done)
-		w.old.mu.Unlock()
+		err = w.old.zeroRest(off+done, n-done)
 	}
 	return done, err
 }
