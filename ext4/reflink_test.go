@@ -55,22 +55,19 @@ func TestReflinkOnXFS(t *testing.T) {
 	}
 	// Every whole block of mid in the image is shared with its source.
 	shared := sharedBlocks(t, img)
-	var blocks []string
+	var blocks []int64
 	for _, f := range strings.Fields(oracle.Debugfs(t, img, off, "blocks /mid")) {
-		if _, err := strconv.ParseInt(f, 10, 64); err != nil {
+		n, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
 			break // debugfs's banner, from its standard error
 		}
-		blocks = append(blocks, f)
+		blocks = append(blocks, n)
 	}
 	if want := (len(mid) - 8192) / BlockSize; len(blocks) < want {
-		t.Fatalf("mid has %d blocks, want at least %d: %q", len(blocks), want, blocks)
+		t.Fatalf("mid has %d blocks, want at least %d: %v", len(blocks), want, blocks)
 	}
 	whole := 0
-	for i, b := range blocks {
-		n, err := strconv.ParseInt(b, 10, 64)
-		if err != nil {
-			t.Fatalf("debugfs blocks: %q", blocks)
-		}
+	for i, n := range blocks {
 		if i == len(blocks)-1 && len(mid)%BlockSize != 0 {
 			continue // the partial last block is written
 		}

@@ -8,9 +8,9 @@ import (
 
 // FileWindow is an io.WriterAt onto F starting at byte Off. Write
 // recognizes it: it rewrites old contents in place and punches a hole
-// over what it does not write (or writes zeros there), writes runs of blocks with pwritev and
-// copies file data with copy_file_range, so that file systems with
-// reflinks clone the data instead of copying it.
+// over what it does not write (or writes zeros there), writes runs of
+// blocks with pwritev and copies file data with copy_file_range, so that
+// file systems with reflinks clone the data instead of copying it.
 type FileWindow struct {
 	F   *os.File
 	Off int64
